@@ -1,0 +1,1 @@
+//! Reading stories in: the newsroom's own files and, later, external feeds.

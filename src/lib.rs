@@ -1,0 +1,19 @@
+//! wirefeed: a feed publisher and aggregator.
+//!
+//! Data flows one way, and the modules follow it:
+//! [`ingest`] reads stories (the newsroom's own files, external feeds) →
+//! [`model`] normalizes each into one [`model::Story`] →
+//! [`topics`] assigns topic channels →
+//! [`publish`] writes RSS 2.0, Atom 1.0, JSON Feed 1.1, an HTML index and OPML.
+//! [`build`] runs that pipeline for one [`config::Config`].
+
+pub mod build;
+pub mod config;
+pub mod ingest;
+pub mod model;
+pub mod publish;
+pub mod topics;
+
+pub use build::{BuildReport, build};
+
+pub use model::Story;

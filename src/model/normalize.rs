@@ -1,0 +1,170 @@
+//! [`StoryDraft`] → [`Story`]: the single normalization step every origin
+//! goes through, so importers stay thin and outputs stay consistent.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use url::Url;
+
+use super::id::{IdBasis, clean_link, story_id};
+use super::sanitize::sanitize_html;
+use super::text::{clean_text, html_to_text, truncate_words};
+use super::{Image, Story, StoryDraft};
+
+/// Longest summary derived from content, in characters.
+pub const DERIVED_SUMMARY_CHARS: usize = 300;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NormalizeError {
+    #[error("story has neither a title nor any content")]
+    Empty,
+}
+
+/// Resolves `raw` against `base` and keeps it only if it is http(s).
+pub fn absolute_url(raw: &str, base: Option<&Url>) -> Option<Url> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let url = match base {
+        Some(base) => base.join(raw).ok()?,
+        None => Url::parse(raw).ok()?,
+    };
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+fn clean_list(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        let item = clean_text(&item);
+        if !item.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(&item)) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+fn to_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(0)
+}
+
+impl StoryDraft {
+    /// Normalizes the draft. `fallback_published` is used when the origin
+    /// has no date; it must itself be stable (file time, first-seen time),
+    /// never the clock of this run.
+    pub fn normalize(self, fallback_published: DateTime<Utc>) -> Result<Story, NormalizeError> {
+        let base = self.base_url.as_ref();
+        let link = self.link.as_deref().and_then(|l| absolute_url(l, base)).map(|u| clean_link(&u));
+        // Relative URLs in content resolve against the story's own page
+        // first, as a browser on that page would.
+        let content_base = link.as_ref().or(base);
+        let content = sanitize_html(&self.content, content_base);
+        let title = clean_text(&self.title);
+        if title.is_empty() && content.is_empty() {
+            return Err(NormalizeError::Empty);
+        }
+        let summary = match self.summary {
+            Some(s) if s.contains(['<', '&']) => non_empty(html_to_text(&sanitize_html(&s, content_base))),
+            Some(s) => non_empty(clean_text(&s)),
+            None => None,
+        }
+        .or_else(|| non_empty(truncate_words(&html_to_text(&content), DERIVED_SUMMARY_CHARS)));
+        let image = self.image.and_then(|img| {
+            let image = Image {
+                url: img.url.as_deref().and_then(|u| absolute_url(u, content_base)).map(String::from),
+                caption: img.caption.map(|c| clean_text(&c)).and_then(non_empty),
+                credit: img.credit.map(|c| clean_text(&c)).and_then(non_empty),
+            };
+            (image.url.is_some() || image.caption.is_some() || image.credit.is_some()).then_some(image)
+        });
+        let source = clean_text(&self.source);
+        let link = link.map(String::from);
+        let id = match (self.origin_id.as_deref().map(str::trim).filter(|i| !i.is_empty()), &link) {
+            (Some(origin), _) => story_id(IdBasis::Origin { source: &source, id: origin }),
+            (None, Some(link)) => story_id(IdBasis::Link(link)),
+            (None, None) => story_id(IdBasis::Title { source: &source, title: &title }),
+        };
+        let mut topics: Vec<String> = Vec::new();
+        for t in self.topics {
+            let t = t.trim().to_lowercase();
+            if !t.is_empty() && !topics.contains(&t) {
+                topics.push(t);
+            }
+        }
+        let published = to_second(self.published.unwrap_or(fallback_published));
+        Ok(Story {
+            id,
+            title,
+            summary,
+            content,
+            image,
+            authors: clean_list(self.authors),
+            categories: clean_list(self.categories),
+            topics,
+            published,
+            updated: self.updated.map(to_second).filter(|u| *u != published),
+            link,
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn when() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap()
+    }
+
+    fn draft() -> StoryDraft {
+        StoryDraft {
+            title: "  A\u{7} title \n here ".into(),
+            content: r#"<p>Body <a href="/x">x</a><script>bad()</script></p>"#.into(),
+            link: Some("stories/a-title?utm_source=rss".into()),
+            base_url: Some(Url::parse("https://news.example.org/").unwrap()),
+            source: "Newsroom".into(),
+            categories: vec!["World".into(), " world ".into(), "".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn normalizes_every_field() {
+        let s = draft().normalize(when()).unwrap();
+        assert_eq!(s.title, "A title here");
+        assert_eq!(s.link.as_deref(), Some("https://news.example.org/stories/a-title"));
+        assert_eq!(s.content, r#"<p>Body <a href="https://news.example.org/x" rel="noopener noreferrer">x</a></p>"#);
+        assert_eq!(s.summary.as_deref(), Some("Body x"));
+        assert_eq!(s.categories, vec!["World"]);
+        assert_eq!(s.published, when());
+        assert_eq!(s.id, story_id(IdBasis::Link("https://news.example.org/stories/a-title")));
+    }
+
+    #[test]
+    fn id_falls_back_to_source_and_title() {
+        let mut d = draft();
+        d.link = None;
+        let s = d.normalize(when()).unwrap();
+        assert_eq!(s.id, story_id(IdBasis::Title { source: "Newsroom", title: "a title here" }));
+    }
+
+    #[test]
+    fn empty_story_is_an_error() {
+        let d = StoryDraft { source: "x".into(), title: " ".into(), content: "<script>x</script>".into(), ..Default::default() };
+        assert_eq!(d.normalize(when()), Err(NormalizeError::Empty));
+    }
+
+    #[test]
+    fn html_summary_becomes_text_and_dates_lose_subseconds() {
+        let mut d = draft();
+        d.summary = Some("<b>Bold</b> &amp; plain".into());
+        d.published = Some(when() + chrono::Duration::milliseconds(750));
+        let s = d.normalize(when()).unwrap();
+        assert_eq!(s.summary.as_deref(), Some("Bold & plain"));
+        assert_eq!(s.published, when());
+    }
+}

@@ -1,0 +1,145 @@
+//! Plain-text cleanup shared by every origin.
+
+use unicode_normalization::{UnicodeNormalization, is_nfc_quick, IsNormalized};
+
+/// True for characters XML 1.0 forbids (C0 controls but tab/LF/CR, the
+/// non-characters U+FFFE/U+FFFF) and for C1 controls, which no reader shows.
+fn is_forbidden(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{7F}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// Removes XML-forbidden characters and normalizes to Unicode NFC, leaving
+/// everything else (markup, typographic quotes, line breaks) untouched.
+pub fn xml_safe_nfc(s: &str) -> String {
+    let clean = !s.chars().any(is_forbidden);
+    if clean && is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        return s.to_owned();
+    }
+    s.chars().filter(|c| !is_forbidden(*c)).nfc().collect()
+}
+
+/// [`xml_safe_nfc`], then every run of whitespace becomes one space and the
+/// ends are trimmed: the form of titles, names and summaries.
+pub fn clean_text(s: &str) -> String {
+    let safe = xml_safe_nfc(s);
+    let mut out = String::with_capacity(safe.len());
+    for word in safe.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Text of an HTML fragment that has been through the sanitizer (so its
+/// markup is well-formed and its only entities are the few the serializer
+/// emits). Block-level tags become word breaks. Not for raw HTML.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        decode_entities_into(&rest[..lt], &mut out);
+        let Some(gt) = rest[lt..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = &rest[lt + 1..lt + gt];
+        if is_block_tag(tag) {
+            out.push(' ');
+        }
+        rest = &rest[lt + gt + 1..];
+    }
+    decode_entities_into(rest, &mut out);
+    clean_text(&out)
+}
+
+fn is_block_tag(tag: &str) -> bool {
+    let name = tag.trim_start_matches('/');
+    let name = name.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "p" | "br" | "div" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+            | "blockquote" | "pre" | "tr" | "td" | "th" | "table" | "figure" | "figcaption"
+            | "hr" | "dd" | "dt" | "section" | "article"
+    )
+}
+
+fn decode_entities_into(s: &str, out: &mut String) {
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        match after.find(';').filter(|&semi| semi <= 10).and_then(|semi| decode_entity(&after[..semi]).map(|c| (c, semi))) {
+            Some((c, semi)) => {
+                out.push(c);
+                rest = &after[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+}
+
+fn decode_entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" => Some('\u{A0}'),
+        _ => {
+            let num = name.strip_prefix('#')?;
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => num.parse().ok()?,
+            };
+            char::from_u32(code)
+        }
+    }
+}
+
+/// Cuts `text` to at most `max` characters at a word boundary, adding "…".
+pub fn truncate_words(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > max / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_text_collapses_whitespace_and_drops_controls() {
+        assert_eq!(clean_text("  a\u{1}b \n\t c\u{FFFF} "), "ab c");
+    }
+
+    #[test]
+    fn clean_text_composes_to_nfc_and_keeps_typographic_quotes() {
+        // "e" + combining acute accent becomes the single code point é.
+        assert_eq!(clean_text("“Caf\u{65}\u{301}”"), "“Café”");
+    }
+
+    #[test]
+    fn html_to_text_breaks_blocks_and_decodes_entities() {
+        assert_eq!(html_to_text("<p>Fish &amp; chips</p><p>A&nbsp;<b>b</b>old &#8220;x&#x201D;</p>"), "Fish & chips A bold “x”");
+        assert_eq!(html_to_text("AT&T &bogus; &"), "AT&T &bogus; &");
+    }
+
+    #[test]
+    fn truncate_words_cuts_at_a_space() {
+        assert_eq!(truncate_words("one two three four", 9), "one two…");
+        assert_eq!(truncate_words("short", 9), "short");
+    }
+}
