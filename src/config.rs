@@ -1,1 +1,228 @@
-//! Configuration.
+//! `wirefeed.toml`: what to read, which topics to publish, where to write.
+//!
+//! Parsed strictly: an unknown key or a bad value is an error naming the
+//! key and the file, because a silently ignored typo (`max_item = 10`) is
+//! worse than a refusal. Relative paths resolve against the config file's
+//! folder, so a build gives the same result from any working directory.
+
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+pub const DEFAULT_FILE: &str = "wirefeed.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: `{key}`: {message}")]
+    Invalid { path: PathBuf, key: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub publish: PublishConfig,
+    #[serde(default)]
+    pub stories: Vec<StoriesConfig>,
+    #[serde(default)]
+    pub topics: Vec<TopicConfig>,
+    /// The config file this was read from (not a key).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Where `output_dir` is served; always ends with `/` after loading.
+    pub base_url: Url,
+    #[serde(default = "default_output_dir")]
+    pub output_dir: PathBuf,
+    #[serde(default = "default_max_items")]
+    pub max_items: usize,
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Feed-level author (Atom requires one when entries lack authors).
+    #[serde(default)]
+    pub author: Option<String>,
+}
+
+/// A file or folder of the newsroom's own stories.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoriesConfig {
+    pub path: PathBuf,
+    pub source: String,
+    /// Story links are `link_base` + a slug of the title.
+    #[serde(default)]
+    pub link_base: Option<Url>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("feeds")
+}
+fn default_max_items() -> usize {
+    50
+}
+fn default_language() -> String {
+    "en".to_owned()
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Config::from_toml(&text, path)
+    }
+
+    /// Parses and validates `text` as if read from `path`.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string().trim_end().to_owned() })?;
+        config.path = path.to_owned();
+        config.resolve_paths();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The folder relative paths resolve against.
+    pub fn root(&self) -> &Path {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    }
+
+    fn resolve_paths(&mut self) {
+        let root = self.root().to_owned();
+        self.publish.output_dir = root.join(&self.publish.output_dir);
+        for s in &mut self.stories {
+            s.path = root.join(&s.path);
+        }
+    }
+
+    fn invalid(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid { path: self.path.clone(), key: key.into(), message: message.into() }
+    }
+
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        let p = &self.publish;
+        if p.title.trim().is_empty() {
+            return Err(self.invalid("publish.title", "must not be empty"));
+        }
+        if !matches!(p.base_url.scheme(), "http" | "https") {
+            return Err(self.invalid("publish.base_url", "must be an http or https URL"));
+        }
+        if p.max_items == 0 {
+            return Err(self.invalid("publish.max_items", "must be at least 1"));
+        }
+        if !p.base_url.path().ends_with('/') {
+            let path = format!("{}/", self.publish.base_url.path());
+            self.publish.base_url.set_path(&path);
+        }
+        for (i, s) in self.stories.iter().enumerate() {
+            if s.source.trim().is_empty() {
+                return Err(self.invalid(format!("stories[{i}].source"), "must not be empty"));
+            }
+            if let Some(base) = &s.link_base
+                && !matches!(base.scheme(), "http" | "https")
+            {
+                return Err(self.invalid(format!("stories[{i}].link_base"), "must be an http or https URL"));
+            }
+        }
+        let mut slugs = HashSet::new();
+        for (i, t) in self.topics.iter().enumerate() {
+            if !is_valid_slug(&t.slug) || t.slug == "all" {
+                return Err(self.invalid(
+                    format!("topics[{i}].slug"),
+                    format!("{:?} is not a valid slug (lowercase letters, digits and '-', not \"all\")", t.slug),
+                ));
+            }
+            if !slugs.insert(t.slug.as_str()) {
+                return Err(self.invalid(format!("topics[{i}].slug"), format!("{:?} is used twice", t.slug)));
+            }
+            if t.title.trim().is_empty() {
+                return Err(self.invalid(format!("topics[{i}].title"), "must not be empty"));
+            }
+            if t.keywords.iter().chain(&t.categories).chain(&t.sources).any(|k| k.trim().is_empty()) {
+                return Err(self.invalid(format!("topics[{i}]"), "keywords, categories and sources must not be empty strings"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Slugs name files and URL paths, so they are kept to a portable alphabet.
+pub fn is_valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 64
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[publish]\ntitle = \"T\"\nbase_url = \"https://x.org/feeds\"\n";
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("/etc/wf/wirefeed.toml"))
+    }
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let c = load(&format!("{MINIMAL}[[stories]]\npath = \"stories\"\nsource = \"N\"\n")).unwrap();
+        assert_eq!(c.publish.output_dir, Path::new("/etc/wf/feeds"));
+        assert_eq!(c.publish.max_items, 50);
+        assert_eq!(c.publish.language, "en");
+        assert_eq!(c.publish.base_url.as_str(), "https://x.org/feeds/");
+        assert_eq!(c.stories[0].path, Path::new("/etc/wf/stories"));
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_file() {
+        let err = load(&format!("{MINIMAL}max_item = 3\n")).unwrap_err().to_string();
+        assert!(err.contains("/etc/wf/wirefeed.toml"), "{err}");
+        assert!(err.contains("max_item"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = load(&format!("{MINIMAL}max_items = 0\n")).unwrap_err().to_string();
+        assert!(err.contains("publish.max_items"), "{err}");
+        let err = load(&format!("{MINIMAL}[[topics]]\nslug = \"Bad Slug\"\ntitle = \"x\"\n")).unwrap_err().to_string();
+        assert!(err.contains("topics[0].slug"), "{err}");
+        let err = load("[publish]\ntitle = \"T\"\nbase_url = \"not a url\"\n").unwrap_err().to_string();
+        assert!(err.contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_topic_slug_is_refused() {
+        let t = "[[topics]]\nslug = \"a\"\ntitle = \"A\"\n";
+        let err = load(&format!("{MINIMAL}{t}{t}")).unwrap_err().to_string();
+        assert!(err.contains("used twice"), "{err}");
+    }
+}

@@ -143,3 +143,38 @@ mod tests {
         assert_eq!(truncate_words("short", 9), "short");
     }
 }
+
+/// A URL- and file-safe slug: lowercase ASCII letters and digits joined by
+/// single hyphens; accented Latin letters lose their accents.
+pub fn slugify(text: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    let mut slug = String::with_capacity(text.len());
+    let mut pending_dash = false;
+    for c in text.nfd().filter(|c| !is_combining_mark(*c)) {
+        if c.is_ascii_alphanumeric() {
+            if pending_dash && !slug.is_empty() {
+                slug.push('-');
+            }
+            pending_dash = false;
+            slug.push(c.to_ascii_lowercase());
+        } else if c != '\'' && c != '’' {
+            pending_dash = true;
+        }
+    }
+    if slug.len() > 80 {
+        let cut = slug[..80].rfind('-').unwrap_or(80);
+        slug.truncate(cut);
+    }
+    slug
+}
+
+#[cfg(test)]
+mod slug_tests {
+    use super::slugify;
+
+    #[test]
+    fn slugify_keeps_words_and_drops_punctuation() {
+        assert_eq!(slugify("Putin and Raisi Seek “Harmonizing” Ties!"), "putin-and-raisi-seek-harmonizing-ties");
+        assert_eq!(slugify("Israel's Café — 20%"), "israels-cafe-20");
+    }
+}
