@@ -1,1 +1,80 @@
-fn main() {}
+//! The `wirefeed` command line. Only argument handling and reporting live
+//! here; everything else is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use wirefeed::config::{self, Config};
+
+/// Exit status when some inputs failed but everything else was published.
+const EXIT_INPUT_FAILED: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "wirefeed", version, about = "Publish a newsroom's stories and the feeds it follows as RSS, Atom and JSON Feed")]
+struct Cli {
+    /// Config file.
+    #[arg(long, global = true, default_value = config::DEFAULT_FILE)]
+    config: PathBuf,
+    /// Only print errors.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read every input and write all channels into the output folder.
+    Build,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.quiet);
+    let result = match cli.command {
+        Command::Build => build(&cli.config, cli.quiet),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(quiet: bool) {
+    let default = if quiet { "error" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let report = wirefeed::build(&config).context("build failed")?;
+    for failure in &report.failures {
+        eprintln!("error: {failure}");
+    }
+    if !quiet {
+        eprintln!(
+            "{} stories from {} files into {}: {} files written, {} unchanged{}",
+            report.stories,
+            report.files_read,
+            config.publish.output_dir.display(),
+            report.publish.written.len(),
+            report.publish.unchanged.len(),
+            if report.duplicates > 0 { format!(", {} duplicates merged", report.duplicates) } else { String::new() }
+        );
+        for (channel, count) in &report.channels {
+            eprintln!("  {channel:<24} {count} stories");
+        }
+    }
+    if report.failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{} input(s) failed; everything else was published", report.failures.len());
+        Ok(ExitCode::from(EXIT_INPUT_FAILED))
+    }
+}
