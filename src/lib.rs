@@ -15,5 +15,6 @@ pub mod publish;
 pub mod topics;
 
 pub use build::{BuildReport, build};
+pub use config::Config;
 
 pub use model::Story;
