@@ -79,7 +79,7 @@ pub fn render(site: &Site, channel: &Channel<'_>) -> Vec<u8> {
         items: channel.stories.iter().map(|s| item(s)).collect(),
     };
     let mut buf = Vec::with_capacity(1024 + channel.stories.iter().map(|s| 2 * s.content.len() + 512).sum::<usize>());
-    serde_json::to_writer_pretty(&mut buf, &feed).expect("serializing JSON Feed to memory");
+    serde_json::to_writer(&mut buf, &feed).expect("serializing JSON Feed to memory");
     buf.push(b'\n');
     buf
 }
