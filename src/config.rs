@@ -6,8 +6,9 @@
 //! folder, so a build gives the same result from any working directory.
 
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use url::Url;
 
 pub const DEFAULT_FILE: &str = "wirefeed.toml";
@@ -30,6 +31,10 @@ pub struct Config {
     pub stories: Vec<StoriesConfig>,
     #[serde(default)]
     pub topics: Vec<TopicConfig>,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub fetch: FetchConfig,
     /// The config file this was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -80,6 +85,91 @@ pub struct TopicConfig {
     pub sources: Vec<String>,
 }
 
+/// An external feed to aggregate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    /// An http(s) URL, or a path to a local feed file.
+    pub url: String,
+    /// Every story of this source joins these topics.
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// How often `wirefeed run` fetches it (the scheduler's concern).
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    /// Extra request headers (e.g. an API key).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// When the URL is a web page, follow its advertised feed.
+    #[serde(default)]
+    pub discover: bool,
+}
+
+/// Where a source's feed comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceLocation {
+    Http(Url),
+    File(PathBuf),
+}
+
+impl SourceConfig {
+    /// `url` as an http(s) URL, or as a path relative to the config folder.
+    pub fn location(&self, root: &Path) -> Option<SourceLocation> {
+        match Url::parse(&self.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(SourceLocation::Http(u)),
+            Ok(u) if u.scheme() == "file" => u.to_file_path().ok().map(SourceLocation::File),
+            Ok(_) if self.url.len() > 2 && self.url.as_bytes()[1] == b':' => Some(SourceLocation::File(root.join(&self.url))),
+            Ok(_) => None,
+            Err(_) => Some(SourceLocation::File(root.join(&self.url))),
+        }
+    }
+}
+
+/// How the fetcher behaves towards the sites it reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// Requests in flight across all hosts.
+    pub concurrency: usize,
+    /// Requests in flight to one host.
+    pub per_host: usize,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Whole request, redirects and body included.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    pub max_redirects: usize,
+    /// Largest body accepted, after decompression.
+    pub max_body_bytes: u64,
+    /// Dates further than this in the future are clamped to the fetch time.
+    #[serde(with = "humantime_serde")]
+    pub future_tolerance: Duration,
+    /// Overrides the default `wirefeed/VERSION (+URL)`.
+    pub user_agent: Option<String>,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            concurrency: 16,
+            per_host: 2,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_redirects: 5,
+            max_body_bytes: 16 << 20,
+            future_tolerance: Duration::from_secs(3600),
+            user_agent: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
 fn default_output_dir() -> PathBuf {
     PathBuf::from("feeds")
 }
@@ -119,6 +209,11 @@ impl Config {
         self.publish.output_dir = root.join(&self.publish.output_dir);
         for s in &mut self.stories {
             s.path = root.join(&s.path);
+        }
+        for s in &mut self.sources {
+            if let Some(SourceLocation::File(p)) = s.location(&root) {
+                s.url = p.to_string_lossy().into_owned();
+            }
         }
     }
 
@@ -167,6 +262,34 @@ impl Config {
             }
             if t.keywords.iter().chain(&t.categories).chain(&t.sources).any(|k| k.trim().is_empty()) {
                 return Err(self.invalid(format!("topics[{i}]"), "keywords, categories and sources must not be empty strings"));
+            }
+        }
+        self.validate_sources()
+    }
+
+    fn validate_sources(&self) -> Result<(), ConfigError> {
+        let f = &self.fetch;
+        if f.concurrency == 0 || f.per_host == 0 {
+            return Err(self.invalid("fetch.concurrency/per_host", "must be at least 1"));
+        }
+        if f.max_body_bytes == 0 {
+            return Err(self.invalid("fetch.max_body_bytes", "must be at least 1"));
+        }
+        let mut names = HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.name.trim().is_empty() {
+                return Err(self.invalid(format!("sources[{i}].name"), "must not be empty"));
+            }
+            if !names.insert(s.name.to_lowercase()) {
+                return Err(self.invalid(format!("sources[{i}].name"), format!("{:?} is used twice", s.name)));
+            }
+            if s.location(self.root()).is_none() {
+                return Err(self.invalid(format!("sources[{i}].url"), format!("{:?} is neither an http(s) URL nor a file path", s.url)));
+            }
+            for t in &s.topics {
+                if !self.topics.iter().any(|c| &c.slug == t) {
+                    return Err(self.invalid(format!("sources[{i}].topics"), format!("no [[topics]] entry has slug {t:?}")));
+                }
             }
         }
         Ok(())

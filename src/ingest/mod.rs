@@ -4,6 +4,7 @@
 //! model's job. A file that cannot be read or parsed becomes an
 //! [`InputFailure`] naming it, and every other file still goes through.
 
+pub mod fetch;
 pub mod markdown;
 pub mod wire;
 
