@@ -1,0 +1,206 @@
+//! Atom 1.0 (RFC 4287) and the Atom 0.3 draft still served by old blogs.
+//!
+//! 0.3 differs mostly in names (`modified`, `issued`) and in text
+//! constructs typed by MIME type plus `mode`, so both share this module.
+
+use super::date::parse_date;
+use super::ext::{entry_ext, feed_ext};
+use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, resolve_link};
+use super::rss::children;
+use super::text::plain_title;
+use super::xml::{Elem, Ev, Ns, XmlReader};
+
+pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
+    let format = match root.ns {
+        Ns::Atom03 => FeedFormat::Atom03,
+        _ if xr.attr(&root, Ns::None, b"version").is_some_and(|v| v.trim() == "0.3") => FeedFormat::Atom03,
+        _ => FeedFormat::Atom10,
+    };
+    let mut feed = ParsedFeed::new(format);
+    children(xr, |xr, e| {
+        if !e.ns.is_atom() && e.ns != Ns::None {
+            return feed_ext(xr, e, &mut feed);
+        }
+        match e.local {
+            b"title" => {
+                let t = text_construct(xr, e);
+                if feed.title.is_none() {
+                    feed.title = t;
+                }
+            }
+            b"link" => {
+                if let Some(href) = alternate_href(xr, e) {
+                    feed.link = Some(href);
+                }
+                return false;
+            }
+            b"updated" | b"modified" => feed.updated = parse_date(&xr.read_text()).or(feed.updated),
+            b"published" | b"issued" => feed.published = parse_date(&xr.read_text()).or(feed.published),
+            b"entry" => {
+                let entry = entry(xr);
+                feed.entries.push(entry);
+            }
+            _ => return false,
+        }
+        true
+    });
+    feed
+}
+
+fn entry<'a>(xr: &mut XmlReader<'a>) -> ParsedEntry {
+    let mut entry = ParsedEntry::default();
+    children(xr, |xr, e| {
+        if e.ns.is_atom() || e.ns == Ns::None {
+            entry_child(xr, e, &mut entry);
+            true
+        } else {
+            entry_ext(xr, e, &mut entry)
+        }
+    });
+    entry
+}
+
+/// One Atom element inside an entry (also used for Atom elements that RSS
+/// items borrow). Consumes the element.
+pub fn entry_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
+    match e.local {
+        b"id" => {
+            let id = xr.read_text();
+            let id = id.trim();
+            if !id.is_empty() {
+                entry.id = Some(id.to_string());
+            }
+        }
+        b"title" => {
+            let t = text_construct(xr, e);
+            if entry.title.is_none() {
+                entry.title = t;
+            }
+        }
+        b"link" => {
+            link(xr, e, entry);
+            xr.skip();
+        }
+        b"updated" | b"modified" => entry.updated = parse_date(&xr.read_text()).or(entry.updated),
+        b"published" | b"issued" => entry.published = parse_date(&xr.read_text()).or(entry.published),
+        b"summary" => {
+            let s = raw_construct(xr, e);
+            entry.summary = Some(s);
+        }
+        b"content" => {
+            let c = raw_construct(xr, e);
+            entry.content.get_or_insert(c);
+        }
+        b"category" => {
+            let term = xr.attr(e, Ns::None, b"term");
+            match term.filter(|t| !t.trim().is_empty()) {
+                Some(t) => {
+                    entry.add_category(&t);
+                    xr.skip();
+                }
+                None => entry.add_category(&xr.read_text()),
+            }
+        }
+        b"author" | b"contributor" => {
+            if let Some(name) = person_name(xr) {
+                entry.authors.push(name);
+            }
+        }
+        _ => xr.skip(),
+    }
+}
+
+fn link<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
+    let rel = xr.attr(e, Ns::None, b"rel");
+    if rel.as_deref().map(str::trim) == Some("enclosure") {
+        if let Some(href) = xr.attr(e, Ns::None, b"href").filter(|h| !h.trim().is_empty()) {
+            entry.enclosures.push(Enclosure {
+                url: resolve_link(&href, xr.base()),
+                mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
+                length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
+            });
+        }
+    } else if let Some(href) = alternate_href(xr, e) {
+        entry.link = Some(href);
+    }
+}
+
+/// The resolved `href` of a `<link>` that points at the HTML page
+/// (`rel` alternate or absent, type HTML or absent).
+pub fn alternate_href<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
+    let rel = xr.attr(e, Ns::None, b"rel");
+    if rel.as_deref().is_some_and(|r| r.trim() != "alternate") {
+        return None;
+    }
+    let ty = xr.attr(e, Ns::None, b"type");
+    if ty.as_deref().is_some_and(|t| !matches!(t.trim(), "text/html" | "application/xhtml+xml" | "html" | "xhtml" | "")) {
+        return None;
+    }
+    let href = xr.attr(e, Ns::None, b"href")?;
+    Some(resolve_link(&href, xr.base()))
+}
+
+fn person_name(xr: &mut XmlReader<'_>) -> Option<String> {
+    let mut name = None;
+    children(xr, |xr, c| {
+        if c.local != b"name" {
+            return false;
+        }
+        let n = xr.read_text();
+        if !n.trim().is_empty() {
+            name = Some(n.trim().to_string());
+        }
+        true
+    });
+    name
+}
+
+#[derive(PartialEq)]
+enum Kind {
+    Text,
+    Html,
+    Xhtml,
+}
+
+/// The kind of a text construct from Atom 1.0 `type`, or Atom 0.3 MIME
+/// `type` and `mode`.
+fn kind<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Kind {
+    let ty = xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_ascii_lowercase());
+    let mode = xr.attr(e, Ns::None, b"mode");
+    match ty.as_deref() {
+        Some("html" | "text/html") => Kind::Html,
+        Some("xhtml" | "application/xhtml+xml") if mode.as_deref() != Some("escaped") => Kind::Xhtml,
+        Some("xhtml" | "application/xhtml+xml") => Kind::Html,
+        _ if mode.as_deref() == Some("xml") => Kind::Xhtml,
+        _ => Kind::Text,
+    }
+}
+
+/// A text construct as plain text (for titles).
+fn text_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
+    match kind(xr, e) {
+        Kind::Text => plain_title(&xr.read_text(), false),
+        Kind::Html => plain_title(&xr.read_text(), true),
+        Kind::Xhtml => plain_title(&xr.read_text(), false),
+    }
+}
+
+/// A text construct as found: HTML stays HTML, XHTML is serialized
+/// without its wrapping `<div>`.
+fn raw_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> String {
+    if kind(xr, e) != Kind::Xhtml {
+        return xr.read_markup();
+    }
+    let depth = xr.depth();
+    let mut out = String::new();
+    loop {
+        match xr.next() {
+            Ev::Start(c) if c.local == b"div" && xr.depth() == depth + 1 => out.push_str(&xr.read_markup()),
+            Ev::Start(_) => out.push_str(&xr.read_markup()),
+            Ev::Text(t) => out.push_str(&t),
+            Ev::End(_) if xr.depth() < depth => return out,
+            Ev::Eof => return out,
+            Ev::End(_) => {}
+        }
+    }
+}
