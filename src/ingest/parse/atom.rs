@@ -6,8 +6,8 @@
 use super::date::parse_date;
 use super::ext::{entry_ext, feed_ext};
 use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, resolve_link};
-use super::rss::children;
-use super::text::plain_title;
+use super::rss::{children, item_child};
+use super::text::{decode_base64, plain_title};
 use super::xml::{Elem, Ev, Ns, XmlReader};
 
 pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
@@ -16,9 +16,13 @@ pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
         _ if xr.attr(&root, Ns::None, b"version").is_some_and(|v| v.trim() == "0.3") => FeedFormat::Atom03,
         _ => FeedFormat::Atom10,
     };
+    // Elements in the root's namespace are Atom even when that namespace
+    // is unknown (pre-release drafts, typos), as feedparser reads them.
+    let home = root.ns;
     let mut feed = ParsedFeed::new(format);
+    let mut id_link = None;
     children(xr, |xr, e| {
-        if !e.ns.is_atom() && e.ns != Ns::None {
+        if !e.ns.is_atom() && e.ns != Ns::None && e.ns != home {
             return feed_ext(xr, e, &mut feed);
         }
         match e.local {
@@ -34,63 +38,92 @@ pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
                 }
                 return false;
             }
+            b"id" => {
+                let base = xr.base().cloned();
+                let id = xr.read_text();
+                if !id.trim().is_empty() {
+                    id_link = Some(resolve_link(&id, base.as_ref()));
+                }
+            }
             b"updated" | b"modified" => feed.updated = parse_date(&xr.read_text()).or(feed.updated),
             b"published" | b"issued" => feed.published = parse_date(&xr.read_text()).or(feed.published),
-            b"entry" => {
-                let entry = entry(xr);
+            b"entry" | b"item" => {
+                let entry = entry(xr, home);
                 feed.entries.push(entry);
             }
             _ => return false,
         }
         true
     });
+    if feed.link.is_none() {
+        feed.link = id_link;
+    }
     feed
 }
 
-fn entry<'a>(xr: &mut XmlReader<'a>) -> ParsedEntry {
+/// What an entry reader remembers between elements.
+#[derive(Default)]
+pub struct EntryState {
+    /// A permalink id (RSS `guid`, Atom `id`): the link when none is given.
+    pub id_link: Option<String>,
+    pub link_seen: bool,
+}
+
+impl EntryState {
+    pub fn finish(self, entry: &mut ParsedEntry) {
+        if entry.link.is_none() && !self.link_seen {
+            entry.link = self.id_link;
+        }
+    }
+}
+
+fn entry<'a>(xr: &mut XmlReader<'a>, home: Ns) -> ParsedEntry {
     let mut entry = ParsedEntry::default();
+    let mut st = EntryState::default();
     children(xr, |xr, e| {
-        if e.ns.is_atom() || e.ns == Ns::None {
-            entry_child(xr, e, &mut entry);
-            true
+        if e.ns.is_atom() || e.ns == Ns::None || e.ns == home {
+            entry_child(xr, e, &mut entry, &mut st) || item_child(xr, e, &mut entry, &mut st)
         } else {
             entry_ext(xr, e, &mut entry)
         }
     });
+    st.finish(&mut entry);
     entry
 }
 
 /// One Atom element inside an entry (also used for Atom elements that RSS
-/// items borrow). Consumes the element.
-pub fn entry_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
+/// items borrow). Returns false, consuming nothing, for other names.
+pub fn entry_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry, st: &mut EntryState) -> bool {
     match e.local {
         b"id" => {
+            let base = xr.base().cloned();
             let id = xr.read_text();
             let id = id.trim();
             if !id.is_empty() {
-                entry.id = Some(id.to_string());
+                st.id_link = Some(resolve_link(id, base.as_ref()));
+                entry.id = st.id_link.clone();
             }
         }
         b"title" => {
-            let t = text_construct(xr, e);
-            if entry.title.is_none() {
-                entry.title = t;
-            }
+            entry.title = text_construct(xr, e).or(entry.title.take());
         }
         b"link" => {
+            st.link_seen = true;
             link(xr, e, entry);
             xr.skip();
         }
         b"updated" | b"modified" => entry.updated = parse_date(&xr.read_text()).or(entry.updated),
         b"published" | b"issued" => entry.published = parse_date(&xr.read_text()).or(entry.published),
-        b"summary" => {
-            let s = raw_construct(xr, e);
-            entry.summary = Some(s);
-        }
-        b"content" => {
-            let c = raw_construct(xr, e);
-            entry.content.get_or_insert(c);
-        }
+        b"summary" => match raw_construct(xr, e) {
+            Some(s) => entry.summary = Some(s),
+            None => xr.skip(),
+        },
+        b"content" => match raw_construct(xr, e) {
+            Some(c) => {
+                entry.content.get_or_insert(c);
+            }
+            None => xr.skip(),
+        },
         b"category" => {
             let term = xr.attr(e, Ns::None, b"term");
             match term.filter(|t| !t.trim().is_empty()) {
@@ -106,8 +139,9 @@ pub fn entry_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedE
                 entry.authors.push(name);
             }
         }
-        _ => xr.skip(),
+        _ => return false,
     }
+    true
 }
 
 fn link<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
@@ -160,6 +194,9 @@ enum Kind {
     Text,
     Html,
     Xhtml,
+    Base64,
+    /// Not text at all (an image, a PDF): not a summary or HTML content.
+    Other,
 }
 
 /// The kind of a text construct from Atom 1.0 `type`, or Atom 0.3 MIME
@@ -167,12 +204,17 @@ enum Kind {
 fn kind<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Kind {
     let ty = xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_ascii_lowercase());
     let mode = xr.attr(e, Ns::None, b"mode");
+    if mode.as_deref() == Some("base64") {
+        return Kind::Base64;
+    }
     match ty.as_deref() {
         Some("html" | "text/html") => Kind::Html,
         Some("xhtml" | "application/xhtml+xml") if mode.as_deref() != Some("escaped") => Kind::Xhtml,
         Some("xhtml" | "application/xhtml+xml") => Kind::Html,
         _ if mode.as_deref() == Some("xml") => Kind::Xhtml,
-        _ => Kind::Text,
+        None | Some("text" | "") => Kind::Text,
+        Some(t) if t.starts_with("text/") || t.ends_with("+xml") || t.ends_with("/xml") => Kind::Text,
+        Some(_) => Kind::Other,
     }
 }
 
@@ -181,16 +223,23 @@ fn text_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
     match kind(xr, e) {
         Kind::Text => plain_title(&xr.read_text(), false),
         Kind::Html => plain_title(&xr.read_text(), true),
-        Kind::Xhtml => plain_title(&xr.read_text(), false),
+        Kind::Xhtml | Kind::Other => plain_title(&xr.read_text(), false),
+        Kind::Base64 => plain_title(&decode_base64(&xr.read_text()), true),
     }
 }
 
 /// A text construct as found: HTML stays HTML, XHTML is serialized
-/// without its wrapping `<div>`.
-fn raw_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> String {
-    if kind(xr, e) != Kind::Xhtml {
-        return xr.read_markup();
+/// without its wrapping `<div>`; `None` for non-text media types.
+fn raw_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
+    match kind(xr, e) {
+        Kind::Xhtml => Some(xhtml(xr)),
+        Kind::Base64 => Some(decode_base64(&xr.read_text())),
+        Kind::Other => None,
+        Kind::Text | Kind::Html => Some(xr.read_markup()),
     }
+}
+
+fn xhtml(xr: &mut XmlReader<'_>) -> String {
     let depth = xr.depth();
     let mut out = String::new();
     loop {

@@ -127,10 +127,15 @@ pub fn to_utf8<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
         if let Some((text, name)) = decoded {
             return Decoded { text, encoding: name, bozo: None };
         }
-        let (text, _) = UTF_8.decode_without_bom_handling(body);
-        let text = Cow::Owned(text.into_owned().into_bytes());
-        return Decoded { text, encoding: "UTF-8", bozo: Some("bytes do not match the byte order mark".into()) };
+        let mut d = by_label(body, content_type);
+        d.bozo = Some("bytes do not match the byte order mark".into());
+        return d;
     }
+    by_label(bytes, content_type)
+}
+
+/// The charset from HTTP and the XML declaration, tried in RFC 3023 order.
+fn by_label<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
     let declared = xml_declared_encoding(bytes);
     let (mime, http_charset) = content_type.map(parse_content_type).unwrap_or_default();
     let mut bozo = None;

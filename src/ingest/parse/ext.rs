@@ -28,14 +28,8 @@ pub fn entry_ext<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEnt
             }
         }
         (Ns::Dc, b"subject") => entry.add_category(&xr.read_text()),
-        (Ns::Dc, b"date") | (Ns::DcTerms, b"modified") => {
-            let d = parse_date(&xr.read_text());
-            entry.updated = entry.updated.or(d);
-        }
-        (Ns::DcTerms, b"issued" | b"created") => {
-            let d = parse_date(&xr.read_text());
-            entry.published = entry.published.or(d);
-        }
+        (Ns::Dc, b"date") | (Ns::DcTerms, b"modified") => entry.updated = parse_date(&xr.read_text()).or(entry.updated),
+        (Ns::DcTerms, b"issued") => entry.published = parse_date(&xr.read_text()).or(entry.published),
         (Ns::Dc, b"description") | (Ns::Itunes, b"summary") => set_if_none(&mut entry.summary, xr.read_markup()),
         (Ns::Content, b"encoded") => set_if_none(&mut entry.content, xr.read_markup()),
         (Ns::Itunes, b"keywords") | (Ns::Media, b"keywords") => {
@@ -144,14 +138,8 @@ fn media<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
 pub fn feed_ext<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, feed: &mut ParsedFeed) -> bool {
     match (e.ns, e.local) {
         (Ns::Dc, b"title") => set_if_none(&mut feed.title, xr.read_text().trim().to_string()),
-        (Ns::Dc, b"date") | (Ns::DcTerms, b"modified") => {
-            let d = parse_date(&xr.read_text());
-            feed.updated = feed.updated.or(d);
-        }
-        (Ns::DcTerms, b"issued" | b"created") => {
-            let d = parse_date(&xr.read_text());
-            feed.published = feed.published.or(d);
-        }
+        (Ns::Dc, b"date") | (Ns::DcTerms, b"modified") => feed.updated = parse_date(&xr.read_text()).or(feed.updated),
+        (Ns::DcTerms, b"issued") => feed.published = parse_date(&xr.read_text()).or(feed.published),
         _ => return false,
     }
     true

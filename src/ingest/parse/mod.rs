@@ -9,6 +9,7 @@
 mod atom;
 mod date;
 mod encoding;
+mod entities;
 mod ext;
 mod json;
 mod model;

@@ -4,7 +4,7 @@
 //! both; they differ in where items live (inside the channel, or beside it)
 //! and in how an item is identified (`guid`, or `rdf:about`).
 
-use super::atom;
+use super::atom::{self, EntryState};
 use super::date::parse_date;
 use super::ext::{entry_ext, feed_ext};
 use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, resolve_link};
@@ -27,17 +27,19 @@ fn version(v: Option<&str>) -> FeedFormat {
 pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
     let format = version(xr.attr(&root, Ns::None, b"version").as_deref());
     let mut feed = ParsedFeed::new(format);
+    // Elements in the root's namespace are RSS, whatever that namespace is.
+    let home = root.ns;
     if root.local == b"channel" {
-        channel(xr, &mut feed);
+        channel(xr, &mut feed, home);
         return feed;
     }
     children(xr, |xr, e| match e.local {
-        b"channel" if e.ns.is_rss() => {
-            channel(xr, &mut feed);
+        b"channel" if e.ns.is_rss() || e.ns == home => {
+            channel(xr, &mut feed, home);
             true
         }
-        b"item" if e.ns.is_rss() => {
-            let entry = item(xr, None);
+        b"item" if e.ns.is_rss() || e.ns == home => {
+            let entry = item(xr, None, home);
             feed.entries.push(entry);
             true
         }
@@ -54,12 +56,12 @@ pub fn parse_rdf(xr: &mut XmlReader<'_>) -> ParsedFeed {
             if e.ns == Ns::Rss090 {
                 feed.format = FeedFormat::Rss090;
             }
-            channel(xr, &mut feed);
+            channel(xr, &mut feed, Ns::None);
             true
         }
         b"item" if e.ns.is_rss() => {
             let about = xr.attr(e, Ns::Rdf, b"about").map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
-            let entry = item(xr, about);
+            let entry = item(xr, about, Ns::None);
             feed.entries.push(entry);
             true
         }
@@ -86,9 +88,9 @@ pub fn children<'a>(xr: &mut XmlReader<'a>, mut f: impl FnMut(&mut XmlReader<'a>
     }
 }
 
-fn channel<'a>(xr: &mut XmlReader<'a>, feed: &mut ParsedFeed) {
+fn channel<'a>(xr: &mut XmlReader<'a>, feed: &mut ParsedFeed, home: Ns) {
     children(xr, |xr, e| {
-        if !e.ns.is_rss() {
+        if !e.ns.is_rss() && e.ns != home {
             return match e.ns {
                 Ns::Atom10 | Ns::Atom03 if e.local == b"link" => {
                     if let Some(href) = atom::alternate_href(xr, e) {
@@ -106,17 +108,23 @@ fn channel<'a>(xr: &mut XmlReader<'a>, feed: &mut ParsedFeed) {
                     feed.title = t;
                 }
             }
+            b"link" if xr.attr(e, Ns::None, b"href").is_some() => {
+                if let Some(href) = atom::alternate_href(xr, e) {
+                    feed.link = Some(href);
+                }
+                return false;
+            }
             b"link" => {
                 let l = xr.read_text();
-                if feed.link.is_none() && !l.trim().is_empty() {
+                if !l.trim().is_empty() {
                     feed.link = Some(resolve_link(&l, xr.base()));
                 }
             }
-            b"lastBuildDate" => feed.updated = feed.updated.or(parse_date(&xr.read_text())),
-            b"pubDate" => feed.published = feed.published.or(parse_date(&xr.read_text())),
+            b"lastBuildDate" | b"updated" => feed.updated = parse_date(&xr.read_text()).or(feed.updated),
+            b"pubDate" => feed.published = parse_date(&xr.read_text()).or(feed.published),
             b"ttl" => feed.ttl = xr.read_text().trim().parse().ok(),
             b"item" => {
-                let entry = item(xr, None);
+                let entry = item(xr, None, home);
                 feed.entries.push(entry);
             }
             _ => return false,
@@ -125,79 +133,83 @@ fn channel<'a>(xr: &mut XmlReader<'a>, feed: &mut ParsedFeed) {
     });
 }
 
-struct Guid {
-    value: String,
-    permalink: bool,
+fn item<'a>(xr: &mut XmlReader<'a>, about: Option<String>, home: Ns) -> ParsedEntry {
+    let mut entry = ParsedEntry { id: about, ..Default::default() };
+    let mut st = EntryState::default();
+    children(xr, |xr, e| {
+        if e.ns.is_rss() || e.ns.is_atom() || e.ns == home {
+            item_child(xr, e, &mut entry, &mut st) || atom::entry_child(xr, e, &mut entry, &mut st)
+        } else if e.ns == Ns::Xhtml && e.local == b"body" {
+            set_content(&mut entry, xr.read_markup());
+            true
+        } else {
+            entry_ext(xr, e, &mut entry)
+        }
+    });
+    st.finish(&mut entry);
+    entry
 }
 
-fn item<'a>(xr: &mut XmlReader<'a>, about: Option<String>) -> ParsedEntry {
-    let mut entry = ParsedEntry { id: about, ..Default::default() };
-    let mut guid: Option<Guid> = None;
-    let mut link_seen = false;
-    children(xr, |xr, e| {
-        if e.ns.is_atom() {
-            atom::entry_child(xr, e, &mut entry);
-            return true;
-        }
-        if !e.ns.is_rss() {
-            return entry_ext(xr, e, &mut entry);
-        }
-        match e.local {
-            b"title" => {
-                let t = plain_title(&xr.read_text(), false);
-                if entry.title.is_none() {
-                    entry.title = t;
-                }
-            }
-            b"link" => {
-                let l = xr.read_text();
-                link_seen = true;
-                if entry.link.is_none() && !l.trim().is_empty() {
-                    entry.link = Some(resolve_link(&l, xr.base()));
-                }
-            }
-            b"guid" => {
-                let permalink = xr.attr(e, Ns::None, b"isPermaLink").is_none_or(|p| p.trim() != "false");
-                let base = xr.base().cloned();
-                let value = xr.read_text().trim().to_string();
-                if !value.is_empty() {
-                    let value = if permalink { resolve_link(&value, base.as_ref()) } else { value };
-                    guid = Some(Guid { value, permalink });
-                }
-            }
-            b"description" | b"abstract" => {
-                let d = xr.read_markup();
-                if entry.summary.is_none() {
-                    entry.summary = Some(d);
-                }
-            }
-            b"pubDate" => entry.published = entry.published.or(parse_date(&xr.read_text())),
-            b"author" => {
-                let a = xr.read_text();
-                if !a.trim().is_empty() {
-                    entry.authors.push(a.trim().to_string());
-                }
-            }
-            b"category" | b"keywords" => entry.add_category(&xr.read_text()),
-            b"enclosure" => {
-                if let Some(url) = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty()) {
-                    entry.enclosures.push(Enclosure {
-                        url: resolve_link(&url, xr.base()),
-                        mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
-                        length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
-                    });
-                }
-                return false;
-            }
-            _ => return false,
-        }
-        true
-    });
-    if let Some(g) = guid {
-        if g.permalink && !link_seen && entry.link.is_none() {
-            entry.link = Some(g.value.clone());
-        }
-        entry.id = Some(g.value);
+fn set_content(entry: &mut ParsedEntry, c: String) {
+    if entry.content.is_none() && !c.trim().is_empty() {
+        entry.content = Some(c);
     }
-    entry
+}
+
+/// One RSS element inside an item (also used for RSS names that Atom
+/// entries borrow). Returns false, consuming nothing, for other names.
+pub fn item_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry, st: &mut EntryState) -> bool {
+    match e.local {
+        b"title" => entry.title = plain_title(&xr.read_text(), false).or(entry.title.take()),
+        b"link" if xr.attr(e, Ns::None, b"href").is_some() => return atom::entry_child(xr, e, entry, st),
+        b"link" => {
+            let l = xr.read_text();
+            st.link_seen = true;
+            if !l.trim().is_empty() {
+                entry.link = Some(resolve_link(&l, xr.base()));
+            }
+        }
+        b"guid" => {
+            let permalink = xr.attr(e, Ns::None, b"isPermaLink").is_none_or(|p| !p.trim().eq_ignore_ascii_case("false"));
+            let base = xr.base().cloned();
+            let value = xr.read_text().trim().to_string();
+            if !value.is_empty() {
+                let value = if permalink { resolve_link(&value, base.as_ref()) } else { value };
+                st.id_link = permalink.then(|| value.clone());
+                entry.id = Some(value);
+            }
+        }
+        b"description" | b"abstract" => {
+            let d = xr.read_markup();
+            if entry.summary.is_none() {
+                entry.summary = Some(d);
+            }
+        }
+        b"fullitem" | b"body" => set_content(entry, xr.read_markup()),
+        b"pubDate" => entry.published = parse_date(&xr.read_text()).or(entry.published),
+        b"author" => {
+            let a = xr.read_text();
+            if !a.trim().is_empty() {
+                entry.authors.push(a.trim().to_string());
+            }
+        }
+        b"category" | b"keywords" => entry.add_category(&xr.read_text()),
+        b"tags" => {
+            for t in xr.read_text().split(',') {
+                entry.add_category(t);
+            }
+        }
+        b"enclosure" => {
+            if let Some(url) = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty()) {
+                entry.enclosures.push(Enclosure {
+                    url: resolve_link(&url, xr.base()),
+                    mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
+                    length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
+                });
+            }
+            xr.skip();
+        }
+        _ => return false,
+    }
+    true
 }

@@ -44,6 +44,34 @@ pub fn plain_title(raw: &str, is_html: bool) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// Decodes base64 (Atom 0.3 `mode="base64"`), skipping whitespace;
+/// undecodable input is returned as is rather than lost.
+pub fn decode_base64(s: &str) -> String {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        let Some(v) = val(c) else { return s.to_string() };
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +83,11 @@ mod tests {
         assert_eq!(plain_title("AT&T", false).unwrap(), "AT&T");
         assert_eq!(plain_title("Caf&eacute;", true).unwrap(), "Café");
         assert_eq!(plain_title(" <br/> ", true), None);
+    }
+
+    #[test]
+    fn base64_decodes_and_keeps_garbage() {
+        assert_eq!(decode_base64("RXhhbXBsZSA8Yj5BdG9tPC9iPg=="), "Example <b>Atom</b>");
+        assert_eq!(decode_base64("not base64!"), "not base64!");
     }
 }

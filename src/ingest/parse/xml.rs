@@ -10,7 +10,9 @@
 use std::borrow::Cow;
 
 use quick_xml::events::Event;
-use quick_xml::escape::{resolve_html5_entity, resolve_predefined_entity};
+use quick_xml::escape::resolve_predefined_entity;
+
+use super::entities::html5_entity as resolve_html5_entity;
 use url::Url;
 
 /// Namespaces the parsers care about, identified by URI (never by prefix).
