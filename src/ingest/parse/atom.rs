@@ -118,6 +118,7 @@ pub fn entry_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedE
             Some(s) => entry.summary = Some(s),
             None => xr.skip(),
         },
+        b"content" if kind(xr, e) == Kind::Other => xr.skip(),
         b"content" => match raw_construct(xr, e) {
             Some(c) => {
                 entry.content.get_or_insert(c);
@@ -223,18 +224,18 @@ fn text_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
     match kind(xr, e) {
         Kind::Text => plain_title(&xr.read_text(), false),
         Kind::Html => plain_title(&xr.read_text(), true),
-        Kind::Xhtml | Kind::Other => plain_title(&xr.read_text(), false),
-        Kind::Base64 => plain_title(&decode_base64(&xr.read_text()), true),
+        Kind::Xhtml => plain_title(&xr.read_text(), false),
+        Kind::Base64 | Kind::Other => plain_title(&decode_base64(xr.read_text().trim()), true),
     }
 }
 
 /// A text construct as found: HTML stays HTML, XHTML is serialized
-/// without its wrapping `<div>`; `None` for non-text media types.
+/// without its wrapping `<div>`, base64 decoded.
 fn raw_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
     match kind(xr, e) {
         Kind::Xhtml => Some(xhtml(xr)),
-        Kind::Base64 => Some(decode_base64(&xr.read_text())),
-        Kind::Other => None,
+        // RFC 4287 4.1.3.3: other media types are base64-encoded.
+        Kind::Base64 | Kind::Other => Some(decode_base64(xr.read_text().trim())),
         Kind::Text | Kind::Html => Some(xr.read_markup()),
     }
 }

@@ -23,7 +23,14 @@ use url::Url;
 pub use date::{clamp_future, parse_date};
 pub use encoding::{Decoded, parse_content_type, to_utf8};
 pub use model::{Enclosure, EntryImage, FeedFormat, ParseContext, ParseError, ParsedEntry, ParsedFeed};
-pub use report::{conformance_json, run_parse_command};
+pub use report::{FIXTURE_URL_ROOT, conformance_json, fixture_context, run_parse_command};
+pub use text::strip_html;
+
+/// Decodes HTML/XML character references (named HTML5, numeric), keeping
+/// anything that is not one as literal text.
+pub fn unescape_html(s: &str) -> String {
+    xml::unescape_lenient(std::borrow::Cow::Borrowed(s)).into_owned()
+}
 
 use xml::{Ev, XmlReader};
 
