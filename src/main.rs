@@ -28,6 +28,25 @@ struct Cli {
 enum Command {
     /// Read every input and write all channels into the output folder.
     Build,
+    /// Print what wirefeed reads from feed files, as JSON (the shape of
+    /// the conformance tools).
+    Parse {
+        /// One JSON object per line, each with a "path" key.
+        #[arg(long)]
+        jsonl: bool,
+        /// Document URL: base for relative links (HTTP Content-Location).
+        #[arg(long)]
+        base: Option<String>,
+        /// The HTTP Content-Type the document was served with.
+        #[arg(long = "content-type")]
+        content_type: Option<String>,
+        /// feedparser fixtures: files whose path contains "http" get the
+        /// HTTP context of feedparser's test server, relative to this root.
+        #[arg(long = "fixture-http", value_name = "CORPUS_ROOT")]
+        fixture_http: Option<PathBuf>,
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -35,6 +54,7 @@ fn main() -> ExitCode {
     init_logging(cli.quiet);
     let result = match cli.command {
         Command::Build => build(&cli.config, cli.quiet),
+        Command::Parse { jsonl, base, content_type, fixture_http, files } => parse(&files, jsonl, base, content_type, fixture_http),
     };
     match result {
         Ok(code) => code,
@@ -49,6 +69,14 @@ fn init_logging(quiet: bool) {
     let default = if quiet { "error" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+fn parse(files: &[String], jsonl: bool, base: Option<String>, content_type: Option<String>, fixture_http: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    wirefeed::ingest::parse::run_parse_command(files, jsonl, base, content_type, fixture_http.as_deref(), &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode> {

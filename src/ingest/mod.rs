@@ -6,6 +6,7 @@
 
 pub mod fetch;
 pub mod markdown;
+pub mod parse;
 pub mod wire;
 
 use chrono::{DateTime, Utc};

@@ -1,0 +1,142 @@
+//! JSON Feed 1.0 and 1.1 (jsonfeed.org).
+//!
+//! Read through typed structs, but leniently: ids may be numbers, unknown
+//! keys are ignored, and a wrong type in one optional field drops only that
+//! field, since publishers hand-write these documents.
+
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use super::date::parse_date;
+use super::model::{Enclosure, EntryImage, FeedFormat, ParseError, ParsedEntry, ParsedFeed, resolve_link};
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct JsonFeed {
+    version: Value,
+    title: Value,
+    home_page_url: Value,
+    items: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct JsonItem {
+    id: Value,
+    url: Value,
+    external_url: Value,
+    title: Value,
+    content_html: Value,
+    content_text: Value,
+    summary: Value,
+    image: Value,
+    banner_image: Value,
+    date_published: Value,
+    date_modified: Value,
+    author: Value,
+    authors: Vec<Value>,
+    tags: Vec<Value>,
+    attachments: Vec<Value>,
+}
+
+/// A string, or a number rendered as one (ids); anything else is absent.
+fn string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub fn parse(bytes: &[u8], base: Option<&Url>) -> Result<ParsedFeed, ParseError> {
+    let doc: JsonFeed = serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+    let version = string(&doc.version).unwrap_or_default();
+    let format = if version.ends_with("/1.1") {
+        FeedFormat::JsonFeed11
+    } else if version.contains("jsonfeed.org/version/1") {
+        FeedFormat::JsonFeed10
+    } else {
+        return Err(ParseError::Json(format!("unknown version {version:?}")));
+    };
+    let mut feed = ParsedFeed::new(format);
+    feed.title = string(&doc.title);
+    feed.link = string(&doc.home_page_url).map(|l| resolve_link(&l, base));
+    for raw in doc.items {
+        let Ok(item) = serde_json::from_value::<JsonItem>(raw) else {
+            feed.bozo = true;
+            feed.bozo_reason.get_or_insert_with(|| "malformed item".into());
+            continue;
+        };
+        feed.entries.push(entry(item, base));
+    }
+    Ok(feed)
+}
+
+fn entry(item: JsonItem, base: Option<&Url>) -> ParsedEntry {
+    let link = string(&item.url).or_else(|| string(&item.external_url)).map(|l| resolve_link(&l, base));
+    let mut authors: Vec<String> = item.authors.iter().filter_map(|a| string(&a["name"])).collect();
+    if authors.is_empty() {
+        authors.extend(string(&item.author["name"]));
+    }
+    let mut e = ParsedEntry {
+        id: string(&item.id),
+        title: string(&item.title),
+        link,
+        published: string(&item.date_published).and_then(|d| parse_date(&d)),
+        updated: string(&item.date_modified).and_then(|d| parse_date(&d)),
+        summary: string(&item.summary),
+        content: string(&item.content_html).or_else(|| string(&item.content_text)),
+        authors,
+        image: string(&item.image)
+            .or_else(|| string(&item.banner_image))
+            .map(|u| EntryImage { url: resolve_link(&u, base), ..Default::default() }),
+        ..Default::default()
+    };
+    for t in &item.tags {
+        if let Some(t) = string(t) {
+            e.add_category(&t);
+        }
+    }
+    for a in &item.attachments {
+        if let Some(url) = string(&a["url"]) {
+            e.enclosures.push(Enclosure {
+                url: resolve_link(&url, base),
+                mime: string(&a["mime_type"]),
+                length: a["size_in_bytes"].as_u64(),
+            });
+        }
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_json_feed_11_leniently() {
+        let doc = br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","home_page_url":"https://e.com/",
+          "items":[{"id":7,"url":"/a","title":"A","content_html":"<p>x</p>","date_published":"2024-01-02T03:04:05Z",
+                    "authors":[{"name":"Ann"}],"tags":["x","x","y"],
+                    "attachments":[{"url":"a.mp3","mime_type":"audio/mpeg","size_in_bytes":12}]},
+                   "junk"]}"#;
+        let base = Url::parse("https://e.com/feed.json").unwrap();
+        let f = parse(doc, Some(&base)).unwrap();
+        assert_eq!(f.format, FeedFormat::JsonFeed11);
+        assert!(f.bozo);
+        let e = &f.entries[0];
+        assert_eq!(e.id.as_deref(), Some("7"));
+        assert_eq!(e.link.as_deref(), Some("https://e.com/a"));
+        assert_eq!(e.categories, ["x", "y"]);
+        assert_eq!(e.enclosures[0].url, "https://e.com/a.mp3");
+        assert_eq!(e.enclosures[0].length, Some(12));
+        assert_eq!(e.authors, ["Ann"]);
+    }
+
+    #[test]
+    fn rejects_other_json() {
+        assert!(parse(br#"{"a":1}"#, None).is_err());
+        assert!(parse(b"{", None).is_err());
+    }
+}

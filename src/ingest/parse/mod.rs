@@ -1,0 +1,76 @@
+//! The lenient feed parser: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed.
+//!
+//! Each format has its own module that reads the document into the shared
+//! [`ParsedFeed`]; [`ParsedEntry::into_draft`] adapts an entry to the story
+//! model. Broken input is recovered where a browser would recover, and the
+//! problem is reported as `bozo` instead of an error, because a feed with a
+//! stray `&nbsp;` is still a feed its readers want.
+
+mod atom;
+mod date;
+mod encoding;
+mod entities;
+mod ext;
+mod json;
+mod model;
+mod report;
+mod rss;
+mod text;
+mod xml;
+
+use url::Url;
+
+pub use date::{clamp_future, parse_date};
+pub use encoding::{Decoded, parse_content_type, to_utf8};
+pub use model::{Enclosure, EntryImage, FeedFormat, ParseContext, ParseError, ParsedEntry, ParsedFeed};
+pub use report::{FIXTURE_URL_ROOT, conformance_json, fixture_context, run_parse_command};
+pub use text::strip_html;
+
+/// Decodes HTML/XML character references (named HTML5, numeric), keeping
+/// anything that is not one as literal text.
+pub fn unescape_html(s: &str) -> String {
+    xml::unescape_lenient(std::borrow::Cow::Borrowed(s)).into_owned()
+}
+
+use xml::{Ev, XmlReader};
+
+/// Parses a feed document of any supported format.
+pub fn parse_feed(bytes: &[u8], ctx: &ParseContext) -> Result<ParsedFeed, ParseError> {
+    let decoded = to_utf8(bytes, ctx.content_type.as_deref());
+    let text: &[u8] = &decoded.text;
+    let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
+    let mut feed = match text.get(start) {
+        None => return Err(ParseError::Empty),
+        Some(b'{') => json::parse(&text[start..], ctx.base_url.as_ref())?,
+        Some(_) => parse_xml(text, ctx.base_url.clone())?,
+    };
+    feed.dedup_entries();
+    if let Some(reason) = decoded.bozo {
+        feed.bozo = true;
+        feed.bozo_reason.get_or_insert(reason);
+    }
+    Ok(feed)
+}
+
+/// Finds the root element and hands the document to the matching format.
+fn parse_xml(text: &[u8], base: Option<Url>) -> Result<ParsedFeed, ParseError> {
+    let mut xr = XmlReader::new(text, base);
+    let root = loop {
+        match xr.next() {
+            Ev::Start(e) => break e,
+            Ev::Eof => return Err(ParseError::NotAFeed("no root element".into())),
+            _ => {}
+        }
+    };
+    let mut feed = match root.local {
+        b"rss" | b"channel" => rss::parse(&mut xr, root),
+        b"RDF" => rss::parse_rdf(&mut xr),
+        b"feed" => atom::parse(&mut xr, root),
+        other => return Err(ParseError::NotAFeed(format!("unknown root element <{}>", String::from_utf8_lossy(other)))),
+    };
+    if let Some(reason) = xr.bozo.take() {
+        feed.bozo = true;
+        feed.bozo_reason = Some(reason);
+    }
+    Ok(feed)
+}

@@ -1,0 +1,220 @@
+//! What the parser hands out: one shape for every format, close to the
+//! feed (raw HTML, links as resolved by the feed's own base), so callers
+//! decide how to clean it. [`ParsedEntry::into_draft`] is the adapter onto
+//! the story model.
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::model::{Image, StoryDraft};
+
+/// The HTTP context of a fetched document.
+#[derive(Debug, Clone, Default)]
+pub struct ParseContext {
+    /// Document URL (Content-Location, else the request URL): the base for
+    /// relative links when the feed has no `xml:base`.
+    pub base_url: Option<Url>,
+    /// The Content-Type response header, charset included.
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedFormat {
+    Rss090,
+    Rss091,
+    Rss092,
+    Rss093,
+    Rss094,
+    Rss20,
+    /// `<rss>` without a recognisable version.
+    Rss,
+    Rss10,
+    Atom03,
+    Atom10,
+    JsonFeed10,
+    JsonFeed11,
+}
+
+impl FeedFormat {
+    /// feedparser's name for the format, for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedFormat::Rss090 => "rss090",
+            FeedFormat::Rss091 => "rss091u",
+            FeedFormat::Rss092 => "rss092",
+            FeedFormat::Rss093 => "rss093",
+            FeedFormat::Rss094 => "rss094",
+            FeedFormat::Rss20 => "rss20",
+            FeedFormat::Rss => "rss",
+            FeedFormat::Rss10 => "rss10",
+            FeedFormat::Atom03 => "atom03",
+            FeedFormat::Atom10 => "atom10",
+            FeedFormat::JsonFeed10 => "json1",
+            FeedFormat::JsonFeed11 => "json11",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("empty document")]
+    Empty,
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+    #[error("invalid JSON feed: {0}")]
+    Json(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedFeed {
+    pub format: FeedFormat,
+    /// The document was not well-formed or its charset was mis-declared;
+    /// the parse still recovered what it could.
+    pub bozo: bool,
+    pub bozo_reason: Option<String>,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub updated: Option<DateTime<Utc>>,
+    pub published: Option<DateTime<Utc>>,
+    /// RSS `<ttl>`, minutes: how long the publisher asks us to wait.
+    pub ttl: Option<u32>,
+    pub entries: Vec<ParsedEntry>,
+}
+
+impl ParsedFeed {
+    pub fn new(format: FeedFormat) -> Self {
+        ParsedFeed {
+            format,
+            bozo: false,
+            bozo_reason: None,
+            title: None,
+            link: None,
+            updated: None,
+            published: None,
+            ttl: None,
+            entries: Vec::new(),
+        }
+    }
+
+    /// Removes later entries whose id repeats an earlier one: feeds repeat
+    /// items, and a story must appear once. Linear, for 30,000-item feeds.
+    pub fn dedup_entries(&mut self) {
+        let mut seen = std::collections::HashSet::with_capacity(self.entries.len());
+        let keep: Vec<bool> = self.entries.iter().map(|e| e.id.as_deref().is_none_or(|id| seen.insert(id))).collect();
+        let mut it = keep.into_iter();
+        self.entries.retain(|_| it.next().unwrap_or(true));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enclosure {
+    pub url: String,
+    pub mime: Option<String>,
+    pub length: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryImage {
+    pub url: String,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedEntry {
+    pub id: Option<String>,
+    /// Plain text.
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    /// As in the feed: HTML or text.
+    pub summary: Option<String>,
+    /// Raw HTML.
+    pub content: Option<String>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    pub enclosures: Vec<Enclosure>,
+    pub image: Option<EntryImage>,
+}
+
+impl ParsedEntry {
+    /// Adds a category once; the same term from `category`, `dc:subject`
+    /// and iTunes keywords is one category.
+    pub fn add_category(&mut self, term: &str) {
+        let term = term.trim();
+        if !term.is_empty() && !self.categories.iter().any(|c| c == term) {
+            self.categories.push(term.to_string());
+        }
+    }
+
+    /// The adapter onto the story model. Links here are already resolved
+    /// against the feed's bases; `feed_base` covers what still is relative.
+    pub fn into_draft(self, source: &str, feed_base: Option<&Url>) -> StoryDraft {
+        let image = self.image.map(|i| Image { url: Some(i.url), caption: i.caption, credit: i.credit });
+        let image = image.or_else(|| {
+            let e = self.enclosures.iter().find(|e| e.mime.as_deref().is_some_and(|m| m.starts_with("image/")))?;
+            Some(Image { url: Some(e.url.clone()), caption: None, credit: None })
+        });
+        StoryDraft {
+            origin_id: self.id,
+            title: self.title.unwrap_or_default(),
+            summary: self.summary,
+            content: self.content.unwrap_or_default(),
+            image,
+            authors: self.authors,
+            categories: self.categories,
+            topics: Vec::new(),
+            published: self.published,
+            updated: self.updated,
+            link: self.link,
+            base_url: feed_base.cloned(),
+            source: source.to_string(),
+        }
+    }
+}
+
+/// Resolves `raw` against `base` like a browser, but leaves absolute URLs
+/// byte-for-byte as published (no re-serialization).
+pub fn resolve_link(raw: &str, base: Option<&Url>) -> String {
+    let raw = raw.trim();
+    let has_scheme = raw.find(':').is_some_and(|i| {
+        i > 0 && raw[..i].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    });
+    match base {
+        Some(b) if !has_scheme => b.join(raw).map(String::from).unwrap_or_else(|_| raw.to_string()),
+        _ => raw.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_ids_are_dropped_and_draft_keeps_fields() {
+        let mut feed = ParsedFeed::new(FeedFormat::Rss20);
+        let e = ParsedEntry {
+            id: Some("a".into()),
+            title: Some("T".into()),
+            enclosures: vec![Enclosure { url: "http://e.com/i.jpg".into(), mime: Some("image/jpeg".into()), length: None }],
+            ..Default::default()
+        };
+        feed.entries.push(e.clone());
+        feed.entries.push(e.clone());
+        feed.dedup_entries();
+        assert_eq!(feed.entries.len(), 1);
+        let d = e.into_draft("src", None);
+        assert_eq!(d.origin_id.as_deref(), Some("a"));
+        assert_eq!(d.image.unwrap().url.as_deref(), Some("http://e.com/i.jpg"));
+        assert_eq!(d.source, "src");
+    }
+
+    #[test]
+    fn links_resolve_only_when_relative() {
+        let base = Url::parse("http://e.com/a/b.xml").unwrap();
+        assert_eq!(resolve_link("c.html", Some(&base)), "http://e.com/a/c.html");
+        assert_eq!(resolve_link("HTTP://E.COM", Some(&base)), "HTTP://E.COM");
+        assert_eq!(resolve_link("/x", None), "/x");
+    }
+}

@@ -1,0 +1,642 @@
+//! A lenient, namespace-aware event layer over `quick-xml`.
+//!
+//! Real feeds are often not well-formed: undefined HTML entities, bare `&`,
+//! mismatched or missing end tags, undeclared prefixes. Browsers and
+//! feedparser recover from all of these, so this layer does too, and records
+//! the first problem as the feed's "bozo" reason instead of failing. It never
+//! expands DTD entities (the DOCTYPE is skipped), so entity bombs are inert.
+//! Everything borrows from the input slice; only decoded entities allocate.
+
+use std::borrow::Cow;
+
+use quick_xml::events::Event;
+use quick_xml::escape::resolve_predefined_entity;
+
+use super::entities::html5_entity as resolve_html5_entity;
+use url::Url;
+
+/// Namespaces the parsers care about, identified by URI (never by prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ns {
+    None,
+    Atom10,
+    Atom03,
+    Rss090,
+    Rss10,
+    /// `http://backend.userland.com/rss2` and friends: plain RSS elements.
+    RssOther,
+    Rdf,
+    Dc,
+    DcTerms,
+    Content,
+    Media,
+    Itunes,
+    Xhtml,
+    Xml,
+    Other,
+}
+
+impl Ns {
+    /// Classifies a namespace URI. Case and a trailing slash are ignored,
+    /// because feeds in the wild vary both.
+    pub fn from_uri(uri: &[u8]) -> Ns {
+        let uri = uri.trim_ascii();
+        let uri = uri.strip_suffix(b"/").unwrap_or(uri);
+        let lower = uri.to_ascii_lowercase();
+        match lower.as_slice() {
+            b"http://www.w3.org/2005/atom" => Ns::Atom10,
+            b"http://purl.org/atom/ns#" | b"http://purl.org/atom/ns#draft-ietf-atompub-format-08" => Ns::Atom03,
+            b"http://my.netscape.com/rdf/simple/0.9" => Ns::Rss090,
+            b"http://purl.org/rss/1.0" => Ns::Rss10,
+            b"http://backend.userland.com/rss2" | b"http://blogs.law.harvard.edu/tech/rss" | b"http://backend.userland.com/rss" => {
+                Ns::RssOther
+            }
+            b"http://www.w3.org/1999/02/22-rdf-syntax-ns#" => Ns::Rdf,
+            b"http://purl.org/dc/elements/1.1" | b"http://purl.org/dc/elements/1.0" => Ns::Dc,
+            b"http://purl.org/dc/terms" => Ns::DcTerms,
+            b"http://purl.org/rss/1.0/modules/content" => Ns::Content,
+            b"http://search.yahoo.com/mrss" | b"http://video.search.yahoo.com/mrss" => Ns::Media,
+            b"http://www.itunes.com/dtds/podcast-1.0.dtd" | b"http://example.com/dtds/podcast-1.0.dtd" => Ns::Itunes,
+            b"http://www.w3.org/1999/xhtml" => Ns::Xhtml,
+            b"http://www.w3.org/xml/1998/namespace" => Ns::Xml,
+            _ => Ns::Other,
+        }
+    }
+
+    /// The namespace a well-known prefix almost always stands for; used
+    /// when a feed forgets to declare it.
+    fn from_common_prefix(prefix: &[u8]) -> Option<Ns> {
+        Some(match prefix {
+            b"dc" => Ns::Dc,
+            b"dcterms" => Ns::DcTerms,
+            b"content" => Ns::Content,
+            b"media" => Ns::Media,
+            b"itunes" => Ns::Itunes,
+            b"atom" => Ns::Atom10,
+            b"rdf" => Ns::Rdf,
+            b"xhtml" => Ns::Xhtml,
+            _ => return None,
+        })
+    }
+
+    /// Elements of plain RSS (no namespace, or an RSS namespace).
+    pub fn is_rss(self) -> bool {
+        matches!(self, Ns::None | Ns::Rss090 | Ns::Rss10 | Ns::RssOther)
+    }
+
+    pub fn is_atom(self) -> bool {
+        matches!(self, Ns::Atom10 | Ns::Atom03)
+    }
+}
+
+/// A start tag. `raw` is the tag's text between `<` and `>` (name and
+/// attributes), kept so attributes are parsed only when asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Elem<'a> {
+    pub ns: Ns,
+    pub local: &'a [u8],
+    raw: &'a [u8],
+}
+
+#[derive(Debug)]
+pub enum Ev<'a> {
+    Start(Elem<'a>),
+    /// End of the element; carries its qualified name for re-serialization.
+    End(&'a [u8]),
+    Text(Cow<'a, str>),
+    Eof,
+}
+
+struct Open<'a> {
+    qname: &'a [u8],
+    ns_mark: usize,
+    base_mark: usize,
+}
+
+/// Give up on a document after this many XML errors: recovery is then
+/// guessing, and pathological input must not make us loop.
+const MAX_ERRORS: u32 = 200;
+
+pub struct XmlReader<'a> {
+    doc: &'a [u8],
+    inner: quick_xml::Reader<&'a [u8]>,
+    stack: Vec<Open<'a>>,
+    ns: Vec<(&'a [u8], Ns)>,
+    bases: Vec<Url>,
+    pending_ends: usize,
+    errors: u32,
+    done: bool,
+    /// Why the document is not well-formed, if it is not.
+    pub bozo: Option<String>,
+}
+
+impl<'a> XmlReader<'a> {
+    pub fn new(doc: &'a [u8], base: Option<Url>) -> Self {
+        let mut inner = quick_xml::Reader::from_reader(doc);
+        let cfg = inner.config_mut();
+        cfg.allow_dangling_amp = true;
+        cfg.allow_unmatched_ends = true;
+        cfg.check_end_names = false;
+        cfg.check_comments = false;
+        cfg.trim_markup_names_in_closing_tags = true;
+        XmlReader {
+            doc,
+            inner,
+            stack: Vec::with_capacity(16),
+            ns: Vec::with_capacity(16),
+            bases: base.into_iter().collect(),
+            pending_ends: 0,
+            errors: 0,
+            done: false,
+            bozo: None,
+        }
+    }
+
+    pub fn set_bozo(&mut self, why: impl FnOnce() -> String) {
+        if self.bozo.is_none() {
+            self.bozo = Some(why());
+        }
+    }
+
+    /// The base URL in scope (xml:base over the document URL).
+    pub fn base(&self) -> Option<&Url> {
+        self.bases.last()
+    }
+
+    pub fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    pub fn next(&mut self) -> Ev<'a> {
+        if self.pending_ends > 0 {
+            self.pending_ends -= 1;
+            return self.pop();
+        }
+        loop {
+            if self.done {
+                if self.stack.is_empty() {
+                    return Ev::Eof;
+                }
+                self.set_bozo(|| "document ends inside an element".into());
+                self.pending_ends = self.stack.len() - 1;
+                return self.pop();
+            }
+            let before = self.inner.buffer_position();
+            let event = match self.inner.read_event() {
+                Ok(ev) => ev,
+                Err(e) => {
+                    self.errors += 1;
+                    self.set_bozo(|| format!("XML error: {e}"));
+                    if self.errors > MAX_ERRORS || self.inner.buffer_position() <= before {
+                        self.done = true;
+                    }
+                    continue;
+                }
+            };
+            match event {
+                Event::Start(s) => return self.start(self.reborrow(&s), false),
+                Event::Empty(s) => return self.start(self.reborrow(&s), true),
+                Event::End(e) => {
+                    if let Some(ev) = self.end(self.reborrow(&e)) {
+                        return ev;
+                    }
+                }
+                Event::Text(t) => {
+                    let b = bytes_of(t.into_inner());
+                    if !self.stack.is_empty() && !b.is_empty() {
+                        return Ev::Text(utf8(b));
+                    }
+                }
+                Event::CData(t) => {
+                    let b = bytes_of(t.into_inner());
+                    if !self.stack.is_empty() && !b.is_empty() {
+                        return Ev::Text(utf8(b));
+                    }
+                }
+                Event::GeneralRef(r) => {
+                    let name = bytes_of(r.into_inner());
+                    if !self.stack.is_empty() {
+                        return Ev::Text(self.resolve_ref(name));
+                    }
+                }
+                Event::Eof => self.done = true,
+                Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
+            }
+        }
+    }
+
+    /// Events borrow from the input, but quick-xml ties tag slices to the
+    /// event; this recovers the input lifetime by position, without unsafe.
+    fn reborrow(&self, part: &[u8]) -> &'a [u8] {
+        let doc: &'a [u8] = self.doc;
+        let start = (part.as_ptr() as usize).wrapping_sub(doc.as_ptr() as usize);
+        match doc.get(start..start.wrapping_add(part.len())) {
+            Some(s) if s.as_ptr() == part.as_ptr() => s,
+            _ => &[],
+        }
+    }
+
+    fn pop(&mut self) -> Ev<'a> {
+        match self.stack.pop() {
+            Some(open) => {
+                self.ns.truncate(open.ns_mark);
+                self.bases.truncate(open.base_mark);
+                Ev::End(open.qname)
+            }
+            None => Ev::Eof,
+        }
+    }
+
+    fn end(&mut self, qname: &'a [u8]) -> Option<Ev<'a>> {
+        let qname = qname.trim_ascii();
+        match self.stack.iter().rposition(|o| o.qname == qname) {
+            Some(i) => {
+                if i + 1 != self.stack.len() {
+                    self.set_bozo(|| "mismatched end tag".into());
+                }
+                self.pending_ends = self.stack.len() - i - 1;
+                Some(self.pop())
+            }
+            None => {
+                self.set_bozo(|| "end tag without a start tag".into());
+                None
+            }
+        }
+    }
+
+    fn start(&mut self, raw: &'a [u8], empty: bool) -> Ev<'a> {
+        let name_len = raw.iter().position(|b| b.is_ascii_whitespace() || *b == b'/').unwrap_or(raw.len());
+        let qname = &raw[..name_len];
+        let ns_mark = self.ns.len();
+        let base_mark = self.bases.len();
+        let mut xml_base = None;
+        for (key, value) in Attrs::new(&raw[name_len..]) {
+            if key == b"xmlns" {
+                self.ns.push((b"", Ns::from_uri(value)));
+            } else if let Some(prefix) = key.strip_prefix(b"xmlns:") {
+                self.ns.push((prefix, Ns::from_uri(value)));
+            } else if key == b"xml:base" {
+                xml_base = Some(value);
+            }
+        }
+        if let Some(value) = xml_base {
+            let value = unescape_lenient(utf8(value));
+            let joined = match self.bases.last() {
+                Some(b) => b.join(value.trim()).ok(),
+                None => Url::parse(value.trim()).ok(),
+            };
+            if let Some(u) = joined {
+                self.bases.push(u);
+            }
+        }
+        let (prefix, local) = split_qname(qname);
+        let ns = self.resolve_prefix(prefix);
+        self.stack.push(Open { qname, ns_mark, base_mark });
+        if empty {
+            self.pending_ends = 1;
+        }
+        Ev::Start(Elem { ns, local, raw })
+    }
+
+    fn resolve_prefix(&mut self, prefix: &[u8]) -> Ns {
+        if prefix == b"xml" {
+            return Ns::Xml;
+        }
+        if let Some((_, ns)) = self.ns.iter().rev().find(|(p, _)| *p == prefix) {
+            return *ns;
+        }
+        if prefix.is_empty() {
+            return Ns::None;
+        }
+        self.set_bozo(|| format!("undeclared namespace prefix {}", String::from_utf8_lossy(prefix)));
+        Ns::from_common_prefix(prefix).unwrap_or(Ns::Other)
+    }
+
+    fn resolve_ref(&mut self, name: &'a [u8]) -> Cow<'a, str> {
+        let name_str = utf8(name);
+        if let Some(c) = char_ref(&name_str) {
+            return Cow::Owned(c.to_string());
+        }
+        if let Some(s) = resolve_predefined_entity(&name_str) {
+            return Cow::Borrowed(s);
+        }
+        self.set_bozo(|| format!("undefined entity &{name_str};"));
+        match resolve_html5_entity(&name_str) {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(format!("&{name_str};")),
+        }
+    }
+
+    /// The value of attribute `ns:local` of `elem`, entities decoded.
+    /// Only valid while `elem` is the current element (its namespace
+    /// declarations are in scope).
+    pub fn attr(&mut self, elem: &Elem<'a>, ns: Ns, local: &[u8]) -> Option<Cow<'a, str>> {
+        let name_len = elem.raw.iter().position(|b| b.is_ascii_whitespace() || *b == b'/').unwrap_or(elem.raw.len());
+        let mut found = None;
+        for (key, value) in Attrs::new(&elem.raw[name_len..]) {
+            let (prefix, name) = split_qname(key);
+            if name != local || prefix == b"xmlns" {
+                continue;
+            }
+            let key_ns = if prefix.is_empty() { Ns::None } else { self.resolve_prefix(prefix) };
+            if key_ns == ns {
+                found = Some(value);
+                break;
+            }
+        }
+        found.map(|v| unescape_lenient(utf8(v)))
+    }
+
+    /// Skips the rest of the current element.
+    pub fn skip(&mut self) {
+        let depth = self.depth();
+        loop {
+            match self.next() {
+                Ev::End(_) if self.depth() < depth => return,
+                Ev::Eof => return,
+                _ => {}
+            }
+        }
+    }
+
+    /// Text of the current element, descendants' text included, tags dropped.
+    pub fn read_text(&mut self) -> String {
+        let mut out = String::new();
+        self.read_into(&mut out, false);
+        out
+    }
+
+    /// Content of the current element with child elements re-serialized as
+    /// markup, for HTML carried unescaped (XHTML, sloppy RSS).
+    pub fn read_markup(&mut self) -> String {
+        let mut out = String::new();
+        self.read_into(&mut out, true);
+        out
+    }
+
+    fn read_into(&mut self, out: &mut String, markup: bool) {
+        let depth = self.depth();
+        loop {
+            match self.next() {
+                Ev::Text(t) if markup && self.depth() > depth => escape_into(out, &t),
+                Ev::Text(t) => out.push_str(&t),
+                Ev::Start(e) => {
+                    if markup {
+                        out.push('<');
+                        out.push_str(&utf8(e.raw));
+                        out.push('>');
+                    }
+                }
+                Ev::End(q) => {
+                    if self.depth() < depth {
+                        return;
+                    }
+                    if markup {
+                        out.push_str("</");
+                        out.push_str(&utf8(q));
+                        out.push('>');
+                    }
+                }
+                Ev::Eof => return,
+            }
+        }
+    }
+}
+
+fn bytes_of(c: Cow<'_, [u8]>) -> &[u8] {
+    match c {
+        Cow::Borrowed(b) => b,
+        // The slice reader always borrows; an owned buffer would only come
+        // from a normalisation we do not enable. Dropping it is safe.
+        Cow::Owned(_) => &[],
+    }
+}
+
+pub fn utf8(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
+}
+
+fn split_qname(q: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b':', q) {
+        Some(i) => (&q[..i], &q[i + 1..]),
+        None => (&[], q),
+    }
+}
+
+fn char_ref(name: &str) -> Option<char> {
+    let num = name.strip_prefix('#')?;
+    let code = match num.strip_prefix(['x', 'X']) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => num.parse().ok()?,
+    };
+    // Windows-1252 code points in numeric references are a classic feed
+    // mistake; browsers map them, and so do we.
+    let code = match code {
+        0x80..=0x9f => cp1252_c1(code as u8),
+        c => c,
+    };
+    char::from_u32(code).filter(|c| *c != '\0')
+}
+
+fn cp1252_c1(b: u8) -> u32 {
+    let bytes = [b];
+    let (s, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
+    s.chars().next().map_or(0xfffd, |c| c as u32)
+}
+
+/// Decodes entities in `s` the way a forgiving browser would: numeric and
+/// XML references, HTML5 named entities, and a bare `&` kept as is.
+pub fn unescape_lenient(s: Cow<'_, str>) -> Cow<'_, str> {
+    if !s.contains('&') {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest: &str = &s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '#')).map(|e| e + 1);
+        let resolved = end.filter(|e| rest[*e..].starts_with(';')).and_then(|e| {
+            let name = &rest[1..e];
+            let text = char_ref(name)
+                .map(String::from)
+                .or_else(|| resolve_predefined_entity(name).or_else(|| resolve_html5_entity(name)).map(String::from))?;
+            Some((text, e + 1))
+        });
+        match resolved {
+            Some((text, used)) => {
+                out.push_str(&text);
+                rest = &rest[used..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+pub fn escape_into(out: &mut String, text: &str) {
+    let mut last = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let rep = match b {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            _ => continue,
+        };
+        out.push_str(&text[last..i]);
+        out.push_str(rep);
+        last = i + 1;
+    }
+    out.push_str(&text[last..]);
+}
+
+/// Lenient attribute tokenizer: quoted, single-quoted or unquoted values;
+/// junk between attributes is skipped rather than fatal.
+struct Attrs<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Attrs<'a> {
+    fn new(s: &'a [u8]) -> Self {
+        Attrs { s, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.s;
+        loop {
+            while self.pos < s.len() && (s[self.pos].is_ascii_whitespace() || s[self.pos] == b'/') {
+                self.pos += 1;
+            }
+            if self.pos >= s.len() {
+                return None;
+            }
+            let key_start = self.pos;
+            while self.pos < s.len() && !matches!(s[self.pos], b'=' | b' ' | b'\t' | b'\n' | b'\r' | b'/') {
+                self.pos += 1;
+            }
+            let key = &s[key_start..self.pos];
+            while self.pos < s.len() && s[self.pos].is_ascii_whitespace() {
+                self.pos += 1;
+            }
+            if self.pos >= s.len() || s[self.pos] != b'=' {
+                if key.is_empty() {
+                    self.pos += 1;
+                    continue;
+                }
+                return Some((key, &[]));
+            }
+            self.pos += 1;
+            while self.pos < s.len() && s[self.pos].is_ascii_whitespace() {
+                self.pos += 1;
+            }
+            let value = match s.get(self.pos) {
+                Some(&q @ (b'"' | b'\'')) => {
+                    let start = self.pos + 1;
+                    let end = memchr::memchr(q, &s[start..]).map_or(s.len(), |e| start + e);
+                    self.pos = (end + 1).min(s.len());
+                    &s[start..end]
+                }
+                _ => {
+                    let start = self.pos;
+                    while self.pos < s.len() && !s[self.pos].is_ascii_whitespace() {
+                        self.pos += 1;
+                    }
+                    &s[start..self.pos]
+                }
+            };
+            return Some((key, value));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(doc: &str) -> (Vec<String>, Option<String>) {
+        let mut r = XmlReader::new(doc.as_bytes(), None);
+        let mut out = Vec::new();
+        loop {
+            match r.next() {
+                Ev::Start(e) => out.push(format!("<{}:{:?}", String::from_utf8_lossy(e.local), e.ns)),
+                Ev::End(q) => out.push(format!("/{}", String::from_utf8_lossy(q))),
+                Ev::Text(t) => out.push(t.into_owned()),
+                Ev::Eof => break,
+            }
+        }
+        (out, r.bozo)
+    }
+
+    #[test]
+    fn html_entities_and_bare_ampersands_recover() {
+        let mut r = XmlReader::new("<t>caf&eacute; AT&T &amp; &nbsp;x &bogus;</t>".as_bytes(), None);
+        assert!(matches!(r.next(), Ev::Start(_)));
+        assert_eq!(r.read_text(), "café AT&T & \u{a0}x &bogus;");
+        assert!(r.bozo.unwrap().contains("eacute"));
+    }
+
+    #[test]
+    fn truncated_document_closes_open_elements() {
+        let (evs, bozo) = texts("<rss><channel><title>x");
+        assert_eq!(evs, ["<rss:None", "<channel:None", "<title:None", "x", "/title", "/channel", "/rss"]);
+        assert!(bozo.is_some());
+    }
+
+    #[test]
+    fn mismatched_end_tags_close_up_to_the_match() {
+        let (evs, bozo) = texts("<a><b><c></b>t</a></zz>");
+        assert_eq!(evs, ["<a:None", "<b:None", "<c:None", "/c", "/b", "t", "/a"]);
+        assert!(bozo.is_some());
+    }
+
+    #[test]
+    fn namespaces_resolve_by_uri_and_undeclared_prefixes_guess() {
+        let doc = r#"<x xmlns:foo="http://purl.org/dc/elements/1.1/"><foo:creator/><dc:date/><y:z/></x>"#;
+        let (evs, bozo) = texts(doc);
+        assert_eq!(evs[1], "<creator:Dc");
+        assert_eq!(evs[3], "<date:Dc");
+        assert_eq!(evs[5], "<z:Other");
+        assert!(bozo.unwrap().contains("undeclared"));
+    }
+
+    #[test]
+    fn doctype_entities_are_never_expanded() {
+        let doc = "<!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><x>&b;</x>";
+        let mut r = XmlReader::new(doc.as_bytes(), None);
+        r.next();
+        assert_eq!(r.read_text(), "&b;");
+    }
+
+    #[test]
+    fn xml_base_nests_and_attrs_unescape() {
+        let doc = r#"<a xml:base="http://e.com/d/"><b xml:base="sub/" href="x?a=1&amp;b=2">"#;
+        let mut r = XmlReader::new(doc.as_bytes(), None);
+        r.next();
+        let Ev::Start(b) = r.next() else { panic!() };
+        assert_eq!(r.base().unwrap().as_str(), "http://e.com/d/sub/");
+        assert_eq!(r.attr(&b, Ns::None, b"href").as_deref(), Some("x?a=1&b=2"));
+    }
+
+    #[test]
+    fn markup_is_reserialized() {
+        let mut r = XmlReader::new(r#"<c><p class="x">a &lt; b</p><br/></c>"#.as_bytes(), None);
+        r.next();
+        assert_eq!(r.read_markup(), r#"<p class="x">a &lt; b</p><br/></br>"#);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for doc in ["", "<", "<<<>>>", "<a b='", "</a>", "<a><![CDATA[x", "&", "<?xml", "<!--", "\u{0}\u{1}<a>&#xFFFFFFFF;</a>"] {
+            let _ = texts(doc);
+        }
+    }
+}
