@@ -3,9 +3,12 @@
 use std::collections::HashSet;
 
 use crate::config::Config;
+use crate::ingest::sources::{SourceReport, SourceStatus, aggregate};
 use crate::ingest::{self, InputFailure};
 use crate::model::Story;
+use crate::model::id::canonical_link;
 use crate::publish::{self, PublishReport};
+use crate::state::{State, StateError, state_path};
 use crate::topics::TopicRules;
 
 /// What a build did; `failures` non-empty means some input was skipped.
@@ -16,6 +19,8 @@ pub struct BuildReport {
     /// Stories dropped because an earlier input had the same id.
     pub duplicates: usize,
     pub failures: Vec<InputFailure>,
+    /// One per configured source, in config order.
+    pub sources: Vec<SourceReport>,
     /// (channel path, number of stories) for each channel, `all` first.
     pub channels: Vec<(String, usize)>,
     pub publish: PublishReport,
@@ -27,32 +32,69 @@ pub enum BuildError {
     Topics(#[from] regex::Error),
     #[error("writing feeds: {0}")]
     Publish(#[from] std::io::Error),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl BuildReport {
+    /// Sources whose fetch or parse failed this run.
+    pub fn failed_sources(&self) -> impl Iterator<Item = &SourceReport> {
+        self.sources.iter().filter(|s| matches!(s.status, SourceStatus::Failed(_)))
+    }
+}
+
+/// Adds `incoming` to `stories` unless an earlier story has the same id or,
+/// across sources, the same canonical link.
+struct Merger {
+    ids: HashSet<String>,
+    links: HashSet<String>,
+}
+
+impl Merger {
+    fn add(&mut self, stories: &mut Vec<Story>, story: Story) -> bool {
+        let link = story.link.as_deref().map(canonical_link);
+        if self.ids.contains(&story.id) || link.as_ref().is_some_and(|l| self.links.contains(l)) {
+            return false;
+        }
+        self.ids.insert(story.id.clone());
+        self.links.extend(link);
+        stories.push(story);
+        true
+    }
 }
 
 /// Reads every configured input. The order is the config's, then file
 /// name, then position in the file: ties between equal dates keep it.
-pub fn collect_stories(config: &Config) -> (Vec<Story>, BuildReport) {
+fn collect_stories(config: &Config) -> (Vec<Story>, BuildReport, Merger) {
     let mut report = BuildReport::default();
     let mut stories = Vec::new();
-    let mut seen = HashSet::new();
+    let mut merger = Merger { ids: HashSet::new(), links: HashSet::new() };
     for entry in &config.stories {
         let ingested = ingest::load_stories(entry, &config.publish.base_url);
         report.files_read += ingested.files;
         report.failures.extend(ingested.failures);
         for story in ingested.stories {
-            if seen.insert(story.id.clone()) {
-                stories.push(story);
-            } else {
+            if !merger.add(&mut stories, story) {
                 report.duplicates += 1;
             }
         }
     }
-    (stories, report)
+    (stories, report, merger)
 }
 
 pub fn build(config: &Config) -> Result<BuildReport, BuildError> {
+    build_with_progress(config, &|_| {})
+}
+
+/// [`build`], calling `on_source` as each external source finishes.
+pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) + Sync)) -> Result<BuildReport, BuildError> {
     let rules = TopicRules::new(&config.topics)?;
-    let (mut stories, mut report) = collect_stories(config);
+    let (mut stories, mut report, mut merger) = collect_stories(config);
+    if !config.sources.is_empty() {
+        aggregate_sources(config, &mut stories, &mut report, &mut merger, on_source)?;
+    }
     for story in &mut stories {
         rules.assign(story);
     }
@@ -63,4 +105,34 @@ pub fn build(config: &Config) -> Result<BuildReport, BuildError> {
         .collect();
     report.publish = publish::publish(config, &stories)?;
     Ok(report)
+}
+
+/// Fetches every source, merges its stories after the newsroom's own, and
+/// saves the sources' state (validators, first-seen dates, last good
+/// stories) before anything is published.
+fn aggregate_sources(
+    config: &Config,
+    stories: &mut Vec<Story>,
+    report: &mut BuildReport,
+    merger: &mut Merger,
+    on_source: &(dyn Fn(&SourceReport) + Sync),
+) -> Result<(), BuildError> {
+    let path = state_path(config);
+    let mut state = State::load(&path)?;
+    let states = config.sources.iter().map(|s| state.sources.remove(&s.name).unwrap_or_default()).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(BuildError::Runtime)?;
+    let results = runtime.block_on(aggregate(config, states, chrono::Utc::now(), on_source));
+    // Sources no longer in the config are forgotten.
+    state.sources.clear();
+    for (source_state, source_report) in results {
+        for kept in &source_state.stories {
+            if !merger.add(stories, kept.story.clone()) {
+                report.duplicates += 1;
+            }
+        }
+        state.sources.insert(source_report.name.clone(), source_state);
+        report.sources.push(source_report);
+    }
+    state.save(&path)?;
+    Ok(())
 }

@@ -7,6 +7,19 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wirefeed::config::{self, Config};
+use wirefeed::ingest::sources::SourceStatus;
+
+/// A bar while sources are fetched, only when stderr is a terminal (log
+/// lines otherwise).
+fn progress_bar(sources: usize, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || sources == 0 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(sources as u64);
+    bar.set_style(indicatif::ProgressStyle::with_template("fetching {bar:30} {pos}/{len} sources {elapsed}").expect("valid template"));
+    bar
+}
 
 /// Exit status when some inputs failed but everything else was published.
 const EXIT_INPUT_FAILED: u8 = 2;
@@ -81,9 +94,23 @@ fn parse(files: &[String], jsonl: bool, base: Option<String>, content_type: Opti
 
 fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
-    let report = wirefeed::build(&config).context("build failed")?;
+    let progress = progress_bar(config.sources.len(), quiet);
+    let report = wirefeed::build::build_with_progress(&config, &|source| {
+        progress.inc(1);
+        tracing::info!(source = %source.name, status = %source.status, "fetched");
+    })
+    .context("build failed")?;
+    progress.finish_and_clear();
     for failure in &report.failures {
         eprintln!("error: {failure}");
+    }
+    for source in &report.sources {
+        if !quiet || matches!(source.status, SourceStatus::Failed(_)) {
+            eprintln!("source {}: {}", source.name, source.status);
+        }
+        for note in &source.notes {
+            eprintln!("  note: {note}");
+        }
     }
     if !quiet {
         eprintln!(
@@ -99,10 +126,11 @@ fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode>
             eprintln!("  {channel:<24} {count} stories");
         }
     }
-    if report.failures.is_empty() {
+    let failed = report.failures.len() + report.failed_sources().count();
+    if failed == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("{} input(s) failed; everything else was published", report.failures.len());
+        eprintln!("{failed} input(s) failed; everything else was published");
         Ok(ExitCode::from(EXIT_INPUT_FAILED))
     }
 }

@@ -7,6 +7,7 @@
 pub mod fetch;
 pub mod markdown;
 pub mod parse;
+pub mod sources;
 pub mod wire;
 
 use chrono::{DateTime, Utc};

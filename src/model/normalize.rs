@@ -60,7 +60,19 @@ impl StoryDraft {
         // Relative URLs in content resolve against the story's own page
         // first, as a browser on that page would.
         let content_base = link.as_ref().or(base);
-        let content = sanitize_html(&self.content, content_base);
+        let mut content = sanitize_html(&self.content, content_base);
+        if content.is_empty()
+            && let Some(summary) = self.summary.as_deref()
+        {
+            // Feeds often carry only a description: it is the content too.
+            content = match summary.contains('<') {
+                true => sanitize_html(summary, content_base),
+                false => format!("<p>{}</p>", quick_xml::escape::escape(clean_text(&quick_xml::escape::unescape(summary).unwrap_or(summary.into())).as_str())),
+            };
+            if content == "<p></p>" {
+                content.clear();
+            }
+        }
         let title = clean_text(&self.title);
         if title.is_empty() && content.is_empty() {
             return Err(NormalizeError::Empty);

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A normalized story, ready to publish.
 ///
@@ -7,7 +7,7 @@ use serde::Serialize;
 /// `title` and `summary` are plain text (NFC, single spaces, no XML-forbidden
 /// characters); `content` is sanitized HTML; every URL is absolute;
 /// dates are UTC at second precision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Story {
     /// Stable identifier: `urn:uuid:` UUIDv5 of the canonical link, or of
     /// source + normalized title when there is no link. See [`super::id`].
@@ -32,7 +32,7 @@ pub struct Story {
 
 /// A story's lead image. The newsroom's wire format carries a caption and
 /// credit without a URL, so every part is optional.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Image {
     pub url: Option<String>,
     pub caption: Option<String>,

@@ -1,0 +1,252 @@
+//! Aggregating the configured external feeds: fetch (or read) each source,
+//! parse it leniently, normalize its entries, and remember what is needed
+//! to be polite next time. One failing source never stops the others; its
+//! stories from the last good fetch are still published.
+
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use url::Url;
+
+use super::fetch::discover::{feed_links, looks_like_html};
+use super::fetch::{FetchOutcome, FetchRequest, Fetched, Fetcher};
+use super::parse::{ParseContext, clamp_future, parse_feed};
+use crate::config::{Config, SourceConfig, SourceLocation};
+use crate::model::StoryDraft;
+use crate::state::{KeptStory, SourceState};
+
+/// How one source's turn went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceStatus {
+    /// Fetched and parsed: stories new and changed since the last fetch.
+    Updated { new: usize, changed: usize, total: usize },
+    /// 304 Not Modified: the last good stories stand.
+    NotModified { total: usize },
+    /// Not fetched this time (disabled, waiting out Retry-After).
+    Skipped(String),
+    /// Failed; the last good stories (if any) still publish.
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceReport {
+    pub name: String,
+    pub status: SourceStatus,
+    /// Things the user should know that are not failures (moves, bozo input).
+    pub notes: Vec<String>,
+}
+
+impl fmt::Display for SourceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceStatus::Updated { new, changed, total } => write!(f, "ok: {new} new, {changed} updated, {total} stories"),
+            SourceStatus::NotModified { total } => write!(f, "not modified: {total} stories"),
+            SourceStatus::Skipped(why) => write!(f, "skipped: {why}"),
+            SourceStatus::Failed(why) => write!(f, "error: {why}"),
+        }
+    }
+}
+
+/// Runs every enabled source, `concurrency` at a time, and returns for
+/// each (in config order) its new state and report.
+pub async fn aggregate(
+    config: &Config,
+    states: Vec<SourceState>,
+    now: DateTime<Utc>,
+    on_done: &(dyn Fn(&SourceReport) + Sync),
+) -> Vec<(SourceState, SourceReport)> {
+    let fetcher = match Fetcher::new(&config.fetch) {
+        Ok(f) => Arc::new(f),
+        Err(e) => {
+            let msg = format!("cannot start the HTTP client: {e}");
+            return states
+                .into_iter()
+                .zip(&config.sources)
+                .map(|(st, s)| (st, SourceReport { name: s.name.clone(), status: SourceStatus::Failed(msg.clone()), notes: vec![] }))
+                .collect();
+        }
+    };
+    let jobs = config.sources.iter().zip(states).enumerate().map(|(i, (source, state))| {
+        let fetcher = fetcher.clone();
+        async move {
+            let result = run_source(config, &fetcher, source, state, now).await;
+            on_done(&result.1);
+            (i, result)
+        }
+    });
+    let mut done: Vec<(usize, (SourceState, SourceReport))> = stream::iter(jobs).buffer_unordered(config.fetch.concurrency).collect().await;
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+async fn run_source(config: &Config, fetcher: &Fetcher, source: &SourceConfig, mut state: SourceState, now: DateTime<Utc>) -> (SourceState, SourceReport) {
+    let mut report = SourceReport { name: source.name.clone(), status: SourceStatus::Skipped(String::new()), notes: Vec::new() };
+    if state.url != source.url {
+        state = SourceState { url: source.url.clone(), ..Default::default() };
+    }
+    let total = state.stories.len();
+    if !source.enabled {
+        report.status = SourceStatus::Skipped("disabled in config".into());
+        return (state, report);
+    }
+    if let Some(why) = &state.disabled {
+        report.status = SourceStatus::Skipped(format!("disabled: {why} (remove it from the config, or delete its state to retry)"));
+        return (state, report);
+    }
+    if let Some(until) = state.retry_until.filter(|u| *u > now) {
+        report.status = SourceStatus::Skipped(format!("server asked to wait until {}", until.to_rfc3339()));
+        return (state, report);
+    }
+    state.retry_until = None;
+    state.last_fetch = Some(now);
+    let body = match source.location(config.root()) {
+        Some(SourceLocation::File(path)) => match tokio::fs::read(&path).await {
+            Ok(body) => {
+                let base = Url::from_file_path(&path).ok();
+                Ok(Some((body, None, base)))
+            }
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        },
+        Some(SourceLocation::Http(url)) => fetch_http(fetcher, source, &mut state, url, &mut report).await,
+        None => Err(format!("{:?} is neither a URL nor a path", source.url)),
+    };
+    report.status = match body {
+        Ok(None) => SourceStatus::NotModified { total },
+        Ok(Some((body, content_type, base))) => match ingest_body(config, source, &mut state, &body, content_type, base, now) {
+            Ok(status) => status,
+            Err(e) => SourceStatus::Failed(e),
+        },
+        Err(e) => SourceStatus::Failed(e),
+    };
+    if let SourceStatus::Failed(e) = &report.status {
+        state.last_error = Some(e.clone());
+    } else {
+        state.last_error = None;
+    }
+    state.last_status = Some(report.status.to_string());
+    (state, report)
+}
+
+type Body = Option<(Vec<u8>, Option<String>, Option<Url>)>;
+
+/// Fetches a source; `Ok(None)` is 304. Updates validators, moves, Retry-After.
+async fn fetch_http(fetcher: &Fetcher, source: &SourceConfig, state: &mut SourceState, url: Url, report: &mut SourceReport) -> Result<Body, String> {
+    let url = state.moved_to.as_deref().and_then(|m| Url::parse(m).ok()).unwrap_or(url);
+    let req = FetchRequest { url: url.clone(), validators: state.validators.clone(), headers: source.headers.clone() };
+    let fetched = match fetcher.fetch(&req).await {
+        Ok(FetchOutcome::Fetched(f)) => f,
+        Ok(FetchOutcome::NotModified { moved_permanently }) => {
+            note_move(state, report, moved_permanently);
+            return Ok(None);
+        }
+        Ok(FetchOutcome::Gone) => {
+            let why = format!("{url} answered 410 Gone");
+            state.disabled = Some(why.clone());
+            return Err(format!("{why}; the source is disabled"));
+        }
+        Ok(FetchOutcome::RetryAfter { status, until }) => {
+            state.retry_until = Some(until);
+            return Err(format!("HTTP {status}; retrying after {}", until.to_rfc3339()));
+        }
+        Err(e) => return Err(format!("{url}: {e}")),
+    };
+    note_move(state, report, fetched.moved_permanently.clone());
+    if looks_like_html(fetched.content_type.as_deref(), &fetched.body) {
+        return follow_discovered(fetcher, source, state, fetched, report).await;
+    }
+    state.validators = fetched.validators.clone();
+    Ok(Some((fetched.body, fetched.content_type, Some(fetched.final_url))))
+}
+
+fn note_move(state: &mut SourceState, report: &mut SourceReport, moved: Option<Url>) {
+    if let Some(to) = moved {
+        report.notes.push(format!("moved permanently to {to}: fetching that from now on (update the config)"));
+        state.moved_to = Some(to.to_string());
+    }
+}
+
+async fn follow_discovered(fetcher: &Fetcher, source: &SourceConfig, state: &mut SourceState, page: Fetched, report: &mut SourceReport) -> Result<Body, String> {
+    let links = feed_links(&page.body, &page.final_url);
+    let list = links.iter().map(Url::as_str).collect::<Vec<_>>().join(", ");
+    if links.is_empty() {
+        return Err(format!("{} is an HTML page, not a feed, and advertises no feed", page.final_url));
+    }
+    if !source.discover {
+        return Err(format!("{} is an HTML page, not a feed; it advertises: {list} (set url to one, or discover = true)", page.final_url));
+    }
+    report.notes.push(format!("{} is an HTML page; following its feed {}", page.final_url, links[0]));
+    let req = FetchRequest { url: links[0].clone(), validators: state.validators.clone(), headers: source.headers.clone() };
+    match fetcher.fetch(&req).await {
+        Ok(FetchOutcome::Fetched(f)) if !looks_like_html(f.content_type.as_deref(), &f.body) => {
+            state.validators = f.validators.clone();
+            Ok(Some((f.body, f.content_type, Some(f.final_url))))
+        }
+        Ok(FetchOutcome::NotModified { .. }) => Ok(None),
+        Ok(FetchOutcome::Fetched(_)) => Err(format!("discovered feed {} is HTML too", links[0])),
+        Ok(other) => Err(format!("discovered feed {}: {other:?}", links[0])),
+        Err(e) => Err(format!("discovered feed {}: {e}", links[0])),
+    }
+}
+
+/// A stable hash of an entry as parsed: equal means unchanged.
+fn draft_hash(draft: &StoryDraft) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(format!("{draft:?}").as_bytes())
+}
+
+/// Parses a body and replaces the source's stories with its entries,
+/// reusing the normalized form of every entry that did not change.
+fn ingest_body(
+    config: &Config,
+    source: &SourceConfig,
+    state: &mut SourceState,
+    body: &[u8],
+    content_type: Option<String>,
+    base: Option<Url>,
+    now: DateTime<Utc>,
+) -> Result<SourceStatus, String> {
+    let ctx = ParseContext { base_url: base.clone(), content_type };
+    let feed = parse_feed(body, &ctx).map_err(|e| format!("not a usable feed: {e}"))?;
+    if feed.bozo {
+        tracing::info!(source = %source.name, reason = feed.bozo_reason.as_deref().unwrap_or(""), "feed is not well-formed; recovered what could be read");
+    }
+    let tolerance = chrono::Duration::from_std(config.fetch.future_tolerance).unwrap_or(chrono::Duration::hours(1));
+    let old: std::collections::HashMap<u64, &KeptStory> = state.stories.iter().map(|k| (k.hash, k)).collect();
+    let old_ids: HashSet<&str> = state.stories.iter().map(|k| k.story.id.as_str()).collect();
+    let (mut new, mut changed) = (0, 0);
+    let mut kept = Vec::with_capacity(feed.entries.len());
+    let mut seen = HashSet::new();
+    for entry in feed.entries {
+        let mut draft = entry.into_draft(&source.name, base.as_ref());
+        // An entry with only an update date was published no later than that.
+        draft.published = draft.published.or(draft.updated).map(|d| clamp_future(d, now, tolerance));
+        draft.updated = draft.updated.map(|d| clamp_future(d, now, tolerance));
+        let hash = draft_hash(&draft);
+        let mut story = match old.get(&hash) {
+            Some(k) => k.story.clone(),
+            None => {
+                let dated = draft.published.is_some();
+                let Ok(mut story) = draft.normalize(now) else { continue };
+                if !dated {
+                    story.published = *state.first_seen.get(&story.id).unwrap_or(&story.published);
+                }
+                if old_ids.contains(story.id.as_str()) { changed += 1 } else { new += 1 }
+                story
+            }
+        };
+        state.first_seen.entry(story.id.clone()).or_insert(now);
+        for t in &source.topics {
+            if !story.topics.contains(t) {
+                story.topics.push(t.clone());
+            }
+        }
+        if seen.insert(story.id.clone()) {
+            kept.push(KeptStory { hash, story });
+        }
+    }
+    // first_seen only needs the ids the feed still carries.
+    state.first_seen.retain(|id, _| seen.contains(id));
+    state.stories = kept;
+    Ok(SourceStatus::Updated { new, changed, total: state.stories.len() })
+}

@@ -1,0 +1,220 @@
+//! The aggregator against a real HTTP server on 127.0.0.1 (in process):
+//! every status a feed server gives, and the politeness that goes with it.
+
+mod common;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use common::Site;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wirefeed::ingest::sources::SourceStatus;
+
+#[derive(Default)]
+struct Log {
+    hits: HashMap<String, usize>,
+    headers: HashMap<String, Vec<HeaderMap>>,
+}
+
+type Shared = Arc<Mutex<Log>>;
+
+fn rss(title: &str, items: &[(&str, &str)]) -> String {
+    let items: String = items
+        .iter()
+        .map(|(t, link)| format!("<item><title>{t}</title><link>{link}</link><guid>{link}</guid><pubDate>Tue, 26 Nov 2024 10:00:00 GMT</pubDate><description>About {t}.</description></item>"))
+        .collect();
+    format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title><link>http://x/</link><description>d</description>{items}</channel></rss>")
+}
+
+fn gzip_bomb() -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![b' '; 1 << 20];
+    enc.write_all(b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>bomb</title>").unwrap();
+    for _ in 0..40 {
+        enc.write_all(&zeros).unwrap();
+    }
+    enc.finish().unwrap()
+}
+
+async fn handler(State(log): State<Shared>, req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    {
+        let mut l = log.lock().unwrap();
+        *l.hits.entry(path.clone()).or_default() += 1;
+        l.headers.entry(path.clone()).or_default().push(req.headers().clone());
+    }
+    let redirect = |code: StatusCode, to: &str| (code, [(header::LOCATION, to.to_owned())]).into_response();
+    match path.as_str() {
+        "/ok.rss" => {
+            if req.headers().get(header::IF_NONE_MATCH).is_some_and(|v| v == "\"v1\"") {
+                return StatusCode::NOT_MODIFIED.into_response();
+            }
+            (
+                [(header::ETAG, "\"v1\""), (header::LAST_MODIFIED, "Tue, 26 Nov 2024 10:00:00 GMT"), (header::CONTENT_TYPE, "application/rss+xml")],
+                rss("Good", &[("Good story one", "http://good.example/1"), ("Good story two", "http://good.example/2")]),
+            )
+                .into_response()
+        }
+        "/second.rss" => ([(header::CONTENT_TYPE, "application/rss+xml")], rss("Second", &[("Second source story", "http://second.example/1")])).into_response(),
+        "/moved301" => redirect(StatusCode::MOVED_PERMANENTLY, "/second.rss"),
+        "/moved308" => redirect(StatusCode::PERMANENT_REDIRECT, "/second.rss"),
+        "/loop-a" => redirect(StatusCode::FOUND, "/loop-b"),
+        "/loop-b" => redirect(StatusCode::FOUND, "/loop-a"),
+        "/gone" => StatusCode::GONE.into_response(),
+        "/busy" => (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "3600")]).into_response(),
+        "/error" => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        "/slow" => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            rss("Slow", &[]).into_response()
+        }
+        "/huge" => {
+            let big = rss("Huge", &[]).replace("<channel>", &format!("<channel><!--{}-->", "x".repeat(2 << 20)));
+            ([(header::CONTENT_TYPE, "application/rss+xml")], big).into_response()
+        }
+        "/bomb" => ([(header::CONTENT_ENCODING, "gzip"), (header::CONTENT_TYPE, "application/rss+xml")], Body::from(gzip_bomb())).into_response(),
+        "/mislabelled" => {
+            // UTF-8 bytes, declared as Latin-1 by the server.
+            let mut resp = rss("Mislabelled", &[("Café Société reopens", "http://mis.example/1")]).into_response();
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=iso-8859-1"));
+            resp
+        }
+        "/page.html" => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html><html><head><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/discovered.rss\"></head><body>hi</body></html>",
+        )
+            .into_response(),
+        "/discovered.rss" => ([(header::CONTENT_TYPE, "application/rss+xml")], rss("Disc", &[("Discovered story", "http://disc.example/1")])).into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Starts the server on its own thread and runtime; returns its base URL.
+fn start_server(log: Shared) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, Router::new().fallback(handler).with_state(log)).await.unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
+
+/// A loopback address where nothing listens (bound, then released).
+fn closed_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+const SOURCES: [(&str, &str, &str); 15] = [
+    ("good", "/ok.rss", ""),
+    ("moved301", "/moved301", ""),
+    ("moved308", "/moved308", ""),
+    ("loop", "/loop-a", ""),
+    ("missing", "/missing", ""),
+    ("gone", "/gone", ""),
+    ("busy", "/busy", ""),
+    ("error", "/error", ""),
+    ("slow", "/slow", ""),
+    ("huge", "/huge", ""),
+    ("bomb", "/bomb", ""),
+    ("mislabelled", "/mislabelled", ""),
+    ("page", "/page.html", ""),
+    ("discover", "/page.html", "discover = true\n"),
+    ("refused", "CLOSED", ""),
+];
+
+fn status(report: &wirefeed::BuildReport, name: &str) -> SourceStatus {
+    report.sources.iter().find(|s| s.name == name).unwrap().status.clone()
+}
+
+fn failed_with(report: &wirefeed::BuildReport, name: &str, needle: &str) {
+    match status(report, name) {
+        SourceStatus::Failed(msg) => assert!(msg.contains(needle), "{name}: {msg:?} lacks {needle:?}"),
+        other => panic!("{name}: expected failure with {needle:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_server_answer_is_handled_and_good_sources_still_publish() {
+    let log: Shared = Default::default();
+    let base = start_server(log.clone());
+    let site = Site::new(&[]);
+    let mut extra = String::from("[fetch]\ntimeout = \"1s\"\nmax_body_bytes = 1048576\n");
+    for (name, path, more) in SOURCES {
+        let url = if path == "CLOSED" { format!("http://{}/feed", closed_port()) } else { format!("{base}{path}") };
+        extra.push_str(&format!("[[sources]]\nname = \"{name}\"\nurl = \"{url}\"\n{more}"));
+    }
+    site.write_config(&extra);
+    let config = site.config();
+    let report = wirefeed::build(&config).unwrap();
+
+    assert_eq!(status(&report, "good"), SourceStatus::Updated { new: 2, changed: 0, total: 2 });
+    assert_eq!(status(&report, "moved301"), SourceStatus::Updated { new: 1, changed: 0, total: 1 });
+    let moved_note = &report.sources.iter().find(|s| s.name == "moved308").unwrap().notes;
+    assert!(moved_note.iter().any(|n| n.contains("moved permanently to") && n.contains("/second.rss")), "{moved_note:?}");
+    failed_with(&report, "loop", "redirect loop");
+    failed_with(&report, "missing", "HTTP 404");
+    failed_with(&report, "gone", "410 Gone");
+    failed_with(&report, "busy", "HTTP 429");
+    failed_with(&report, "error", "HTTP 500");
+    failed_with(&report, "slow", "timed out");
+    failed_with(&report, "huge", "larger than the 1048576-byte cap");
+    failed_with(&report, "bomb", "larger than the 1048576-byte cap");
+    failed_with(&report, "page", "HTML page, not a feed; it advertises");
+    failed_with(&report, "page", "/discovered.rss");
+    failed_with(&report, "refused", "cannot connect");
+    assert!(matches!(status(&report, "discover"), SourceStatus::Updated { new: 1, .. }));
+
+    let all: serde_json::Value = serde_json::from_str(&site.read("feeds/all.json")).unwrap();
+    let titles: Vec<&str> = all["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+    for t in ["Good story one", "Good story two", "Second source story", "Discovered story", "Café Société reopens"] {
+        assert!(titles.contains(&t), "{t} missing from {titles:?}");
+    }
+    // The two moved sources lead to one feed: its story is listed once.
+    assert_eq!(titles.iter().filter(|t| **t == "Second source story").count(), 1);
+
+    // Every request named wirefeed in its User-Agent.
+    {
+        let l = log.lock().unwrap();
+        let ua = l.headers["/ok.rss"][0][header::USER_AGENT].to_str().unwrap().to_owned();
+        assert!(ua.starts_with("wirefeed/") && ua.contains("http"), "{ua}");
+    }
+
+    // Second run: validators go back, 304 keeps the stories, Retry-After
+    // and 410 are honoured, permanent moves are used directly.
+    let report = wirefeed::build(&config).unwrap();
+    assert_eq!(status(&report, "good"), SourceStatus::NotModified { total: 2 });
+    assert!(matches!(status(&report, "busy"), SourceStatus::Skipped(s) if s.contains("wait until")));
+    assert!(matches!(status(&report, "gone"), SourceStatus::Skipped(s) if s.contains("disabled")));
+    let l = log.lock().unwrap();
+    let second = &l.headers["/ok.rss"][1];
+    assert_eq!(second[header::IF_NONE_MATCH], "\"v1\"");
+    assert_eq!(second[header::IF_MODIFIED_SINCE], "Tue, 26 Nov 2024 10:00:00 GMT");
+    assert_eq!(l.hits["/busy"], 1, "fetched again before Retry-After");
+    assert_eq!(l.hits["/gone"], 1, "fetched again after 410");
+    assert_eq!(l.hits["/moved301"], 1, "permanent redirect not remembered");
+    assert_eq!(l.hits["/moved308"], 1, "permanent redirect not remembered");
+    drop(l);
+    let all: serde_json::Value = serde_json::from_str(&site.read("feeds/all.json")).unwrap();
+    let titles: Vec<&str> = all["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+    assert!(titles.contains(&"Good story one"), "a 304 must keep the last good stories: {titles:?}");
+}
+
+#[test]
+fn local_file_sources_and_exit_status_two_for_a_failing_source() {
+    let site = Site::new(&[]);
+    site.write("feeds-in/a.rss", rss("A", &[("Local feed story", "http://local.example/1")]));
+    site.write_config("[[sources]]\nname = \"local\"\nurl = \"feeds-in/a.rss\"\n[[sources]]\nname = \"absent\"\nurl = \"feeds-in/none.rss\"\n");
+    let out = site.build();
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert!(err.contains("source absent: error:") && err.contains("none.rss"), "{err}");
+    assert!(site.read("feeds/all.rss").contains("Local feed story"));
+}
