@@ -41,6 +41,9 @@ struct Cli {
 enum Command {
     /// Read every input and write all channels into the output folder.
     Build,
+    /// Import sources from, or export them as, OPML.
+    #[command(subcommand)]
+    Opml(OpmlCommand),
     /// Print what wirefeed reads from feed files, as JSON (the shape of
     /// the conformance tools).
     Parse {
@@ -62,11 +65,25 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum OpmlCommand {
+    /// Add the feeds of an OPML file to the config as [[sources]]
+    /// (categories become topics); comments and layout are kept.
+    Import { file: PathBuf },
+    /// Print the configured sources as OPML 2.0.
+    Export,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.quiet);
     let result = match cli.command {
         Command::Build => build(&cli.config, cli.quiet),
+        Command::Opml(OpmlCommand::Import { file }) => opml_import(&cli.config, &file),
+        Command::Opml(OpmlCommand::Export) => Config::load(&cli.config).map_err(Into::into).map(|c| {
+            print!("{}", wirefeed::ingest::opml::export(&c));
+            ExitCode::SUCCESS
+        }),
         Command::Parse { jsonl, base, content_type, fixture_http, files } => parse(&files, jsonl, base, content_type, fixture_http),
     };
     match result {
@@ -82,6 +99,25 @@ fn init_logging(quiet: bool) {
     let default = if quiet { "error" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+fn opml_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use wirefeed::ingest::opml;
+    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    let feeds = opml::parse(&bytes).with_context(|| format!("{}", file.display()))?;
+    let text = std::fs::read_to_string(config_path).with_context(|| format!("{}: cannot read", config_path.display()))?;
+    let (updated, summary) = opml::import_into(&text, &feeds).with_context(|| format!("{}", config_path.display()))?;
+    // Refuse to write a config that would not load.
+    Config::from_toml(&updated, config_path)?;
+    wirefeed::publish::write::write_atomic(config_path, updated.as_bytes())?;
+    eprintln!(
+        "{}: {} sources added, {} already present, {} new topics",
+        config_path.display(),
+        summary.added.len(),
+        summary.skipped.len(),
+        summary.new_topics.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse(files: &[String], jsonl: bool, base: Option<String>, content_type: Option<String>, fixture_http: Option<PathBuf>) -> anyhow::Result<ExitCode> {

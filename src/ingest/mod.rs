@@ -6,6 +6,7 @@
 
 pub mod fetch;
 pub mod markdown;
+pub mod opml;
 pub mod parse;
 pub mod sources;
 pub mod wire;

@@ -1,0 +1,209 @@
+//! OPML subscription lists: importing their feeds as `[[sources]]` (keeping
+//! the config file's comments and layout) and exporting the sources.
+
+use quick_xml::XmlVersion;
+use quick_xml::events::Event;
+use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
+
+use crate::config::Config;
+use crate::model::text::slugify;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpmlError {
+    #[error("not well-formed OPML at byte {position}: {message}")]
+    Xml { position: u64, message: String },
+    #[error("config is not valid TOML: {0}")]
+    Config(String),
+}
+
+/// One feed of an OPML file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpmlFeed {
+    pub title: String,
+    pub xml_url: String,
+    /// From the `category` attribute and the enclosing folders.
+    pub categories: Vec<String>,
+}
+
+/// Every outline with an `xmlUrl`, in document order; folders (outlines
+/// without one) lend their text to the feeds inside as a category.
+pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut folders: Vec<Option<String>> = Vec::new();
+    let mut feeds = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        let event = reader.read_event_into(&mut buf).map_err(|e| OpmlError::Xml { position: reader.buffer_position(), message: e.to_string() })?;
+        let empty = matches!(event, Event::Empty(_));
+        match event {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref().eq_ignore_ascii_case(b"outline") => {
+                let attr = |name: &str| {
+                    e.attributes().flatten().find(|a| a.key.local_name().as_ref().eq_ignore_ascii_case(name.as_bytes())).and_then(|a| a.decoded_and_normalized_value(XmlVersion::Implicit1_0, reader.decoder()).ok()).map(|v| v.trim().to_owned())
+                };
+                let text = attr("title").filter(|t| !t.is_empty()).or_else(|| attr("text")).unwrap_or_default();
+                match attr("xmlUrl").filter(|u| !u.is_empty()) {
+                    Some(xml_url) => {
+                        let mut categories: Vec<String> = folders.iter().flatten().cloned().collect();
+                        for c in attr("category").unwrap_or_default().split(',') {
+                            let c = c.trim().trim_matches('/');
+                            if let Some(last) = c.rsplit('/').next().filter(|l| !l.is_empty()) {
+                                categories.push(last.to_owned());
+                            }
+                        }
+                        categories.dedup();
+                        feeds.push(OpmlFeed { title: if text.is_empty() { xml_url.clone() } else { text }, xml_url, categories });
+                        if !empty {
+                            folders.push(None);
+                        }
+                    }
+                    None if !empty => folders.push((!text.is_empty()).then_some(text)),
+                    None => {}
+                }
+            }
+            Event::End(e) if e.local_name().as_ref().eq_ignore_ascii_case(b"outline") => {
+                folders.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(feeds)
+}
+
+/// What an import did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub added: Vec<String>,
+    /// Feeds whose URL was already a source.
+    pub skipped: Vec<String>,
+    pub new_topics: Vec<String>,
+}
+
+/// Adds `feeds` to the config text as `[[sources]]` (and a `[[topics]]`
+/// entry for each new category), leaving everything else as written.
+pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, ImportSummary), OpmlError> {
+    let mut doc: DocumentMut = config_text.parse().map_err(|e: toml_edit::TomlError| OpmlError::Config(e.to_string()))?;
+    let mut summary = ImportSummary::default();
+    let existing = |doc: &DocumentMut, table: &str, key: &str| -> Vec<String> {
+        doc.get(table)
+            .and_then(Item::as_array_of_tables)
+            .map(|a| a.iter().filter_map(|t| t.get(key).and_then(|v| v.as_str()).map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let mut urls = existing(&doc, "sources", "url");
+    let mut names: Vec<String> = existing(&doc, "sources", "name").iter().map(|n| n.to_lowercase()).collect();
+    let mut slugs = existing(&doc, "topics", "slug");
+    for feed in feeds {
+        if urls.contains(&feed.xml_url) {
+            summary.skipped.push(feed.xml_url.clone());
+            continue;
+        }
+        let mut name = feed.title.clone();
+        let mut n = 2;
+        while names.contains(&name.to_lowercase()) {
+            name = format!("{} ({n})", feed.title);
+            n += 1;
+        }
+        let mut topics = Array::new();
+        for c in &feed.categories {
+            let slug = slugify(c);
+            if slug.is_empty() || slug == "all" {
+                continue;
+            }
+            if !slugs.contains(&slug) {
+                let mut t = Table::new();
+                t["slug"] = value(slug.clone());
+                t["title"] = value(c.clone());
+                topics_table(&mut doc).push(t);
+                slugs.push(slug.clone());
+                summary.new_topics.push(slug.clone());
+            }
+            if !topics.iter().any(|v| v.as_str() == Some(&slug)) {
+                topics.push(slug);
+            }
+        }
+        let mut t = Table::new();
+        t["name"] = value(name.clone());
+        t["url"] = value(feed.xml_url.clone());
+        if !topics.is_empty() {
+            t["topics"] = value(topics);
+        }
+        sources_table(&mut doc).push(t);
+        urls.push(feed.xml_url.clone());
+        names.push(name.to_lowercase());
+        summary.added.push(name);
+    }
+    Ok((doc.to_string(), summary))
+}
+
+fn array_of_tables<'a>(doc: &'a mut DocumentMut, key: &str) -> &'a mut ArrayOfTables {
+    doc.entry(key).or_insert(Item::ArrayOfTables(ArrayOfTables::new())).as_array_of_tables_mut().expect("config key is an array of tables")
+}
+
+fn sources_table(doc: &mut DocumentMut) -> &mut ArrayOfTables {
+    array_of_tables(doc, "sources")
+}
+
+fn topics_table(doc: &mut DocumentMut) -> &mut ArrayOfTables {
+    array_of_tables(doc, "topics")
+}
+
+/// The configured sources as OPML 2.0, grouped under their first topic.
+pub fn export(config: &Config) -> String {
+    let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n<head>\n");
+    out.push_str(&format!("<title>{} sources</title>\n</head>\n<body>\n", esc(&config.publish.title)));
+    for s in &config.sources {
+        let category = s.topics.iter().map(|t| format!("/{t}")).collect::<Vec<_>>().join(",");
+        out.push_str(&format!("<outline type=\"rss\" text=\"{n}\" title=\"{n}\" xmlUrl=\"{u}\"", n = esc(&s.name), u = esc(&s.url)));
+        if !category.is_empty() {
+            out.push_str(&format!(" category=\"{}\"", esc(&category)));
+        }
+        out.push_str("/>\n");
+    }
+    out.push_str("</body>\n</opml>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPML: &str = r#"<?xml version="1.0"?>
+<opml version="2.0"><head><title>Mine</title></head><body>
+  <outline text="World News">
+    <outline text="Wire A" xmlUrl="https://a.example/feed" category="/Politics"/>
+    <outline title="Wire B" text="ignored" xmlUrl="https://b.example/rss"/>
+  </outline>
+  <outline type="rss" text="Loose" xmlUrl="https://c.example/atom"/>
+</body></opml>"#;
+
+    #[test]
+    fn parses_nested_outlines_and_categories() {
+        let feeds = parse(OPML.as_bytes()).unwrap();
+        assert_eq!(feeds.len(), 3);
+        assert_eq!(feeds[0], OpmlFeed { title: "Wire A".into(), xml_url: "https://a.example/feed".into(), categories: vec!["World News".into(), "Politics".into()] });
+        assert_eq!(feeds[1].title, "Wire B");
+        assert!(feeds[2].categories.is_empty());
+    }
+
+    #[test]
+    fn import_keeps_comments_and_skips_known_urls() {
+        let config = "# my config\n[publish]\ntitle = \"T\" # inline\nbase_url = \"http://x/\"\n\n[[sources]]\nname = \"Wire A\"\nurl = \"https://a.example/feed\"\n";
+        let (text, summary) = import_into(config, &parse(OPML.as_bytes()).unwrap()).unwrap();
+        assert!(text.starts_with("# my config\n[publish]\ntitle = \"T\" # inline\n"), "{text}");
+        assert_eq!(summary.skipped, vec!["https://a.example/feed"]);
+        assert_eq!(summary.added, vec!["Wire B", "Loose"]);
+        assert_eq!(summary.new_topics, vec!["world-news"]);
+        let parsed = Config::from_toml(&text, std::path::Path::new("/x/wirefeed.toml")).unwrap();
+        assert_eq!(parsed.sources.len(), 3);
+        assert_eq!(parsed.sources[1].topics, vec!["world-news"]);
+        assert!(export(&parsed).contains(r#"xmlUrl="https://b.example/rss" category="/world-news""#));
+    }
+
+    #[test]
+    fn malformed_opml_is_an_error() {
+        assert!(parse(b"<opml><body><outline text='a'></body>").is_err());
+    }
+}
