@@ -95,9 +95,7 @@ pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) +
     if !config.sources.is_empty() {
         aggregate_sources(config, &mut stories, &mut report, &mut merger, on_source)?;
     }
-    for story in &mut stories {
-        rules.assign(story);
-    }
+    assign_topics(&rules, &mut stories);
     report.stories = stories.len();
     report.channels = publish::channels(config, &stories)
         .iter()
@@ -124,15 +122,33 @@ fn aggregate_sources(
     let results = runtime.block_on(aggregate(config, states, chrono::Utc::now(), on_source));
     // Sources no longer in the config are forgotten.
     state.sources.clear();
+    let mut order = Vec::with_capacity(results.len());
     for (source_state, source_report) in results {
-        for kept in &source_state.stories {
-            if !merger.add(stories, kept.story.clone()) {
-                report.duplicates += 1;
-            }
-        }
+        order.push(source_report.name.clone());
         state.sources.insert(source_report.name.clone(), source_state);
         report.sources.push(source_report);
     }
+    // Saved before anything is published; then the stories move out of the
+    // state (no second copy in memory), in config order.
     state.save(&path)?;
+    for name in order {
+        let kept = std::mem::take(&mut state.sources.get_mut(&name).expect("just inserted").stories);
+        for k in kept {
+            if !merger.add(stories, k.story) {
+                report.duplicates += 1;
+            }
+        }
+    }
     Ok(())
+}
+
+/// Topic matching reads every story's whole text: spread it over the cores.
+fn assign_topics(rules: &TopicRules, stories: &mut [Story]) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = stories.len().div_ceil(threads).max(256);
+    std::thread::scope(|scope| {
+        for part in stories.chunks_mut(chunk) {
+            scope.spawn(move || part.iter_mut().for_each(|s| rules.assign(s)));
+        }
+    });
 }

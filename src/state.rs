@@ -84,9 +84,11 @@ impl State {
         serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt { path: path.to_owned(), message: e.to_string() })
     }
 
+    /// Streams the state into a temporary file and renames it over the old
+    /// one: never a half-written state, and no second copy in memory.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        let bytes = serde_json::to_vec(self).expect("state serializes");
-        crate::publish::write::write_atomic(path, &bytes).map_err(|source| StateError::Write { path: path.to_owned(), source })
+        crate::publish::write::write_atomic_with(path, |w| serde_json::to_writer(w, self).map_err(std::io::Error::other))
+            .map_err(|source| StateError::Write { path: path.to_owned(), source })
     }
 }
 

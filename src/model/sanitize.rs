@@ -8,20 +8,31 @@
 //! (so no `javascript:`/`vbscript:`/`data:`).
 
 use ammonia::{Builder, UrlRelative};
-use std::sync::OnceLock;
+use std::borrow::Cow;
+use std::cell::RefCell;
 use url::Url;
 
 use super::text::xml_safe_nfc;
 
-fn builder(base: Option<&Url>) -> Builder<'static> {
+thread_local! {
+    /// The base URL of the fragment being cleaned on this thread. ammonia's
+    /// relative-URL hook sees only the URL, and building a new `Builder`
+    /// per story (dozens of hash sets) cost more than the cleaning itself,
+    /// so one builder per thread reads the base from here.
+    static BASE: RefCell<Option<Url>> = const { RefCell::new(None) };
+    static BUILDER: Builder<'static> = builder();
+}
+
+/// Resolves a relative URL against the current base; without a base it is
+/// dropped, since a reader would resolve it against the feed's own URL.
+fn resolve(relative: &str) -> Option<Cow<'_, str>> {
+    BASE.with_borrow(|base| base.as_ref().and_then(|b| b.join(relative).ok()).map(|u| Cow::Owned(u.into())))
+}
+
+fn builder() -> Builder<'static> {
     let mut b = Builder::default();
     b.link_rel(Some("noopener noreferrer"));
-    b.url_relative(match base {
-        Some(base) => UrlRelative::RewriteWithBase(base.clone()),
-        // Without a base a relative URL cannot be made absolute, and a
-        // reader would resolve it against the feed's own URL: drop it.
-        None => UrlRelative::Deny,
-    });
+    b.url_relative(UrlRelative::Custom(Box::new(resolve)));
     b
 }
 
@@ -31,12 +42,9 @@ pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     if html.trim().is_empty() {
         return String::new();
     }
-    static NO_BASE: OnceLock<Builder<'static>> = OnceLock::new();
     let input = xml_safe_nfc(html);
-    let cleaned = match base {
-        None => NO_BASE.get_or_init(|| builder(None)).clean(&input).to_string(),
-        Some(base) => builder(Some(base)).clean(&input).to_string(),
-    };
+    BASE.with_borrow_mut(|b| b.clone_from(&base.cloned()));
+    let cleaned = BUILDER.with(|builder| builder.clean(&input).to_string());
     cleaned.trim().to_owned()
 }
 

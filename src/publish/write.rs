@@ -24,6 +24,11 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
 
 /// Replaces `path` with `bytes` in one rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Replaces `path` with what `fill` writes, in one rename.
+pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let context = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -31,7 +36,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     };
     std::fs::create_dir_all(dir).map_err(context)?;
     let mut tmp = tempfile::Builder::new().prefix(".wirefeed-").suffix(".tmp").tempfile_in(dir).map_err(context)?;
-    tmp.write_all(bytes).map_err(context)?;
+    {
+        let mut w = io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
+        fill(&mut w).map_err(context)?;
+        w.flush().map_err(context)?;
+    }
     tmp.as_file().sync_all().map_err(context)?;
     set_readable(tmp.as_file())?;
     tmp.persist(path).map_err(|e| context(e.error))?;
