@@ -376,6 +376,7 @@ impl<'a> XmlReader<'a> {
 
     fn read_into(&mut self, out: &mut String, markup: bool) {
         let depth = self.depth();
+        self.fast_leaf_text(out);
         loop {
             match self.next() {
                 Ev::Text(t) if markup && self.depth() > depth => escape_into(out, &t),
@@ -401,6 +402,82 @@ impl<'a> XmlReader<'a> {
             }
         }
     }
+}
+
+impl<'a> XmlReader<'a> {
+    /// Fast path for the usual leaf element (text and CDATA up to an end
+    /// tag): decodes straight from the input instead of one event per
+    /// entity reference, then moves quick-xml's cursor (the remaining
+    /// slice) to the end tag. Anything else is left to the event loop.
+    fn fast_leaf_text(&mut self, out: &mut String) -> bool {
+        if self.pending_ends > 0 || self.done {
+            return false;
+        }
+        let rest: &'a [u8] = self.inner.get_ref();
+        let mut pos = 0;
+        let end = loop {
+            let Some(lt) = memchr::memchr(b'<', &rest[pos..]).map(|i| pos + i) else { return false };
+            match rest.get(lt + 1) {
+                Some(b'/') => break lt,
+                Some(b'!') if rest[lt..].starts_with(b"<![CDATA[") => match memchr::memmem::find(&rest[lt + 9..], b"]]>") {
+                    Some(i) => pos = lt + 9 + i + 3,
+                    None => return false,
+                },
+                _ => return false,
+            }
+        };
+        let mut pos = 0;
+        let mut undefined = false;
+        while pos < end {
+            let lt = memchr::memchr(b'<', &rest[pos..end]).map_or(end, |i| pos + i);
+            undefined |= unescape_into(out, &utf8(&rest[pos..lt]));
+            if lt == end {
+                break;
+            }
+            let close = lt + 9 + memchr::memmem::find(&rest[lt + 9..end], b"]]>").unwrap_or(0);
+            out.push_str(&utf8(&rest[lt + 9..close]));
+            pos = close + 3;
+        }
+        if undefined {
+            self.set_bozo(|| "undefined entity or bare &".into());
+        }
+        *self.inner.get_mut() = &rest[end..];
+        true
+    }
+}
+
+/// Appends `s` with references decoded; returns true if it met an
+/// undefined entity or a bare `&` (kept literally).
+fn unescape_into(out: &mut String, s: &str) -> bool {
+    let mut undefined = false;
+    let mut rest = s;
+    while let Some(i) = memchr::memchr(b'&', rest.as_bytes()) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let name_end = rest[1..].bytes().position(|c| !(c.is_ascii_alphanumeric() || c == b'#')).map(|e| e + 1);
+        let resolved = name_end.filter(|e| *e > 1 && rest.as_bytes()[*e] == b';').and_then(|e| {
+            let name = &rest[1..e];
+            if let Some(c) = char_ref(name) {
+                out.push(c);
+            } else if let Some(t) = resolve_predefined_entity(name) {
+                out.push_str(t);
+            } else {
+                undefined = true;
+                out.push_str(resolve_html5_entity(name)?);
+            }
+            Some(e + 1)
+        });
+        match resolved {
+            Some(used) => rest = &rest[used..],
+            None => {
+                undefined = true;
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    undefined
 }
 
 fn bytes_of(c: Cow<'_, [u8]>) -> &[u8] {
