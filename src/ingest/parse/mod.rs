@@ -45,6 +45,7 @@ pub fn parse_feed(bytes: &[u8], ctx: &ParseContext) -> Result<ParsedFeed, ParseE
         Some(_) => parse_xml(text, ctx.base_url.clone())?,
     };
     feed.dedup_entries();
+    feed.entries.shrink_to_fit();
     if let Some(reason) = decoded.bozo {
         feed.bozo = true;
         feed.bozo_reason.get_or_insert(reason);

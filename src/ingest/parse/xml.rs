@@ -363,7 +363,7 @@ impl<'a> XmlReader<'a> {
     pub fn read_text(&mut self) -> String {
         let mut out = String::new();
         self.read_into(&mut out, false);
-        out
+        fit(out)
     }
 
     /// Content of the current element with child elements re-serialized as
@@ -371,7 +371,7 @@ impl<'a> XmlReader<'a> {
     pub fn read_markup(&mut self) -> String {
         let mut out = String::new();
         self.read_into(&mut out, true);
-        out
+        fit(out)
     }
 
     fn read_into(&mut self, out: &mut String, markup: bool) {
@@ -426,6 +426,7 @@ impl<'a> XmlReader<'a> {
                 _ => return false,
             }
         };
+        out.reserve(end);
         let mut pos = 0;
         let mut undefined = false;
         while pos < end {
@@ -478,6 +479,15 @@ fn unescape_into(out: &mut String, s: &str) -> bool {
     }
     out.push_str(rest);
     undefined
+}
+
+/// Gives back the slack of a grown string: entries live as long as the
+/// feed, and for a 50 MB feed the slack would be tens of MB.
+fn fit(mut s: String) -> String {
+    if s.capacity() - s.len() > 32 {
+        s.shrink_to_fit();
+    }
+    s
 }
 
 fn bytes_of(c: Cow<'_, [u8]>) -> &[u8] {
