@@ -119,6 +119,9 @@ const MAX_ERRORS: u32 = 200;
 
 pub struct XmlReader<'a> {
     doc: &'a [u8],
+    /// The same document as text when it is valid UTF-8 (always, after
+    /// `to_utf8`), so slices become `&str` without validating them again.
+    doc_str: Option<&'a str>,
     inner: quick_xml::Reader<&'a [u8]>,
     stack: Vec<Open<'a>>,
     ns: Vec<(&'a [u8], Ns)>,
@@ -141,6 +144,7 @@ impl<'a> XmlReader<'a> {
         cfg.trim_markup_names_in_closing_tags = true;
         XmlReader {
             doc,
+            doc_str: std::str::from_utf8(doc).ok(),
             inner,
             stack: Vec::with_capacity(16),
             ns: Vec::with_capacity(16),
@@ -204,13 +208,13 @@ impl<'a> XmlReader<'a> {
                 Event::Text(t) => {
                     let b = bytes_of(t.into_inner());
                     if !self.stack.is_empty() && !b.is_empty() {
-                        return Ev::Text(utf8(b));
+                        return Ev::Text(self.text_of(b));
                     }
                 }
                 Event::CData(t) => {
                     let b = bytes_of(t.into_inner());
                     if !self.stack.is_empty() && !b.is_empty() {
-                        return Ev::Text(utf8(b));
+                        return Ev::Text(self.text_of(b));
                     }
                 }
                 Event::GeneralRef(r) => {
@@ -233,6 +237,15 @@ impl<'a> XmlReader<'a> {
         match doc.get(start..start.wrapping_add(part.len())) {
             Some(s) if s.as_ptr() == part.as_ptr() => s,
             _ => &[],
+        }
+    }
+
+    /// `part` (a slice of the input) as text, borrowed when possible.
+    fn text_of(&self, part: &'a [u8]) -> Cow<'a, str> {
+        let start = (part.as_ptr() as usize).wrapping_sub(self.doc.as_ptr() as usize);
+        match self.doc_str.and_then(|d| d.get(start..start.wrapping_add(part.len()))) {
+            Some(s) if s.as_ptr() == part.as_ptr() => Cow::Borrowed(s),
+            _ => utf8(part),
         }
     }
 
@@ -280,7 +293,7 @@ impl<'a> XmlReader<'a> {
             }
         }
         if let Some(value) = xml_base {
-            let value = unescape_lenient(utf8(value));
+            let value = unescape_lenient(self.text_of(value));
             let joined = match self.bases.last() {
                 Some(b) => b.join(value.trim()).ok(),
                 None => Url::parse(value.trim()).ok(),
@@ -299,21 +312,23 @@ impl<'a> XmlReader<'a> {
     }
 
     fn resolve_prefix(&mut self, prefix: &[u8]) -> Ns {
+        // The unprefixed case is nearly every element: keep it free of
+        // byte comparisons.
+        if prefix.is_empty() {
+            return self.ns.iter().rev().find(|(p, _)| p.is_empty()).map_or(Ns::None, |(_, ns)| *ns);
+        }
         if prefix == b"xml" {
             return Ns::Xml;
         }
-        if let Some((_, ns)) = self.ns.iter().rev().find(|(p, _)| *p == prefix) {
+        if let Some((_, ns)) = self.ns.iter().rev().find(|(p, _)| p.len() == prefix.len() && *p == prefix) {
             return *ns;
-        }
-        if prefix.is_empty() {
-            return Ns::None;
         }
         self.set_bozo(|| format!("undeclared namespace prefix {}", String::from_utf8_lossy(prefix)));
         Ns::from_common_prefix(prefix).unwrap_or(Ns::Other)
     }
 
     fn resolve_ref(&mut self, name: &'a [u8]) -> Cow<'a, str> {
-        let name_str = utf8(name);
+        let name_str = self.text_of(name);
         if let Some(c) = char_ref(&name_str) {
             return Cow::Owned(c.to_string());
         }
@@ -344,7 +359,7 @@ impl<'a> XmlReader<'a> {
                 break;
             }
         }
-        found.map(|v| unescape_lenient(utf8(v)))
+        found.map(|v| unescape_lenient(self.text_of(v)))
     }
 
     /// Skips the rest of the current element.
@@ -384,7 +399,7 @@ impl<'a> XmlReader<'a> {
                 Ev::Start(e) => {
                     if markup {
                         out.push('<');
-                        out.push_str(&utf8(e.raw));
+                        out.push_str(&self.text_of(e.raw));
                         out.push('>');
                     }
                 }
@@ -394,7 +409,7 @@ impl<'a> XmlReader<'a> {
                     }
                     if markup {
                         out.push_str("</");
-                        out.push_str(&utf8(q));
+                        out.push_str(&self.text_of(q));
                         out.push('>');
                     }
                 }
@@ -431,12 +446,12 @@ impl<'a> XmlReader<'a> {
         let mut undefined = false;
         while pos < end {
             let lt = memchr::memchr(b'<', &rest[pos..end]).map_or(end, |i| pos + i);
-            undefined |= unescape_into(out, &utf8(&rest[pos..lt]));
+            undefined |= unescape_into(out, &self.text_of(&rest[pos..lt]));
             if lt == end {
                 break;
             }
             let close = lt + 9 + memchr::memmem::find(&rest[lt + 9..end], b"]]>").unwrap_or(0);
-            out.push_str(&utf8(&rest[lt + 9..close]));
+            out.push_str(&self.text_of(&rest[lt + 9..close]));
             pos = close + 3;
         }
         if undefined {
