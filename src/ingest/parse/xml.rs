@@ -117,6 +117,13 @@ struct Open<'a> {
 /// guessing, and pathological input must not make us loop.
 const MAX_ERRORS: u32 = 200;
 
+/// How far up the open elements a stray end tag is matched.
+const MAX_END_TAG_SEARCH: usize = 64;
+
+/// Namespace declarations in scope at once; more is an attack, and every
+/// lookup walks them.
+const MAX_NS_DECLS: usize = 256;
+
 pub struct XmlReader<'a> {
     doc: &'a [u8],
     /// The same document as text when it is valid UTF-8 (always, after
@@ -262,7 +269,10 @@ impl<'a> XmlReader<'a> {
 
     fn end(&mut self, qname: &'a [u8]) -> Option<Ev<'a>> {
         let qname = qname.trim_ascii();
-        match self.stack.iter().rposition(|o| o.qname == qname) {
+        // Look for the start tag only among the innermost elements, so a run
+        // of stray end tags in a deep document stays linear.
+        let floor = self.stack.len().saturating_sub(MAX_END_TAG_SEARCH);
+        match self.stack[floor..].iter().rposition(|o| o.qname == qname).map(|i| i + floor) {
             Some(i) => {
                 if i + 1 != self.stack.len() {
                     self.set_bozo(|| "mismatched end tag".into());
@@ -284,9 +294,12 @@ impl<'a> XmlReader<'a> {
         let base_mark = self.bases.len();
         let mut xml_base = None;
         for (key, value) in Attrs::new(&raw[name_len..]) {
-            if key == b"xmlns" {
-                self.ns.push((b"", Ns::from_uri(value)));
-            } else if let Some(prefix) = key.strip_prefix(b"xmlns:") {
+            let prefix = if key == b"xmlns" { Some(&b""[..]) } else { key.strip_prefix(b"xmlns:") };
+            if let Some(prefix) = prefix {
+                if self.ns.len() >= MAX_NS_DECLS {
+                    self.set_bozo(|| "too many namespace declarations".into());
+                    continue;
+                }
                 self.ns.push((prefix, Ns::from_uri(value)));
             } else if key == b"xml:base" {
                 xml_base = Some(value);
