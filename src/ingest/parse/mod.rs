@@ -7,12 +7,15 @@
 //! stray `&nbsp;` is still a feed its readers want.
 
 mod atom;
+mod attrs;
 mod date;
 mod encoding;
 mod entities;
+mod escape;
 mod ext;
 mod json;
 mod model;
+mod ns;
 mod report;
 mod rss;
 mod text;
