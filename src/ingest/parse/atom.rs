@@ -254,3 +254,43 @@ fn xhtml(xr: &mut XmlReader<'_>) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ingest::parse::{FeedFormat, ParseContext, parse_feed};
+
+    #[test]
+    fn atom10_entry_with_xml_base_and_constructs() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://e.com/blog/"><title type="html">A &amp;lt;b&amp;gt; feed</title>
+<link href="/"/><link rel="self" href="feed.xml"/><updated>2024-01-02T10:00:00Z</updated>
+<entry xml:base="2024/"><id>tag:e.com,2024:1</id><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">Hi <b>there</b></div></title>
+<link rel="alternate" type="text/html" href="post.html"/><link rel="enclosure" href="a.mp3" length="9" type="audio/mpeg"/>
+<published>2024-01-01T08:30:00+02:00</published><category term="rust"/><author><name>Bo</name></author>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Body</p></div></content></entry></feed>"#;
+        let f = parse_feed(doc.as_bytes(), &ParseContext::default()).unwrap();
+        assert_eq!(f.format, FeedFormat::Atom10);
+        assert_eq!(f.title.as_deref(), Some("A <b> feed"));
+        assert_eq!(f.link.as_deref(), Some("http://e.com/"));
+        let e = &f.entries[0];
+        assert_eq!(e.title.as_deref(), Some("Hi there"));
+        assert_eq!(e.link.as_deref(), Some("http://e.com/blog/2024/post.html"));
+        assert_eq!(e.enclosures[0].url, "http://e.com/blog/2024/a.mp3");
+        assert_eq!(e.published.unwrap().to_rfc3339(), "2024-01-01T06:30:00+00:00");
+        assert_eq!(e.content.as_deref(), Some("<p>Body</p>"));
+        assert_eq!((e.categories.clone(), e.authors.clone()), (vec!["rust".to_string()], vec!["Bo".to_string()]));
+    }
+
+    #[test]
+    fn atom03_modes() {
+        let doc = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><id>i</id>
+<title mode="base64" type="text/html">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title><modified>2003-12-13T18:30:02Z</modified>
+<issued>2003-12-13T08:29:29-04:00</issued><content type="text/html" mode="escaped">&lt;p&gt;x&lt;/p&gt;</content></entry></feed>"#;
+        let f = parse_feed(doc.as_bytes(), &ParseContext::default()).unwrap();
+        assert_eq!(f.format, FeedFormat::Atom03);
+        let e = &f.entries[0];
+        assert_eq!(e.title.as_deref(), Some("Example Atom"));
+        assert_eq!(e.updated.unwrap().to_rfc3339(), "2003-12-13T18:30:02+00:00");
+        assert_eq!(e.published.unwrap().to_rfc3339(), "2003-12-13T12:29:29+00:00");
+        assert_eq!(e.content.as_deref(), Some("<p>x</p>"));
+    }
+}

@@ -6,6 +6,11 @@ use super::date::parse_date;
 use super::model::{EntryImage, ParsedEntry, ParsedFeed, resolve_link};
 use super::xml::{Elem, Ev, Ns, XmlReader};
 
+/// Media RSS and iTunes elements nest (`media:group`, sub-categories);
+/// past this depth a document is hostile, and recursing further could
+/// exhaust the stack.
+const MAX_NESTING: usize = 48;
+
 fn set_if_none(slot: &mut Option<String>, value: String) {
     if slot.is_none() && !value.trim().is_empty() {
         *slot = Some(value);
@@ -20,6 +25,9 @@ fn trimmed(s: String) -> Option<String> {
 /// Reads an extension element inside an entry. Returns false when the
 /// element is not one we know, so the caller can skip it.
 pub fn entry_ext<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) -> bool {
+    if xr.depth() > MAX_NESTING {
+        return false;
+    }
     match (e.ns, e.local) {
         (Ns::Dc, b"title") => set_if_none(&mut entry.title, xr.read_text().trim().to_string()),
         (Ns::Dc, b"creator" | b"author" | b"contributor") | (Ns::Itunes, b"author") => {
@@ -63,7 +71,9 @@ fn itunes_category<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, cats: &mut Vec<Stri
     let depth = xr.depth();
     loop {
         match xr.next() {
-            Ev::Start(child) if child.ns == Ns::Itunes && child.local == b"category" => itunes_category(xr, &child, cats),
+            Ev::Start(child) if child.ns == Ns::Itunes && child.local == b"category" && xr.depth() <= MAX_NESTING => {
+                itunes_category(xr, &child, cats)
+            }
             Ev::Start(_) => xr.skip(),
             Ev::End(_) if xr.depth() < depth => return,
             Ev::Eof => return,

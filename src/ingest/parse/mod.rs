@@ -7,12 +7,15 @@
 //! stray `&nbsp;` is still a feed its readers want.
 
 mod atom;
+mod attrs;
 mod date;
 mod encoding;
 mod entities;
+mod escape;
 mod ext;
 mod json;
 mod model;
+mod ns;
 mod report;
 mod rss;
 mod text;
@@ -45,6 +48,7 @@ pub fn parse_feed(bytes: &[u8], ctx: &ParseContext) -> Result<ParsedFeed, ParseE
         Some(_) => parse_xml(text, ctx.base_url.clone())?,
     };
     feed.dedup_entries();
+    feed.entries.shrink_to_fit();
     if let Some(reason) = decoded.bozo {
         feed.bozo = true;
         feed.bozo_reason.get_or_insert(reason);
@@ -73,4 +77,28 @@ fn parse_xml(text: &[u8], base: Option<Url>) -> Result<ParsedFeed, ParseError> {
         feed.bozo_reason = Some(reason);
     }
     Ok(feed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats_and_rejects_non_feeds() {
+        let ctx = ParseContext::default();
+        assert_eq!(parse_feed(b"  \n", &ctx), Err(ParseError::Empty));
+        assert!(matches!(parse_feed(b"<html><body/></html>", &ctx), Err(ParseError::NotAFeed(_))));
+        let json = br#"{"version":"https://jsonfeed.org/version/1","title":"J","items":[]}"#;
+        assert_eq!(parse_feed(json, &ctx).unwrap().format, FeedFormat::JsonFeed10);
+        let f = parse_feed("\u{feff}<rss version=\"0.91\"><channel/></rss>".as_bytes(), &ctx).unwrap();
+        assert_eq!(f.format, FeedFormat::Rss091);
+    }
+
+    #[test]
+    fn mislabelled_charset_marks_bozo() {
+        let ctx = ParseContext { base_url: None, content_type: Some("text/plain".into()) };
+        let f = parse_feed(b"<rss version=\"2.0\"><channel><title>x</title></channel></rss>", &ctx).unwrap();
+        assert!(f.bozo);
+        assert_eq!(f.title.as_deref(), Some("x"));
+    }
 }

@@ -213,3 +213,68 @@ pub fn item_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEn
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ingest::parse::{FeedFormat, ParseContext, parse_feed};
+    use url::Url;
+
+    fn parse(doc: &str, base: Option<&str>) -> crate::ingest::parse::ParsedFeed {
+        let ctx = ParseContext { base_url: base.map(|b| Url::parse(b).unwrap()), content_type: None };
+        parse_feed(doc.as_bytes(), &ctx).unwrap()
+    }
+
+    #[test]
+    fn rss20_item_with_extensions() {
+        let doc = r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:c="http://purl.org/rss/1.0/modules/content/"
+     xmlns:media="http://search.yahoo.com/mrss/" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
+<channel><title>News</title><link>/home</link><ttl>30</ttl><lastBuildDate>Tue, 02 Jan 2024 10:00:00 +0000</lastBuildDate>
+<item><title>First &amp; best</title><link>story/1</link><guid isPermaLink="false">id-1</guid>
+<description>&lt;p&gt;Sum&lt;/p&gt;</description><c:encoded><![CDATA[<p>Body</p>]]></c:encoded>
+<dc:creator>Ann</dc:creator><dc:subject>Politics</dc:subject><category>World</category>
+<itunes:keywords>a, b</itunes:keywords><itunes:category text="News"><itunes:category text="Daily"/></itunes:category>
+<media:content url="img.jpg" medium="image"><media:description>Cap</media:description><media:credit>AP</media:credit></media:content>
+<enclosure url="a.mp3" type="audio/mpeg" length="123"/></item>
+<item><guid isPermaLink="false">id-1</guid><title>dup</title></item>
+</channel></rss>"#;
+        let f = parse(doc, Some("http://e.com/feed/"));
+        assert_eq!(f.format, FeedFormat::Rss20);
+        assert!(!f.bozo, "{:?}", f.bozo_reason);
+        assert_eq!((f.title.as_deref(), f.link.as_deref(), f.ttl), (Some("News"), Some("http://e.com/home"), Some(30)));
+        assert_eq!(f.entries.len(), 1, "duplicate id dropped");
+        let e = &f.entries[0];
+        assert_eq!(e.title.as_deref(), Some("First & best"));
+        assert_eq!(e.link.as_deref(), Some("http://e.com/feed/story/1"));
+        assert_eq!(e.id.as_deref(), Some("id-1"));
+        assert_eq!(e.summary.as_deref(), Some("<p>Sum</p>"));
+        assert_eq!(e.content.as_deref(), Some("<p>Body</p>"));
+        assert_eq!(e.authors, ["Ann"]);
+        assert_eq!(e.categories, ["Politics", "World", "a", "b", "News", "Daily"]);
+        let img = e.image.as_ref().unwrap();
+        assert_eq!((img.url.as_str(), img.caption.as_deref(), img.credit.as_deref()), ("http://e.com/feed/img.jpg", Some("Cap"), Some("AP")));
+        assert_eq!(e.enclosures[0].url, "http://e.com/feed/a.mp3");
+        assert_eq!(e.enclosures[0].length, Some(123));
+    }
+
+    #[test]
+    fn rdf_items_sit_beside_the_channel() {
+        let doc = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+            xmlns:dc="http://purl.org/dc/elements/1.1/"><channel rdf:about="x"><title>R</title><dc:date>2024-01-01T00:00:00Z</dc:date></channel>
+            <item rdf:about="http://e.com/1"><title>One</title><dc:date>2024-01-02T00:00:00+01:00</dc:date></item></rdf:RDF>"#;
+        let f = parse(doc, None);
+        assert_eq!(f.format, FeedFormat::Rss10);
+        assert_eq!(f.updated.unwrap().to_rfc3339(), "2024-01-01T00:00:00+00:00");
+        assert_eq!(f.entries[0].id.as_deref(), Some("http://e.com/1"));
+        assert_eq!(f.entries[0].updated.unwrap().to_rfc3339(), "2024-01-01T23:00:00+00:00");
+    }
+
+    #[test]
+    fn broken_rss_still_yields_items() {
+        let f = parse("<rss><channel><title>caf&eacute; AT&T</title><item><title>a</title><guid>http://e.com/a</guid>", None);
+        assert_eq!(f.format, FeedFormat::Rss);
+        assert!(f.bozo);
+        assert_eq!(f.title.as_deref(), Some("café AT&T"));
+        assert_eq!(f.entries[0].link.as_deref(), Some("http://e.com/a"), "permalink guid doubles as link");
+    }
+}
