@@ -74,12 +74,15 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State { version: STATE_VERSION, ..Default::default() }),
             Err(source) => return Err(StateError::Read { path: path.to_owned(), source }),
         };
-        let version = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|v| v.get("version").and_then(|v| v.as_u64()))
-            .unwrap_or(0) as u32;
-        if version > STATE_VERSION {
-            return Err(StateError::TooNew { path: path.to_owned(), found: version });
+        /// Only the version, so a newer format is named as such rather
+        /// than reported as corrupt.
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        match serde_json::from_slice::<Version>(&bytes) {
+            Ok(v) if v.version > STATE_VERSION => return Err(StateError::TooNew { path: path.to_owned(), found: v.version }),
+            _ => {}
         }
         serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt { path: path.to_owned(), message: e.to_string() })
     }
