@@ -8,7 +8,7 @@ use crate::ingest::{self, InputFailure};
 use crate::model::Story;
 use crate::model::id::canonical_link;
 use crate::publish::{self, PublishReport};
-use crate::state::{State, StateError, state_path};
+use crate::state::{forget_other_sources, source_state_path, state_dir};
 use crate::topics::TopicRules;
 
 /// What a build did; `failures` non-empty means some input was skipped.
@@ -32,8 +32,6 @@ pub enum BuildError {
     Topics(#[from] regex::Error),
     #[error("writing feeds: {0}")]
     Publish(#[from] std::io::Error),
-    #[error(transparent)]
-    State(#[from] StateError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -93,7 +91,7 @@ pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) +
     let rules = TopicRules::new(&config.topics)?;
     let (mut stories, mut report, mut merger) = collect_stories(config);
     if !config.sources.is_empty() {
-        aggregate_sources(config, &mut stories, &mut report, &mut merger, on_source)?;
+        aggregate_sources(config, &rules, &mut stories, &mut report, &mut merger, on_source)?;
     }
     assign_topics(&rules, &mut stories);
     report.stories = stories.len();
@@ -105,39 +103,34 @@ pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) +
     Ok(report)
 }
 
-/// Fetches every source, merges its stories after the newsroom's own, and
-/// saves the sources' state (validators, first-seen dates, last good
-/// stories) before anything is published.
+/// Fetches every source (each saves its own state as it finishes) and
+/// merges the stories that can reach a channel after the newsroom's own,
+/// in config order.
 fn aggregate_sources(
     config: &Config,
+    rules: &TopicRules,
     stories: &mut Vec<Story>,
     report: &mut BuildReport,
     merger: &mut Merger,
     on_source: &(dyn Fn(&SourceReport) + Sync),
 ) -> Result<(), BuildError> {
-    let path = state_path(config);
-    let mut state = State::load(&path)?;
-    let states = config.sources.iter().map(|s| state.sources.remove(&s.name).unwrap_or_default()).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(BuildError::Runtime)?;
-    let results = runtime.block_on(aggregate(config, states, chrono::Utc::now(), on_source));
-    // Sources no longer in the config are forgotten.
-    state.sources.clear();
-    let mut order = Vec::with_capacity(results.len());
-    for (source_state, source_report) in results {
-        order.push(source_report.name.clone());
-        state.sources.insert(source_report.name.clone(), source_state);
-        report.sources.push(source_report);
-    }
-    // Saved before anything is published; then the stories move out of the
-    // state (no second copy in memory), in config order.
-    state.save(&path)?;
-    for name in order {
-        let kept = std::mem::take(&mut state.sources.get_mut(&name).expect("just inserted").stories);
-        for k in kept {
-            if !merger.add(stories, k.story) {
+    let results = runtime.block_on(aggregate(config, rules, chrono::Utc::now(), on_source));
+    let dir = state_dir(config);
+    forget_other_sources(&dir, &config.sources.iter().map(|s| source_state_path(&dir, &s.name)).collect::<Vec<_>>());
+    for result in results {
+        for story in result.candidates {
+            if !merger.add(stories, story) {
                 report.duplicates += 1;
             }
         }
+        // Stories of this source that are not candidates still shadow
+        // later sources' copies of them.
+        for (id, link) in result.keys {
+            merger.ids.insert(id);
+            merger.links.extend(link);
+        }
+        report.sources.push(result.report);
     }
     Ok(())
 }

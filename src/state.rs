@@ -3,8 +3,10 @@
 //! time each story was seen, and the stories of its last good fetch (so a
 //! 304 or a failed fetch still publishes them).
 //!
-//! Kept in one JSON file, `.wirefeed/state.json` beside the config, written
-//! atomically. The SQLite store (a later step) takes this over.
+//! One JSON file per source under `.wirefeed/sources/` beside the config,
+//! each replaced atomically by its own source's task, so a run holds one
+//! source's stories in memory at a time, not all of them. The SQLite store
+//! (a later step) takes this over.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,6 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::ingest::fetch::Validators;
 use crate::model::Story;
+use crate::model::text::slugify;
 
 pub const STATE_VERSION: u32 = 1;
 
@@ -21,7 +24,7 @@ pub const STATE_VERSION: u32 = 1;
 pub enum StateError {
     #[error("{path}: cannot read state: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: state file is corrupt ({message}); it was left as is: move it away to start afresh")]
+    #[error("{path}: state file is corrupt ({message}); it was left as is: move it away to start this source afresh")]
     Corrupt { path: PathBuf, message: String },
     #[error("{path}: written by a newer wirefeed (state version {found}, this one reads {STATE_VERSION})")]
     TooNew { path: PathBuf, found: u32 },
@@ -29,15 +32,9 @@ pub enum StateError {
     Write { path: PathBuf, source: std::io::Error },
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct State {
-    pub version: u32,
-    /// By source name.
-    pub sources: BTreeMap<String, SourceState>,
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SourceState {
+    pub version: u32,
     /// The configured URL this state belongs to; a changed URL starts afresh.
     pub url: String,
     pub validators: Validators,
@@ -63,15 +60,25 @@ pub struct KeptStory {
     pub story: Story,
 }
 
-pub fn state_path(config: &Config) -> PathBuf {
-    config.root().join(".wirefeed").join("state.json")
+/// The folder of the per-source state files.
+pub fn state_dir(config: &Config) -> PathBuf {
+    config.root().join(".wirefeed").join("sources")
 }
 
-impl State {
-    pub fn load(path: &Path) -> Result<State, StateError> {
+/// A source's state file: a readable slug of its name plus a hash of the
+/// exact name, so names that slug alike do not collide.
+pub fn source_state_path(dir: &Path, name: &str) -> PathBuf {
+    let hash = xxhash_rust::xxh3::xxh3_64(name.as_bytes()) as u32;
+    let slug: String = slugify(name).chars().take(40).collect();
+    dir.join(format!("{slug}-{hash:08x}.json"))
+}
+
+impl SourceState {
+    /// The saved state, or a fresh one when there is none yet.
+    pub fn load(path: &Path) -> Result<SourceState, StateError> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State { version: STATE_VERSION, ..Default::default() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SourceState { version: STATE_VERSION, ..Default::default() }),
             Err(source) => return Err(StateError::Read { path: path.to_owned(), source }),
         };
         /// Only the version, so a newer format is named as such rather
@@ -87,11 +94,24 @@ impl State {
         serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt { path: path.to_owned(), message: e.to_string() })
     }
 
-    /// Streams the state into a temporary file and renames it over the old
-    /// one: never a half-written state, and no second copy in memory.
-    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+    /// Replaces the file in one rename: the old state or the new one, never
+    /// half of either.
+    pub fn save(&mut self, path: &Path) -> Result<(), StateError> {
+        self.version = STATE_VERSION;
         crate::publish::write::write_atomic_with(path, |w| serde_json::to_writer(w, self).map_err(std::io::Error::other))
             .map_err(|source| StateError::Write { path: path.to_owned(), source })
+    }
+}
+
+/// Removes the state of sources no longer in the config.
+pub fn forget_other_sources(dir: &Path, keep: &[PathBuf]) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "json") && !keep.contains(&p) {
+            tracing::info!(path = %p.display(), "removing the state of a source no longer configured");
+            let _ = std::fs::remove_file(&p);
+        }
     }
 }
 
@@ -100,25 +120,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_file_is_empty_state_and_corrupt_file_is_an_error() {
+    fn missing_file_is_fresh_state_and_corrupt_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        assert!(State::load(&path).unwrap().sources.is_empty());
-        std::fs::write(&path, b"{\"version\": 1, \"sources\": [").unwrap();
-        let err = State::load(&path).unwrap_err().to_string();
-        assert!(err.contains("corrupt") && err.contains("state.json"), "{err}");
-        assert_eq!(std::fs::read(&path).unwrap(), b"{\"version\": 1, \"sources\": [");
-        std::fs::write(&path, b"{\"version\": 99, \"sources\": {}}").unwrap();
-        assert!(State::load(&path).unwrap_err().to_string().contains("newer wirefeed"));
+        let path = dir.path().join("s.json");
+        assert!(SourceState::load(&path).unwrap().stories.is_empty());
+        std::fs::write(&path, b"{\"version\": 1, \"stories\": [").unwrap();
+        let err = SourceState::load(&path).unwrap_err().to_string();
+        assert!(err.contains("corrupt") && err.contains("s.json"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"version\": 1, \"stories\": [");
+        std::fs::write(&path, b"{\"version\": 99}").unwrap();
+        assert!(SourceState::load(&path).unwrap_err().to_string().contains("newer wirefeed"));
     }
 
     #[test]
-    fn round_trips() {
+    fn round_trips_and_names_do_not_collide() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x/state.json");
-        let mut s = State { version: STATE_VERSION, ..Default::default() };
-        s.sources.insert("a".into(), SourceState { url: "http://x/".into(), validators: Validators { etag: Some("\"e\"".into()), last_modified: None }, ..Default::default() });
+        let path = source_state_path(&dir.path().join("x"), "Wire A");
+        assert_ne!(path, source_state_path(&dir.path().join("x"), "wire-a"));
+        let mut s = SourceState { url: "http://x/".into(), validators: Validators { etag: Some("\"e\"".into()), last_modified: None }, ..Default::default() };
         s.save(&path).unwrap();
-        assert_eq!(State::load(&path).unwrap().sources, s.sources);
+        assert_eq!(SourceState::load(&path).unwrap(), s);
     }
 }

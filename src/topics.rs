@@ -63,8 +63,15 @@ impl TopicRules {
 
     /// Adds the slug of every matching topic to `story.topics`.
     pub fn assign(&self, story: &mut Story) {
+        let found = self.matching(story);
+        story.topics.extend(found);
+    }
+
+    /// Slugs of the topics `story` matches and does not already have.
+    pub fn matching(&self, story: &Story) -> Vec<String> {
         let mut text: Option<String> = None;
         let source = story.source.to_lowercase();
+        let mut found = Vec::new();
         for topic in &self.topics {
             if story.topics.contains(&topic.slug) {
                 continue;
@@ -78,9 +85,10 @@ impl TopicRules {
                 })
             };
             if by_source || by_category() || by_keyword() {
-                story.topics.push(topic.slug.clone());
+                found.push(topic.slug.clone());
             }
         }
+        found
     }
 }
 

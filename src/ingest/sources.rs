@@ -14,8 +14,10 @@ use super::fetch::discover::{feed_links, looks_like_html};
 use super::fetch::{FetchOutcome, FetchRequest, Fetched, Fetcher};
 use super::parse::{ParseContext, clamp_future, parse_feed};
 use crate::config::{Config, SourceConfig, SourceLocation};
-use crate::model::StoryDraft;
-use crate::state::{KeptStory, SourceState};
+use crate::model::id::canonical_link;
+use crate::model::{Story, StoryDraft};
+use crate::state::{KeptStory, SourceState, source_state_path, state_dir};
+use crate::topics::TopicRules;
 
 /// How one source's turn went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,36 +51,103 @@ impl fmt::Display for SourceStatus {
     }
 }
 
-/// Runs every enabled source, `concurrency` at a time, and returns for
-/// each (in config order) its new state and report.
-pub async fn aggregate(
-    config: &Config,
-    states: Vec<SourceState>,
-    now: DateTime<Utc>,
-    on_done: &(dyn Fn(&SourceReport) + Sync),
-) -> Vec<(SourceState, SourceReport)> {
+/// One source's contribution to a build.
+#[derive(Debug)]
+pub struct SourceResult {
+    pub report: SourceReport,
+    /// The stories that could appear in some channel (see [`candidates`]),
+    /// with their topics (the source's and the rules'), in source order.
+    pub candidates: Vec<Story>,
+    /// Id and canonical link of every story the source holds, for
+    /// de-duplication against later sources.
+    pub keys: Vec<(String, Option<String>)>,
+}
+
+/// Runs every source, `concurrency` at a time, each saving its own state
+/// as it finishes; returns their results in config order.
+pub async fn aggregate(config: &Config, rules: &TopicRules, now: DateTime<Utc>, on_done: &(dyn Fn(&SourceReport) + Sync)) -> Vec<SourceResult> {
     let fetcher = match Fetcher::new(&config.fetch) {
         Ok(f) => Arc::new(f),
         Err(e) => {
             let msg = format!("cannot start the HTTP client: {e}");
-            return states
-                .into_iter()
-                .zip(&config.sources)
-                .map(|(st, s)| (st, SourceReport { name: s.name.clone(), status: SourceStatus::Failed(msg.clone()), notes: vec![] }))
-                .collect();
+            let failed = |s: &SourceConfig| SourceReport { name: s.name.clone(), status: SourceStatus::Failed(msg.clone()), notes: vec![] };
+            return config.sources.iter().map(|s| SourceResult { report: failed(s), candidates: vec![], keys: vec![] }).collect();
         }
     };
-    let jobs = config.sources.iter().zip(states).enumerate().map(|(i, (source, state))| {
+    let dir = state_dir(config);
+    let jobs = config.sources.iter().enumerate().map(|(i, source)| {
         let fetcher = fetcher.clone();
+        let path = source_state_path(&dir, &source.name);
         async move {
-            let result = run_source(config, &fetcher, source, state, now).await;
-            on_done(&result.1);
+            let result = source_turn(config, rules, &fetcher, source, &path, now).await;
+            on_done(&result.report);
             (i, result)
         }
     });
-    let mut done: Vec<(usize, (SourceState, SourceReport))> = stream::iter(jobs).buffer_unordered(config.fetch.concurrency).collect().await;
+    let mut done: Vec<(usize, SourceResult)> = stream::iter(jobs).buffer_unordered(config.fetch.concurrency).collect().await;
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Load state, fetch and parse, save state, pick candidates.
+async fn source_turn(config: &Config, rules: &TopicRules, fetcher: &Fetcher, source: &SourceConfig, path: &std::path::Path, now: DateTime<Utc>) -> SourceResult {
+    let state = match SourceState::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            // Never overwrite a state we could not read.
+            let report = SourceReport { name: source.name.clone(), status: SourceStatus::Failed(e.to_string()), notes: vec![] };
+            return SourceResult { report, candidates: vec![], keys: vec![] };
+        }
+    };
+    let (mut state, mut report) = run_source(config, fetcher, source, state, now).await;
+    if let Err(e) = state.save(path) {
+        report.status = SourceStatus::Failed(e.to_string());
+    }
+    let keys = state.stories.iter().map(|k| (k.story.id.clone(), k.story.link.as_deref().map(canonical_link))).collect();
+    let stories: Vec<Story> = state.stories.into_iter().map(|k| k.story).collect();
+    SourceResult { report, candidates: candidates(stories, source, rules, config.publish.max_items), keys }
+}
+
+/// The stories of one source that could reach some channel: a channel
+/// shows its `max_items` newest, so a story that is not among its own
+/// source's `max_items` newest in any of its channels never shows. Keeping
+/// only these bounds memory by channels, not by sources × stories.
+pub fn candidates(stories: Vec<Story>, source: &SourceConfig, rules: &TopicRules, max_items: usize) -> Vec<Story> {
+    let mut stories: Vec<Story> = stories
+        .into_iter()
+        .map(|mut s| {
+            for t in &source.topics {
+                if !s.topics.contains(t) {
+                    s.topics.push(t.clone());
+                }
+            }
+            let found = rules.matching(&s);
+            s.topics.extend(found);
+            s
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..stories.len()).collect();
+    // Stable: equal dates keep source order, as the channels do.
+    order.sort_by(|&a, &b| stories[b].published.cmp(&stories[a].published));
+    let mut keep = vec![false; stories.len()];
+    let mut per_channel: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for &i in &order {
+        let all = per_channel.entry("").or_default();
+        let mut wanted = *all < max_items;
+        *all += 1;
+        for t in &stories[i].topics {
+            let n = per_channel.entry(t.as_str()).or_default();
+            wanted |= *n < max_items;
+            *n += 1;
+        }
+        keep[i] = wanted;
+    }
+    let mut i = 0;
+    stories.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    stories
 }
 
 async fn run_source(config: &Config, fetcher: &Fetcher, source: &SourceConfig, mut state: SourceState, now: DateTime<Utc>) -> (SourceState, SourceReport) {
@@ -223,7 +292,7 @@ fn ingest_body(
         draft.published = draft.published.or(draft.updated).map(|d| clamp_future(d, now, tolerance));
         draft.updated = draft.updated.map(|d| clamp_future(d, now, tolerance));
         let hash = draft_hash(&draft);
-        let mut story = match old.get(&hash) {
+        let story = match old.get(&hash) {
             Some(k) => k.story.clone(),
             None => {
                 let dated = draft.published.is_some();
@@ -236,11 +305,6 @@ fn ingest_body(
             }
         };
         state.first_seen.entry(story.id.clone()).or_insert(now);
-        for t in &source.topics {
-            if !story.topics.contains(t) {
-                story.topics.push(t.clone());
-            }
-        }
         if seen.insert(story.id.clone()) {
             kept.push(KeptStory { hash, story });
         }
@@ -249,4 +313,64 @@ fn ingest_body(
     state.first_seen.retain(|id, _| seen.contains(id));
     state.stories = kept;
     Ok(SourceStatus::Updated { new, changed, total: state.stories.len() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::channels;
+    use chrono::TimeZone;
+
+    /// Publishing from the candidates of each source gives exactly the
+    /// channels that publishing from every story gives.
+    #[test]
+    fn candidates_lose_nothing_a_channel_shows() {
+        let config = Config::from_toml(
+            "[publish]\ntitle = \"T\"\nbase_url = \"http://x/\"\nmax_items = 7\n[[topics]]\nslug = \"odd\"\ntitle = \"Odd\"\nkeywords = [\"odd\"]\n[[topics]]\nslug = \"rare\"\ntitle = \"Rare\"\nkeywords = [\"rare\"]\n[[topics]]\nslug = \"src\"\ntitle = \"Src\"\n",
+            std::path::Path::new("/x/wirefeed.toml"),
+        )
+        .unwrap();
+        let rules = TopicRules::new(&config.topics).unwrap();
+        let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let mut everything = Vec::new();
+        let mut picked = Vec::new();
+        for src in 0..3 {
+            let source = SourceConfig {
+                name: format!("s{src}"),
+                url: "http://x/".into(),
+                topics: if src == 2 { vec!["src".into()] } else { vec![] },
+                interval: None,
+                headers: Default::default(),
+                enabled: true,
+                discover: false,
+            };
+            let stories: Vec<Story> = (0..60)
+                .map(|i| {
+                    let words = format!("{} {}", if i % 2 == 1 { "odd" } else { "even" }, if (i * 7 + src) % 23 == 0 { "rare" } else { "" });
+                    StoryDraft {
+                        title: format!("s{src} story {i} {words}"),
+                        content: format!("<p>{words}</p>"),
+                        // Dates interleave across sources, with ties.
+                        published: Some(start + chrono::Duration::hours(((i * 37 + src * 11) % 50) as i64)),
+                        source: source.name.clone(),
+                        ..Default::default()
+                    }
+                    .normalize(start)
+                    .unwrap()
+                })
+                .collect();
+            let mut all = stories.clone();
+            for s in &mut all {
+                s.topics.extend(source.topics.clone());
+                rules.assign(s);
+            }
+            everything.extend(all);
+            picked.extend(candidates(stories, &source, &rules, config.publish.max_items));
+        }
+        assert!(picked.len() < everything.len() / 2, "{} of {}", picked.len(), everything.len());
+        let ids = |stories: &[Story]| -> Vec<Vec<String>> {
+            channels(&config, stories).iter().map(|c| c.stories.iter().map(|s| s.id.clone()).collect()).collect()
+        };
+        assert_eq!(ids(&picked), ids(&everything));
+    }
 }
