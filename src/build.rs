@@ -8,7 +8,9 @@ use crate::ingest::{self, InputFailure};
 use crate::model::Story;
 use crate::model::id::canonical_link;
 use crate::publish::{self, PublishReport};
-use crate::state::{forget_other_sources, source_state_path, state_dir};
+use crate::ingest::sources::with_topics;
+use crate::select::Selector;
+use crate::state::{SourceState, forget_other_sources, source_state_path, state_dir};
 use crate::topics::TopicRules;
 
 /// What a build did; `failures` non-empty means some input was skipped.
@@ -65,7 +67,7 @@ impl Merger {
 
 /// Reads every configured input. The order is the config's, then file
 /// name, then position in the file: ties between equal dates keep it.
-fn collect_stories(config: &Config) -> (Vec<Story>, BuildReport, Merger) {
+fn collect_stories(config: &Config) -> (Vec<Story>, BuildReport) {
     let mut report = BuildReport::default();
     let mut stories = Vec::new();
     let mut merger = Merger { ids: HashSet::new(), links: HashSet::new() };
@@ -79,7 +81,7 @@ fn collect_stories(config: &Config) -> (Vec<Story>, BuildReport, Merger) {
             }
         }
     }
-    (stories, report, merger)
+    (stories, report)
 }
 
 pub fn build(config: &Config) -> Result<BuildReport, BuildError> {
@@ -89,11 +91,11 @@ pub fn build(config: &Config) -> Result<BuildReport, BuildError> {
 /// [`build`], calling `on_source` as each external source finishes.
 pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) + Sync)) -> Result<BuildReport, BuildError> {
     let rules = TopicRules::new(&config.topics)?;
-    let (mut stories, mut report, mut merger) = collect_stories(config);
-    if !config.sources.is_empty() {
-        aggregate_sources(config, &rules, &mut stories, &mut report, &mut merger, on_source)?;
-    }
+    let (mut stories, mut report) = collect_stories(config);
     assign_topics(&rules, &mut stories);
+    if !config.sources.is_empty() {
+        stories = aggregate_sources(config, &rules, stories, &mut report, on_source)?;
+    }
     report.stories = stories.len();
     report.channels = publish::channels(config, &stories)
         .iter()
@@ -104,35 +106,41 @@ pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) +
 }
 
 /// Fetches every source (each saves its own state as it finishes) and
-/// merges the stories that can reach a channel after the newsroom's own,
-/// in config order.
+/// chooses, with the newsroom's own stories, what the channels show.
 fn aggregate_sources(
     config: &Config,
     rules: &TopicRules,
-    stories: &mut Vec<Story>,
+    local: Vec<Story>,
     report: &mut BuildReport,
-    merger: &mut Merger,
     on_source: &(dyn Fn(&SourceReport) + Sync),
-) -> Result<(), BuildError> {
+) -> Result<Vec<Story>, BuildError> {
+    let channels = 1 + config.topics.len();
+    let mut selector = Selector::new(config.publish.max_items, channels);
+    selector.add(0, local);
+    let mut reports: Vec<Option<SourceReport>> = vec![None; config.sources.len()];
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(BuildError::Runtime)?;
-    let results = runtime.block_on(aggregate(config, rules, chrono::Utc::now(), on_source));
+    runtime.block_on(aggregate(config, rules, chrono::Utc::now(), on_source, &mut |i, result| {
+        let first_other = result.candidates.len();
+        selector.add(i + 1, result.candidates);
+        selector.add_keys_only(i + 1, result.others, first_other);
+        reports[i] = Some(result.report);
+    }));
+    report.sources = reports.into_iter().flatten().collect();
     let dir = state_dir(config);
-    forget_other_sources(&dir, &config.sources.iter().map(|s| source_state_path(&dir, &s.name)).collect::<Vec<_>>());
-    for result in results {
-        for story in result.candidates {
-            if !merger.add(stories, story) {
-                report.duplicates += 1;
+    let paths: Vec<_> = config.sources.iter().map(|s| source_state_path(&dir, &s.name)).collect();
+    forget_other_sources(&dir, &paths);
+    let selection = selector.finish(|origin, ids| {
+        let source = &config.sources[origin - 1];
+        match SourceState::load(&paths[origin - 1]) {
+            Ok(state) => state.stories.into_iter().filter(|k| ids.contains(&k.story.id)).map(|k| with_topics(k.story, source, rules)).collect(),
+            Err(e) => {
+                tracing::warn!(source = %source.name, "cannot read back stories: {e}");
+                Vec::new()
             }
         }
-        // Stories of this source that are not candidates still shadow
-        // later sources' copies of them.
-        for (id, link) in result.keys {
-            merger.ids.insert(id);
-            merger.links.extend(link);
-        }
-        report.sources.push(result.report);
-    }
-    Ok(())
+    });
+    report.duplicates += selection.duplicates;
+    Ok(selection.stories)
 }
 
 /// Topic matching reads every story's whole text: spread it over the cores.

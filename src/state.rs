@@ -98,7 +98,8 @@ impl SourceState {
     /// half of either.
     pub fn save(&mut self, path: &Path) -> Result<(), StateError> {
         self.version = STATE_VERSION;
-        crate::publish::write::write_atomic_with(path, |w| serde_json::to_writer(w, self).map_err(std::io::Error::other))
+        use crate::publish::write::{Durability, write_atomic_with};
+        write_atomic_with(path, Durability::ProcessCrash, |w| serde_json::to_writer(w, self).map_err(std::io::Error::other))
             .map_err(|source| StateError::Write { path: path.to_owned(), source })
     }
 }

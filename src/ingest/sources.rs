@@ -58,20 +58,30 @@ pub struct SourceResult {
     /// The stories that could appear in some channel (see [`candidates`]),
     /// with their topics (the source's and the rules'), in source order.
     pub candidates: Vec<Story>,
-    /// Id and canonical link of every story the source holds, for
+    /// Id and canonical link of the source's other stories, for
     /// de-duplication against later sources.
-    pub keys: Vec<(String, Option<String>)>,
+    pub others: Vec<(String, Option<String>)>,
 }
 
 /// Runs every source, `concurrency` at a time, each saving its own state
-/// as it finishes; returns their results in config order.
-pub async fn aggregate(config: &Config, rules: &TopicRules, now: DateTime<Utc>, on_done: &(dyn Fn(&SourceReport) + Sync)) -> Vec<SourceResult> {
+/// as it finishes; hands each result to `sink` as it comes (in any order,
+/// with the source's index).
+pub async fn aggregate(
+    config: &Config,
+    rules: &TopicRules,
+    now: DateTime<Utc>,
+    on_done: &(dyn Fn(&SourceReport) + Sync),
+    sink: &mut dyn FnMut(usize, SourceResult),
+) {
     let fetcher = match Fetcher::new(&config.fetch) {
         Ok(f) => Arc::new(f),
         Err(e) => {
             let msg = format!("cannot start the HTTP client: {e}");
-            let failed = |s: &SourceConfig| SourceReport { name: s.name.clone(), status: SourceStatus::Failed(msg.clone()), notes: vec![] };
-            return config.sources.iter().map(|s| SourceResult { report: failed(s), candidates: vec![], keys: vec![] }).collect();
+            for (i, s) in config.sources.iter().enumerate() {
+                let report = SourceReport { name: s.name.clone(), status: SourceStatus::Failed(msg.clone()), notes: vec![] };
+                sink(i, SourceResult { report, candidates: vec![], others: vec![] });
+            }
+            return;
         }
     };
     let dir = state_dir(config);
@@ -84,9 +94,10 @@ pub async fn aggregate(config: &Config, rules: &TopicRules, now: DateTime<Utc>, 
             (i, result)
         }
     });
-    let mut done: Vec<(usize, SourceResult)> = stream::iter(jobs).buffer_unordered(config.fetch.concurrency).collect().await;
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    let mut results = stream::iter(jobs).buffer_unordered(config.fetch.concurrency);
+    while let Some((i, result)) = results.next().await {
+        sink(i, result);
+    }
 }
 
 /// Load state, fetch and parse, save state, pick candidates.
@@ -96,36 +107,26 @@ async fn source_turn(config: &Config, rules: &TopicRules, fetcher: &Fetcher, sou
         Err(e) => {
             // Never overwrite a state we could not read.
             let report = SourceReport { name: source.name.clone(), status: SourceStatus::Failed(e.to_string()), notes: vec![] };
-            return SourceResult { report, candidates: vec![], keys: vec![] };
+            return SourceResult { report, candidates: vec![], others: vec![] };
         }
     };
     let (mut state, mut report) = run_source(config, fetcher, source, state, now).await;
     if let Err(e) = state.save(path) {
         report.status = SourceStatus::Failed(e.to_string());
     }
-    let keys = state.stories.iter().map(|k| (k.story.id.clone(), k.story.link.as_deref().map(canonical_link))).collect();
     let stories: Vec<Story> = state.stories.into_iter().map(|k| k.story).collect();
-    SourceResult { report, candidates: candidates(stories, source, rules, config.publish.max_items), keys }
+    let (candidates, others) = candidates(stories, source, rules, config.publish.max_items);
+    let others = others.into_iter().map(|s| (s.id, s.link.as_deref().map(canonical_link))).collect();
+    SourceResult { report, candidates, others }
 }
 
 /// The stories of one source that could reach some channel: a channel
 /// shows its `max_items` newest, so a story that is not among its own
 /// source's `max_items` newest in any of its channels never shows. Keeping
 /// only these bounds memory by channels, not by sources × stories.
-pub fn candidates(stories: Vec<Story>, source: &SourceConfig, rules: &TopicRules, max_items: usize) -> Vec<Story> {
-    let mut stories: Vec<Story> = stories
-        .into_iter()
-        .map(|mut s| {
-            for t in &source.topics {
-                if !s.topics.contains(t) {
-                    s.topics.push(t.clone());
-                }
-            }
-            let found = rules.matching(&s);
-            s.topics.extend(found);
-            s
-        })
-        .collect();
+/// Returns (candidates, the others), both in source order, topics assigned.
+pub fn candidates(stories: Vec<Story>, source: &SourceConfig, rules: &TopicRules, max_items: usize) -> (Vec<Story>, Vec<Story>) {
+    let stories: Vec<Story> = stories.into_iter().map(|s| with_topics(s, source, rules)).collect();
     let mut order: Vec<usize> = (0..stories.len()).collect();
     // Stable: equal dates keep source order, as the channels do.
     order.sort_by(|&a, &b| stories[b].published.cmp(&stories[a].published));
@@ -142,12 +143,20 @@ pub fn candidates(stories: Vec<Story>, source: &SourceConfig, rules: &TopicRules
         }
         keep[i] = wanted;
     }
-    let mut i = 0;
-    stories.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
-    stories
+    let (chosen, others): (Vec<(usize, Story)>, Vec<(usize, Story)>) = stories.into_iter().enumerate().partition(|(i, _)| keep[*i]);
+    (chosen.into_iter().map(|(_, s)| s).collect(), others.into_iter().map(|(_, s)| s).collect())
+}
+
+/// The source's own topics and the rules' matches, added to the story's.
+pub fn with_topics(mut story: Story, source: &SourceConfig, rules: &TopicRules) -> Story {
+    for t in &source.topics {
+        if !story.topics.contains(t) {
+            story.topics.push(t.clone());
+        }
+    }
+    let found = rules.matching(&story);
+    story.topics.extend(found);
+    story
 }
 
 async fn run_source(config: &Config, fetcher: &Fetcher, source: &SourceConfig, mut state: SourceState, now: DateTime<Utc>) -> (SourceState, SourceReport) {
@@ -365,7 +374,7 @@ mod tests {
                 rules.assign(s);
             }
             everything.extend(all);
-            picked.extend(candidates(stories, &source, &rules, config.publish.max_items));
+            picked.extend(candidates(stories, &source, &rules, config.publish.max_items).0);
         }
         assert!(picked.len() < everything.len() / 2, "{} of {}", picked.len(), everything.len());
         let ids = |stories: &[Story]| -> Vec<Vec<String>> {
