@@ -25,7 +25,7 @@ pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
         if !e.ns.is_atom() && e.ns != Ns::None && e.ns != home {
             return feed_ext(xr, e, &mut feed);
         }
-        match e.local {
+        match e.name() {
             b"title" => {
                 let t = text_construct(xr, e);
                 if feed.title.is_none() {
@@ -94,7 +94,7 @@ fn entry<'a>(xr: &mut XmlReader<'a>, home: Ns) -> ParsedEntry {
 /// One Atom element inside an entry (also used for Atom elements that RSS
 /// items borrow). Returns false, consuming nothing, for other names.
 pub fn entry_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry, st: &mut EntryState) -> bool {
-    match e.local {
+    match e.name() {
         b"id" => {
             let base = xr.base().cloned();
             let id = xr.read_text();
@@ -178,7 +178,7 @@ pub fn alternate_href<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String
 fn person_name(xr: &mut XmlReader<'_>) -> Option<String> {
     let mut name = None;
     children(xr, |xr, c| {
-        if c.local != b"name" {
+        if c.name() != b"name" {
             return false;
         }
         let n = xr.read_text();
@@ -245,7 +245,7 @@ fn xhtml(xr: &mut XmlReader<'_>) -> String {
     let mut out = String::new();
     loop {
         match xr.next() {
-            Ev::Start(c) if c.local == b"div" && xr.depth() == depth + 1 => out.push_str(&xr.read_markup()),
+            Ev::Start(c) if c.name() == b"div" && xr.depth() == depth + 1 => out.push_str(&xr.read_markup()),
             Ev::Start(_) => out.push_str(&xr.read_markup()),
             Ev::Text(t) => out.push_str(&t),
             Ev::End(_) if xr.depth() < depth => return out,

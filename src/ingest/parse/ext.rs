@@ -28,7 +28,7 @@ pub fn entry_ext<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEnt
     if xr.depth() > MAX_NESTING {
         return false;
     }
-    match (e.ns, e.local) {
+    match (e.ns, e.name()) {
         (Ns::Dc, b"title") => set_if_none(&mut entry.title, xr.read_text().trim().to_string()),
         (Ns::Dc, b"creator" | b"author" | b"contributor") | (Ns::Itunes, b"author") => {
             if let Some(a) = trimmed(xr.read_text()) {
@@ -71,7 +71,7 @@ fn itunes_category<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, cats: &mut Vec<Stri
     let depth = xr.depth();
     loop {
         match xr.next() {
-            Ev::Start(child) if child.ns == Ns::Itunes && child.local == b"category" && xr.depth() <= MAX_NESTING => {
+            Ev::Start(child) if child.ns == Ns::Itunes && child.name() == b"category" && xr.depth() <= MAX_NESTING => {
                 itunes_category(xr, &child, cats)
             }
             Ev::Start(_) => xr.skip(),
@@ -85,7 +85,7 @@ fn itunes_category<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, cats: &mut Vec<Stri
 /// Media RSS: the lead image (`media:content`/`media:thumbnail`), its
 /// caption and credit, and `media:group` wrapping any of them.
 fn media<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
-    match e.local {
+    match e.name() {
         b"group" => {
             let depth = xr.depth();
             loop {
@@ -102,7 +102,7 @@ fn media<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
             }
         }
         b"content" | b"thumbnail" => {
-            let is_image = e.local == b"thumbnail"
+            let is_image = e.name() == b"thumbnail"
                 || xr.attr(e, Ns::None, b"medium").is_some_and(|m| m == "image")
                 || xr.attr(e, Ns::None, b"type").is_some_and(|t| t.starts_with("image/"));
             let url = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty());
@@ -146,7 +146,7 @@ fn media<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
 
 /// Feed-level extension elements. Returns false when not handled.
 pub fn feed_ext<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, feed: &mut ParsedFeed) -> bool {
-    match (e.ns, e.local) {
+    match (e.ns, e.name()) {
         (Ns::Dc, b"title") => set_if_none(&mut feed.title, xr.read_text().trim().to_string()),
         (Ns::Dc, b"date") | (Ns::DcTerms, b"modified") => feed.updated = parse_date(&xr.read_text()).or(feed.updated),
         (Ns::DcTerms, b"issued") => feed.published = parse_date(&xr.read_text()).or(feed.published),

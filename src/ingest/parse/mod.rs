@@ -66,9 +66,9 @@ fn parse_xml(text: &[u8], base: Option<Url>) -> Result<ParsedFeed, ParseError> {
             _ => {}
         }
     };
-    let mut feed = match root.local {
+    let mut feed = match root.name() {
         b"rss" | b"channel" => rss::parse(&mut xr, root),
-        b"RDF" => rss::parse_rdf(&mut xr),
+        b"rdf" => rss::parse_rdf(&mut xr),
         b"feed" => atom::parse(&mut xr, root),
         other => return Err(ParseError::NotAFeed(format!("unknown root element <{}>", String::from_utf8_lossy(other)))),
     };

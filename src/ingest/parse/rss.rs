@@ -29,11 +29,11 @@ pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
     let mut feed = ParsedFeed::new(format);
     // Elements in the root's namespace are RSS, whatever that namespace is.
     let home = root.ns;
-    if root.local == b"channel" {
+    if root.name() == b"channel" {
         channel(xr, &mut feed, home);
         return feed;
     }
-    children(xr, |xr, e| match e.local {
+    children(xr, |xr, e| match e.name() {
         b"channel" if e.ns.is_rss() || e.ns == home => {
             channel(xr, &mut feed, home);
             true
@@ -51,7 +51,7 @@ pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
 /// `<rdf:RDF>` root: RSS 0.90 and 1.0, items beside the channel.
 pub fn parse_rdf(xr: &mut XmlReader<'_>) -> ParsedFeed {
     let mut feed = ParsedFeed::new(FeedFormat::Rss10);
-    children(xr, |xr, e| match e.local {
+    children(xr, |xr, e| match e.name() {
         b"channel" if e.ns.is_rss() => {
             if e.ns == Ns::Rss090 {
                 feed.format = FeedFormat::Rss090;
@@ -92,7 +92,7 @@ fn channel<'a>(xr: &mut XmlReader<'a>, feed: &mut ParsedFeed, home: Ns) {
     children(xr, |xr, e| {
         if !e.ns.is_rss() && e.ns != home {
             return match e.ns {
-                Ns::Atom10 | Ns::Atom03 if e.local == b"link" => {
+                Ns::Atom10 | Ns::Atom03 if e.name() == b"link" => {
                     if let Some(href) = atom::alternate_href(xr, e) {
                         feed.link.get_or_insert(href);
                     }
@@ -101,7 +101,7 @@ fn channel<'a>(xr: &mut XmlReader<'a>, feed: &mut ParsedFeed, home: Ns) {
                 _ => feed_ext(xr, e, feed),
             };
         }
-        match e.local {
+        match e.name() {
             b"title" => {
                 let t = plain_title(&xr.read_text(), false);
                 if feed.title.is_none() {
@@ -120,8 +120,8 @@ fn channel<'a>(xr: &mut XmlReader<'a>, feed: &mut ParsedFeed, home: Ns) {
                     feed.link = Some(resolve_link(&l, xr.base()));
                 }
             }
-            b"lastBuildDate" | b"updated" => feed.updated = parse_date(&xr.read_text()).or(feed.updated),
-            b"pubDate" => feed.published = parse_date(&xr.read_text()).or(feed.published),
+            b"lastbuilddate" | b"updated" => feed.updated = parse_date(&xr.read_text()).or(feed.updated),
+            b"pubdate" => feed.published = parse_date(&xr.read_text()).or(feed.published),
             b"ttl" => feed.ttl = xr.read_text().trim().parse().ok(),
             b"item" => {
                 let entry = item(xr, None, home);
@@ -139,7 +139,7 @@ fn item<'a>(xr: &mut XmlReader<'a>, about: Option<String>, home: Ns) -> ParsedEn
     children(xr, |xr, e| {
         if e.ns.is_rss() || e.ns.is_atom() || e.ns == home {
             item_child(xr, e, &mut entry, &mut st) || atom::entry_child(xr, e, &mut entry, &mut st)
-        } else if e.ns == Ns::Xhtml && e.local == b"body" {
+        } else if e.ns == Ns::Xhtml && e.name() == b"body" {
             set_content(&mut entry, xr.read_markup());
             true
         } else {
@@ -159,7 +159,7 @@ fn set_content(entry: &mut ParsedEntry, c: String) {
 /// One RSS element inside an item (also used for RSS names that Atom
 /// entries borrow). Returns false, consuming nothing, for other names.
 pub fn item_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry, st: &mut EntryState) -> bool {
-    match e.local {
+    match e.name() {
         b"title" => entry.title = plain_title(&xr.read_text(), false).or(entry.title.take()),
         b"link" if xr.attr(e, Ns::None, b"href").is_some() => return atom::entry_child(xr, e, entry, st),
         b"link" => {
@@ -186,7 +186,7 @@ pub fn item_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEn
             }
         }
         b"fullitem" | b"body" => set_content(entry, xr.read_markup()),
-        b"pubDate" => entry.published = parse_date(&xr.read_text()).or(entry.published),
+        b"pubdate" => entry.published = parse_date(&xr.read_text()).or(entry.published),
         b"author" => {
             let a = xr.read_text();
             if !a.trim().is_empty() {
@@ -271,7 +271,8 @@ mod tests {
 
     #[test]
     fn broken_rss_still_yields_items() {
-        let f = parse("<rss><channel><title>caf&eacute; AT&T</title><item><title>a</title><guid>http://e.com/a</guid>", None);
+        let f = parse("<rss><channel><TiTlE>caf&eacute; AT&T</TiTlE><item><title>a</title><PUBDATE>2 Jan 2024</PUBDATE><guid>http://e.com/a</guid>", None);
+        assert_eq!(f.entries[0].published.unwrap().to_rfc3339(), "2024-01-02T00:00:00+00:00", "names match in any case");
         assert_eq!(f.format, FeedFormat::Rss);
         assert!(f.bozo);
         assert_eq!(f.title.as_deref(), Some("café AT&T"));

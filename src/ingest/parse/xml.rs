@@ -26,6 +26,21 @@ pub struct Elem<'a> {
     pub ns: Ns,
     pub local: &'a [u8],
     raw: &'a [u8],
+    lower: [u8; LOWER_MAX],
+}
+
+/// Longest local name kept lower-cased; no element we read is longer.
+const LOWER_MAX: usize = 24;
+
+impl Elem<'_> {
+    /// The local name in ASCII lower case. Publishers write `pubdate`,
+    /// `PubDate` and `PUBDATE`; readers (and feedparser) accept them all.
+    pub fn name(&self) -> &[u8] {
+        match self.lower.get(..self.local.len()) {
+            Some(l) => l,
+            None => self.local,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -251,7 +266,13 @@ impl<'a> XmlReader<'a> {
         if empty {
             self.pending_ends = 1;
         }
-        Ev::Start(Elem { ns, local, raw })
+        let mut lower = [0u8; LOWER_MAX];
+        if local.len() <= LOWER_MAX {
+            for (l, c) in lower.iter_mut().zip(local) {
+                *l = c.to_ascii_lowercase();
+            }
+        }
+        Ev::Start(Elem { ns, local, raw, lower })
     }
 
     fn resolve_prefix(&mut self, prefix: &[u8]) -> Ns {
