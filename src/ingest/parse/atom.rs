@@ -74,6 +74,10 @@ impl EntryState {
         if entry.link.is_none() && !self.link_seen {
             entry.link = self.id_link;
         }
+        // A caption or credit without any picture is no image.
+        if entry.image.as_ref().is_some_and(|i| i.url.is_empty()) {
+            entry.image = None;
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::date::parse_date;
 use super::model::{EntryImage, ParsedEntry, ParsedFeed, resolve_link};
+use super::rss::children;
 use super::xml::{Elem, Ev, Ns, XmlReader};
 
 /// Media RSS and iTunes elements nest (`media:group`, sub-categories);
@@ -49,8 +50,10 @@ pub fn entry_ext<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEnt
         (Ns::Itunes, b"image") => {
             let href = xr.attr(e, Ns::None, b"href").or_else(|| xr.attr(e, Ns::None, b"url"));
             if let Some(h) = href.filter(|h| !h.trim().is_empty()) {
-                let url = resolve_link(&h, xr.base());
-                entry.image.get_or_insert_with(|| EntryImage { url, ..Default::default() });
+                let img = entry.image.get_or_insert_with(EntryImage::default);
+                if img.url.is_empty() {
+                    img.url = resolve_link(&h, xr.base());
+                }
             }
             xr.skip();
         }
@@ -86,57 +89,32 @@ fn itunes_category<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, cats: &mut Vec<Stri
 /// caption and credit, and `media:group` wrapping any of them.
 fn media<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
     match e.name() {
-        b"group" => {
-            let depth = xr.depth();
-            loop {
-                match xr.next() {
-                    Ev::Start(child) => {
-                        if !entry_ext(xr, &child, entry) {
-                            xr.skip();
-                        }
-                    }
-                    Ev::End(_) if xr.depth() < depth => return,
-                    Ev::Eof => return,
-                    _ => {}
-                }
-            }
-        }
+        b"group" => children(xr, |xr, child| entry_ext(xr, child, entry)),
         b"content" | b"thumbnail" => {
             let is_image = e.name() == b"thumbnail"
                 || xr.attr(e, Ns::None, b"medium").is_some_and(|m| m == "image")
                 || xr.attr(e, Ns::None, b"type").is_some_and(|t| t.starts_with("image/"));
             let url = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty());
-            if let (true, Some(url), None) = (is_image, url, &entry.image) {
-                let url = resolve_link(&url, xr.base());
-                entry.image = Some(EntryImage { url, ..Default::default() });
-            }
-            // media:content may itself hold description/credit/thumbnail.
-            let depth = xr.depth();
-            loop {
-                match xr.next() {
-                    Ev::Start(child) => {
-                        if !entry_ext(xr, &child, entry) {
-                            xr.skip();
-                        }
-                    }
-                    Ev::End(_) if xr.depth() < depth => return,
-                    Ev::Eof => return,
-                    _ => {}
+            if let (true, Some(url)) = (is_image, url) {
+                // The caption and credit may have come first (`media:group`).
+                let img = entry.image.get_or_insert_with(EntryImage::default);
+                if img.url.is_empty() {
+                    img.url = resolve_link(&url, xr.base());
                 }
             }
+            // media:content may itself hold description/credit/thumbnail.
+            children(xr, |xr, child| entry_ext(xr, child, entry));
         }
         b"description" => {
             let text = xr.read_markup();
-            if let Some(img) = entry.image.as_mut() {
-                img.caption.get_or_insert_with(|| text.trim().to_string());
-            }
+            let img = entry.image.get_or_insert_with(EntryImage::default);
+            img.caption.get_or_insert_with(|| text.trim().to_string());
             set_if_none(&mut entry.summary, text);
         }
         b"credit" => {
             let text = xr.read_text();
-            if let Some(img) = entry.image.as_mut() {
-                img.credit.get_or_insert_with(|| text.trim().to_string());
-            }
+            let img = entry.image.get_or_insert_with(EntryImage::default);
+            img.credit.get_or_insert_with(|| text.trim().to_string());
         }
         b"title" => set_if_none(&mut entry.title, xr.read_text().trim().to_string()),
         b"category" => entry.add_category(&xr.read_text()),

@@ -211,6 +211,27 @@ mod tests {
     }
 
     #[test]
+    fn parsed_entry_normalizes_into_a_story() {
+        use crate::ingest::parse::{ParseContext, parse_feed};
+        let doc = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><item>
+            <title>Floods &amp; rain</title><link>/news/floods?utm_source=rss</link><guid isPermaLink="false">42</guid>
+            <description>&lt;p&gt;Water &lt;b&gt;rises&lt;/b&gt;&lt;/p&gt;</description><pubDate>Tue, 02 Jan 2024 10:00:00 GMT</pubDate>
+            <media:content url="/img/f.jpg" medium="image"><media:credit>AP</media:credit></media:content></item></channel></rss>"#;
+        let base = Url::parse("https://news.example.org/rss.xml").unwrap();
+        let ctx = ParseContext { base_url: Some(base.clone()), content_type: None };
+        let entry = parse_feed(doc.as_bytes(), &ctx).unwrap().entries.remove(0);
+        let fallback = chrono::TimeZone::with_ymd_and_hms(&Utc, 2000, 1, 1, 0, 0, 0).unwrap();
+        let story = entry.into_draft("Wire", Some(&base)).normalize(fallback).unwrap();
+        assert_eq!(story.title, "Floods & rain");
+        assert_eq!(story.link.as_deref(), Some("https://news.example.org/news/floods"));
+        assert_eq!(story.summary.as_deref(), Some("Water rises"));
+        assert_eq!(story.published.to_rfc3339(), "2024-01-02T10:00:00+00:00");
+        let img = story.image.unwrap();
+        assert_eq!((img.url.as_deref(), img.credit.as_deref()), (Some("https://news.example.org/img/f.jpg"), Some("AP")));
+        assert_eq!(story.source, "Wire");
+    }
+
+    #[test]
     fn links_resolve_only_when_relative() {
         let base = Url::parse("http://e.com/a/b.xml").unwrap();
         assert_eq!(resolve_link("c.html", Some(&base)), "http://e.com/a/c.html");

@@ -77,7 +77,8 @@ pub fn children<'a>(xr: &mut XmlReader<'a>, mut f: impl FnMut(&mut XmlReader<'a>
     loop {
         match xr.next() {
             Ev::Start(e) => {
-                if !f(xr, &e) {
+                let consumed = f(xr, &e);
+                if !consumed {
                     xr.skip();
                 }
             }
@@ -255,6 +256,18 @@ mod tests {
         assert_eq!((img.url.as_str(), img.caption.as_deref(), img.credit.as_deref()), ("http://e.com/feed/img.jpg", Some("Cap"), Some("AP")));
         assert_eq!(e.enclosures[0].url, "http://e.com/feed/a.mp3");
         assert_eq!(e.enclosures[0].length, Some(123));
+    }
+
+    #[test]
+    fn media_group_caption_before_picture() {
+        let doc = r#"<rss xmlns:media="http://search.yahoo.com/mrss/"><channel><item><title>t</title>
+            <media:group><media:credit>Reuters</media:credit><media:description>A cap</media:description>
+            <media:thumbnail url="http://e.com/t.jpg"/></media:group></item>
+            <item><title>u</title><media:credit>Nobody</media:credit></item></channel></rss>"#;
+        let f = parse(doc, None);
+        let img = f.entries[0].image.as_ref().unwrap();
+        assert_eq!((img.url.as_str(), img.caption.as_deref(), img.credit.as_deref()), ("http://e.com/t.jpg", Some("A cap"), Some("Reuters")));
+        assert_eq!(f.entries[1].image, None);
     }
 
     #[test]
