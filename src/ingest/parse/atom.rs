@@ -8,7 +8,7 @@ use super::ext::{entry_ext, feed_ext};
 use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, resolve_link};
 use super::rss::{children, item_child};
 use super::text::{decode_base64, plain_title};
-use super::xml::{Elem, Ev, Ns, XmlReader};
+use super::xml::{Elem, Ev, Ns, XmlReader, escape_into};
 
 pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
     let format = match root.ns {
@@ -118,12 +118,12 @@ pub fn entry_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedE
         }
         b"updated" | b"modified" => entry.updated = parse_date(&xr.read_text()).or(entry.updated),
         b"published" | b"issued" => entry.published = parse_date(&xr.read_text()).or(entry.published),
-        b"summary" => match raw_construct(xr, e) {
+        b"summary" => match raw_construct(xr, e, false) {
             Some(s) => entry.summary = Some(s),
             None => xr.skip(),
         },
         b"content" if kind(xr, e) == Kind::Other => xr.skip(),
-        b"content" => match raw_construct(xr, e) {
+        b"content" => match raw_construct(xr, e, true) {
             Some(c) => {
                 entry.content.get_or_insert(c);
             }
@@ -235,11 +235,18 @@ fn text_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
 
 /// A text construct as found: HTML stays HTML, XHTML is serialized
 /// without its wrapping `<div>`, base64 decoded.
-fn raw_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
+/// `as_html` escapes plain text so that `content` is always HTML, as the
+/// model expects; a summary stays as the feed had it.
+fn raw_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, as_html: bool) -> Option<String> {
     match kind(xr, e) {
         Kind::Xhtml => Some(xhtml(xr)),
         // RFC 4287 4.1.3.3: other media types are base64-encoded.
         Kind::Base64 | Kind::Other => Some(decode_base64(xr.read_text().trim())),
+        Kind::Text if as_html => {
+            let mut html = String::new();
+            escape_into(&mut html, &xr.read_text());
+            Some(html)
+        }
         Kind::Text | Kind::Html => Some(xr.read_markup()),
     }
 }
@@ -296,5 +303,13 @@ mod tests {
         assert_eq!(e.updated.unwrap().to_rfc3339(), "2003-12-13T18:30:02+00:00");
         assert_eq!(e.published.unwrap().to_rfc3339(), "2003-12-13T12:29:29+00:00");
         assert_eq!(e.content.as_deref(), Some("<p>x</p>"));
+    }
+
+    #[test]
+    fn text_content_becomes_html_but_summary_stays() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><summary>a &lt; b</summary><content>x &amp; &lt;y&gt;</content></entry></feed>"#;
+        let e = &parse_feed(doc.as_bytes(), &ParseContext::default()).unwrap().entries[0];
+        assert_eq!(e.summary.as_deref(), Some("a < b"));
+        assert_eq!(e.content.as_deref(), Some("x &amp; &lt;y&gt;"));
     }
 }
