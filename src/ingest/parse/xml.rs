@@ -323,7 +323,15 @@ impl<'a> XmlReader<'a> {
                 break;
             }
         }
-        found.map(|v| unescape_lenient(self.text_of(v)))
+        let raw = self.text_of(found?);
+        if !raw.contains('&') {
+            return Some(raw);
+        }
+        let mut value = String::with_capacity(raw.len());
+        if unescape_into(&mut value, &raw) {
+            self.set_bozo(|| "undefined entity or bare & in an attribute".into());
+        }
+        Some(Cow::Owned(value))
     }
 
     /// Skips the rest of the current element.
@@ -519,6 +527,12 @@ mod tests {
         let Ev::Start(b) = r.next() else { panic!() };
         assert_eq!(r.base().unwrap().as_str(), "http://e.com/d/sub/");
         assert_eq!(r.attr(&b, Ns::None, b"href").as_deref(), Some("x?a=1&b=2"));
+        assert!(r.bozo.is_none());
+        assert_eq!(r.attr(&b, Ns::None, b"nope"), None);
+        let mut r = XmlReader::new(r#"<a href="?a=1&b=2&eacute;">"#.as_bytes(), None);
+        let Ev::Start(a) = r.next() else { panic!() };
+        assert_eq!(r.attr(&a, Ns::None, b"href").as_deref(), Some("?a=1&b=2é"));
+        assert!(r.bozo.is_some());
     }
 
     #[test]
