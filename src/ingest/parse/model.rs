@@ -142,10 +142,7 @@ impl ParsedEntry {
     /// Adds a category once; the same term from `category`, `dc:subject`
     /// and iTunes keywords is one category.
     pub fn add_category(&mut self, term: &str) {
-        let term = term.trim();
-        if !term.is_empty() && !self.categories.iter().any(|c| c == term) {
-            self.categories.push(term.to_string());
-        }
+        push_unique(&mut self.categories, term.to_string());
     }
 
     /// The adapter onto the story model. Links here are already resolved
@@ -172,6 +169,15 @@ impl ParsedEntry {
             source: source.to_string(),
         }
     }
+}
+
+/// Appends `value` trimmed, unless it is empty or already there.
+pub fn push_unique(list: &mut Vec<String>, value: String) {
+    let t = value.trim();
+    if t.is_empty() || list.iter().any(|x| x == t) {
+        return;
+    }
+    list.push(if t.len() == value.len() { value } else { t.to_string() });
 }
 
 /// Resolves `raw` against `base` like a browser, but leaves absolute URLs
