@@ -1,8 +1,8 @@
 //! The lenient feed parser: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed.
 //!
-//! One file per concern. Each format reads its own structs ([`rss`]'s
-//! `RssChannel`/`RssItem`, [`atom`]'s `AtomFeed`/`AtomItem`, [`json`]'s
-//! serde structs, and [`ext`]'s `ExtItem` for the namespaces all of them
+//! One file per concern. Each format reads its own structs (`rss`'s
+//! `RssChannel`/`RssItem`, `atom`'s `AtomFeed`/`AtomItem`, `json`'s
+//! serde structs, and `ext`'s `ExtItem` for the namespaces all of them
 //! share); the format's adapter maps those onto [`ParsedFeed`] and
 //! [`ParsedEntry`], and [`ParsedEntry::into_draft`] onto the story model.
 //! Broken input is recovered where a browser would recover, and the problem
