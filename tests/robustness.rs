@@ -54,16 +54,35 @@ fn damaged(data: &[u8], rng: &mut Rng) -> Vec<Vec<u8>> {
 
 #[test]
 fn damaged_fixtures_never_panic() {
+    damage_rounds(1);
+}
+
+/// A longer search: `WIREFEED_FUZZ_ROUNDS=50 cargo test --release --test
+/// robustness -- --ignored`.
+#[test]
+#[ignore]
+fn damaged_fixtures_many_rounds() {
+    let rounds = std::env::var("WIREFEED_FUZZ_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
+    damage_rounds(rounds);
+}
+
+fn damage_rounds(rounds: u64) {
     let mut files = Vec::new();
     fixtures(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/conformance/feedparser"), &mut files);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let data: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).expect("readable")).collect();
+    for round in 0..rounds {
+        damage_once(&files, &data, 0x9E37_79B9_7F4A_7C15 ^ round.wrapping_mul(0x2545_F491_4F6C_DD1D));
+    }
+}
+
+fn damage_once(files: &[PathBuf], data: &[Vec<u8>], seed: u64) {
+    let mut rng = Rng(seed | 1);
     let ctx = ParseContext { base_url: None, content_type: Some("text/xml".into()) };
     let mut panics = Vec::new();
-    for f in &files {
-        let data = std::fs::read(f).expect("readable");
-        for (i, doc) in damaged(&data, &mut rng).iter().enumerate() {
+    for (f, data) in files.iter().zip(data) {
+        for (i, doc) in damaged(data, &mut rng).iter().enumerate() {
             if catch_unwind(AssertUnwindSafe(|| parse_feed(doc, &ctx))).is_err() {
-                panics.push(format!("{} (damage {i})", f.display()));
+                panics.push(format!("{} (seed {seed}, damage {i})", f.display()));
             }
         }
     }

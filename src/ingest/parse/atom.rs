@@ -2,13 +2,48 @@
 //!
 //! 0.3 differs mostly in names (`modified`, `issued`) and in text
 //! constructs typed by MIME type plus `mode`, so both share this module.
+//! A feed parses into [`AtomFeed`], an entry into [`AtomItem`]; `adapt_*`
+//! map them onto the shared model with Atom's precedence rules.
+
+use chrono::{DateTime, Utc};
 
 use super::date::parse_date;
-use super::ext::{entry_ext, feed_ext};
-use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, resolve_link};
-use super::rss::{children, item_child};
+use super::ext::ExtFeed;
+use super::item::{ItemParts, Prefer, children, read_item};
+use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, push_unique, resolve_link};
 use super::text::{decode_base64, plain_title};
-use super::xml::{Elem, Ev, Ns, XmlReader};
+use super::xml::{Elem, Ev, Ns, XmlReader, escape_into};
+
+/// The Atom elements of a feed, as found.
+#[derive(Debug, Default)]
+pub struct AtomFeed {
+    title: Option<String>,
+    link: Option<String>,
+    /// The feed's `id`, resolved: its link when it has no alternate link.
+    id: Option<String>,
+    updated: Option<DateTime<Utc>>,
+    published: Option<DateTime<Utc>>,
+    ext: ExtFeed,
+}
+
+/// The Atom elements of an entry, as found.
+#[derive(Debug, Default)]
+pub struct AtomItem {
+    /// Resolved against the base: feedparser treats ids as permalinks.
+    pub id: Option<String>,
+    pub title: Option<String>,
+    /// The last alternate HTML link.
+    pub link: Option<String>,
+    pub link_seen: bool,
+    pub updated: Option<DateTime<Utc>>,
+    pub published: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+    /// Always HTML (text content is escaped).
+    pub content: Option<String>,
+    pub categories: Vec<String>,
+    pub authors: Vec<String>,
+    pub enclosures: Vec<Enclosure>,
+}
 
 pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
     let format = match root.ns {
@@ -20,144 +55,116 @@ pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
     // is unknown (pre-release drafts, typos), as feedparser reads them.
     let home = root.ns;
     let mut feed = ParsedFeed::new(format);
-    let mut id_link = None;
+    let mut head = AtomFeed::default();
     children(xr, |xr, e| {
         if !e.ns.is_atom() && e.ns != Ns::None && e.ns != home {
-            return feed_ext(xr, e, &mut feed);
+            return head.ext.read(xr, e);
         }
-        match e.local {
+        match e.name() {
             b"title" => {
                 let t = text_construct(xr, e);
-                if feed.title.is_none() {
-                    feed.title = t;
-                }
+                head.title = head.title.take().or(t);
             }
             b"link" => {
-                if let Some(href) = alternate_href(xr, e) {
-                    feed.link = Some(href);
-                }
+                head.link = alternate_href(xr, e).or(head.link.take());
                 return false;
             }
-            b"id" => {
-                let base = xr.base().cloned();
-                let id = xr.read_text();
-                if !id.trim().is_empty() {
-                    id_link = Some(resolve_link(&id, base.as_ref()));
-                }
-            }
-            b"updated" | b"modified" => feed.updated = parse_date(&xr.read_text()).or(feed.updated),
-            b"published" | b"issued" => feed.published = parse_date(&xr.read_text()).or(feed.published),
-            b"entry" | b"item" => {
-                let entry = entry(xr, home);
-                feed.entries.push(entry);
-            }
+            b"id" => head.id = read_id(xr).or(head.id.take()),
+            b"updated" | b"modified" => head.updated = parse_date(&xr.read_text()).or(head.updated),
+            b"published" | b"issued" => head.published = parse_date(&xr.read_text()).or(head.published),
+            b"entry" | b"item" => feed.entries.push(adapt_entry(read_item(xr, home, Prefer::Atom))),
             _ => return false,
         }
         true
     });
-    if feed.link.is_none() {
-        feed.link = id_link;
-    }
+    adapt_feed(head, &mut feed);
     feed
 }
 
-/// What an entry reader remembers between elements.
-#[derive(Default)]
-pub struct EntryState {
-    /// A permalink id (RSS `guid`, Atom `id`): the link when none is given.
-    pub id_link: Option<String>,
-    pub link_seen: bool,
+fn read_id(xr: &mut XmlReader<'_>) -> Option<String> {
+    let base = xr.base().cloned();
+    let id = xr.read_text();
+    let id = id.trim();
+    (!id.is_empty()).then(|| resolve_link(id, base.as_ref()))
 }
 
-impl EntryState {
-    pub fn finish(self, entry: &mut ParsedEntry) {
-        if entry.link.is_none() && !self.link_seen {
-            entry.link = self.id_link;
+impl AtomItem {
+    /// Reads one Atom element of an entry (or of an RSS item that borrows
+    /// it). Returns false, consuming nothing, for other names.
+    pub fn read<'a>(&mut self, xr: &mut XmlReader<'a>, e: &Elem<'a>) -> bool {
+        match e.name() {
+            b"id" => self.id = read_id(xr).or(self.id.take()),
+            b"title" => self.title = text_construct(xr, e).or(self.title.take()),
+            b"link" => {
+                self.link_seen = true;
+                self.read_link(xr, e);
+                xr.skip();
+            }
+            b"updated" | b"modified" => self.updated = parse_date(&xr.read_text()).or(self.updated),
+            b"published" | b"issued" => self.published = parse_date(&xr.read_text()).or(self.published),
+            b"summary" => self.summary = Some(raw_construct(xr, e, false)),
+            b"content" if kind(xr, e) == Kind::Other => xr.skip(),
+            b"content" => {
+                let c = raw_construct(xr, e, true);
+                self.content.get_or_insert(c);
+            }
+            b"category" => match xr.attr(e, Ns::None, b"term").filter(|t| !t.trim().is_empty()) {
+                Some(t) => {
+                    push_unique(&mut self.categories, t.into_owned());
+                    xr.skip();
+                }
+                None => push_unique(&mut self.categories, xr.read_text()),
+            },
+            b"author" | b"contributor" => {
+                if let Some(name) = person_name(xr) {
+                    push_unique(&mut self.authors, name);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn read_link<'a>(&mut self, xr: &mut XmlReader<'a>, e: &Elem<'a>) {
+        let rel = xr.attr(e, Ns::None, b"rel");
+        if rel.as_deref().map(str::trim) == Some("enclosure") {
+            if let Some(href) = xr.attr(e, Ns::None, b"href").filter(|h| !h.trim().is_empty()) {
+                self.enclosures.push(Enclosure {
+                    url: resolve_link(&href, xr.base()),
+                    mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
+                    length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
+                });
+            }
+        } else if let Some(href) = alternate_href(xr, e) {
+            self.link = Some(href);
         }
     }
 }
 
-fn entry<'a>(xr: &mut XmlReader<'a>, home: Ns) -> ParsedEntry {
-    let mut entry = ParsedEntry::default();
-    let mut st = EntryState::default();
-    children(xr, |xr, e| {
-        if e.ns.is_atom() || e.ns == Ns::None || e.ns == home {
-            entry_child(xr, e, &mut entry, &mut st) || item_child(xr, e, &mut entry, &mut st)
-        } else {
-            entry_ext(xr, e, &mut entry)
-        }
-    });
-    st.finish(&mut entry);
+/// Atom precedence: Atom elements first, then RSS ones the entry
+/// borrowed, then extensions. The id is the link when no link was given.
+pub fn adapt_entry(mut p: ItemParts) -> ParsedEntry {
+    let link_seen = p.rss.link_seen || p.atom.link_seen;
+    let permalink = p.atom.id.clone().or_else(|| p.rss.permalink());
+    let mut entry = ParsedEntry {
+        id: p.atom.id.take().or(p.rss.guid.take()),
+        title: p.atom.title.take().or(p.rss.title.take()).or(p.ext.title.take()).or(p.ext.media_title.take()),
+        link: p.atom.link.take().or(p.rss.link.take()).or(permalink.filter(|_| !link_seen)),
+        published: p.atom.published.or(p.rss.pub_date).or(p.ext.issued),
+        updated: p.atom.updated.or(p.ext.date),
+        summary: p.atom.summary.take().or(p.rss.description.take()).or(p.ext.description.take()),
+        content: p.atom.content.take().or(p.ext.encoded.take()).or(p.rss.body.take()),
+        ..Default::default()
+    };
+    p.merge_lists(&mut entry);
     entry
 }
 
-/// One Atom element inside an entry (also used for Atom elements that RSS
-/// items borrow). Returns false, consuming nothing, for other names.
-pub fn entry_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry, st: &mut EntryState) -> bool {
-    match e.local {
-        b"id" => {
-            let base = xr.base().cloned();
-            let id = xr.read_text();
-            let id = id.trim();
-            if !id.is_empty() {
-                st.id_link = Some(resolve_link(id, base.as_ref()));
-                entry.id = st.id_link.clone();
-            }
-        }
-        b"title" => {
-            entry.title = text_construct(xr, e).or(entry.title.take());
-        }
-        b"link" => {
-            st.link_seen = true;
-            link(xr, e, entry);
-            xr.skip();
-        }
-        b"updated" | b"modified" => entry.updated = parse_date(&xr.read_text()).or(entry.updated),
-        b"published" | b"issued" => entry.published = parse_date(&xr.read_text()).or(entry.published),
-        b"summary" => match raw_construct(xr, e) {
-            Some(s) => entry.summary = Some(s),
-            None => xr.skip(),
-        },
-        b"content" if kind(xr, e) == Kind::Other => xr.skip(),
-        b"content" => match raw_construct(xr, e) {
-            Some(c) => {
-                entry.content.get_or_insert(c);
-            }
-            None => xr.skip(),
-        },
-        b"category" => {
-            let term = xr.attr(e, Ns::None, b"term");
-            match term.filter(|t| !t.trim().is_empty()) {
-                Some(t) => {
-                    entry.add_category(&t);
-                    xr.skip();
-                }
-                None => entry.add_category(&xr.read_text()),
-            }
-        }
-        b"author" | b"contributor" => {
-            if let Some(name) = person_name(xr) {
-                entry.authors.push(name);
-            }
-        }
-        _ => return false,
-    }
-    true
-}
-
-fn link<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry) {
-    let rel = xr.attr(e, Ns::None, b"rel");
-    if rel.as_deref().map(str::trim) == Some("enclosure") {
-        if let Some(href) = xr.attr(e, Ns::None, b"href").filter(|h| !h.trim().is_empty()) {
-            entry.enclosures.push(Enclosure {
-                url: resolve_link(&href, xr.base()),
-                mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
-                length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
-            });
-        }
-    } else if let Some(href) = alternate_href(xr, e) {
-        entry.link = Some(href);
-    }
+fn adapt_feed(head: AtomFeed, feed: &mut ParsedFeed) {
+    feed.title = head.title.or(head.ext.title);
+    feed.link = head.link.or(head.id);
+    feed.updated = head.updated.or(head.ext.date);
+    feed.published = head.published.or(head.ext.issued);
 }
 
 /// The resolved `href` of a `<link>` that points at the HTML page
@@ -178,7 +185,7 @@ pub fn alternate_href<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String
 fn person_name(xr: &mut XmlReader<'_>) -> Option<String> {
     let mut name = None;
     children(xr, |xr, c| {
-        if c.local != b"name" {
+        if c.name() != b"name" {
             return false;
         }
         let n = xr.read_text();
@@ -231,12 +238,19 @@ fn text_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
 
 /// A text construct as found: HTML stays HTML, XHTML is serialized
 /// without its wrapping `<div>`, base64 decoded.
-fn raw_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
+/// `as_html` escapes plain text so that `content` is always HTML, as the
+/// model expects; a summary stays as the feed had it.
+fn raw_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, as_html: bool) -> String {
     match kind(xr, e) {
-        Kind::Xhtml => Some(xhtml(xr)),
+        Kind::Xhtml => xhtml(xr),
         // RFC 4287 4.1.3.3: other media types are base64-encoded.
-        Kind::Base64 | Kind::Other => Some(decode_base64(xr.read_text().trim())),
-        Kind::Text | Kind::Html => Some(xr.read_markup()),
+        Kind::Base64 | Kind::Other => decode_base64(xr.read_text().trim()),
+        Kind::Text if as_html => {
+            let mut html = String::new();
+            escape_into(&mut html, &xr.read_text());
+            html
+        }
+        Kind::Text | Kind::Html => xr.read_markup(),
     }
 }
 
@@ -245,7 +259,7 @@ fn xhtml(xr: &mut XmlReader<'_>) -> String {
     let mut out = String::new();
     loop {
         match xr.next() {
-            Ev::Start(c) if c.local == b"div" && xr.depth() == depth + 1 => out.push_str(&xr.read_markup()),
+            Ev::Start(c) if c.name() == b"div" && xr.depth() == depth + 1 => out.push_str(&xr.read_markup()),
             Ev::Start(_) => out.push_str(&xr.read_markup()),
             Ev::Text(t) => out.push_str(&t),
             Ev::End(_) if xr.depth() < depth => return out,
@@ -292,5 +306,13 @@ mod tests {
         assert_eq!(e.updated.unwrap().to_rfc3339(), "2003-12-13T18:30:02+00:00");
         assert_eq!(e.published.unwrap().to_rfc3339(), "2003-12-13T12:29:29+00:00");
         assert_eq!(e.content.as_deref(), Some("<p>x</p>"));
+    }
+
+    #[test]
+    fn text_content_becomes_html_but_summary_stays() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><summary>a &lt; b</summary><content>x &amp; &lt;y&gt;</content></entry></feed>"#;
+        let e = &parse_feed(doc.as_bytes(), &ParseContext::default()).unwrap().entries[0];
+        assert_eq!(e.summary.as_deref(), Some("a < b"));
+        assert_eq!(e.content.as_deref(), Some("x &amp; &lt;y&gt;"));
     }
 }

@@ -166,6 +166,9 @@ fn by_label<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
             UTF_8
         } else {
             match lookup(label) {
+                // Without a BOM or the zero-byte pattern sniffed above, a
+                // readable declaration proves the bytes are not UTF-16.
+                Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => continue,
                 Some(e) => e,
                 None => continue,
             }
@@ -235,6 +238,13 @@ mod tests {
     fn invalid_utf8_falls_back_to_windows_1252_and_is_bozo() {
         let d = to_utf8(b"<a>\x93quoted\x94</a>", None);
         assert_eq!(text(&d), "<a>\u{201c}quoted\u{201d}</a>");
+        assert!(d.bozo.is_some());
+    }
+
+    #[test]
+    fn utf16_declaration_on_ascii_bytes_is_ignored() {
+        let d = to_utf8(b"<?xml version='1.0' encoding='utf-16'?><a>x</a>", None);
+        assert_eq!(text(&d), "<?xml version='1.0' encoding='utf-16'?><a>x</a>");
         assert!(d.bozo.is_some());
     }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::date::parse_date;
+use super::xml::escape_into;
 use super::model::{Enclosure, EntryImage, FeedFormat, ParseError, ParsedEntry, ParsedFeed, resolve_link};
 
 #[derive(Deserialize, Default)]
@@ -73,6 +74,13 @@ pub fn parse(bytes: &[u8], base: Option<&Url>) -> Result<ParsedFeed, ParseError>
     Ok(feed)
 }
 
+/// `content_text` as HTML: escaped, line breaks kept.
+fn text_to_html(text: &str) -> String {
+    let mut html = String::with_capacity(text.len() + 16);
+    escape_into(&mut html, text);
+    html.replace('\n', "<br>\n")
+}
+
 fn entry(item: JsonItem, base: Option<&Url>) -> ParsedEntry {
     let link = string(&item.url).or_else(|| string(&item.external_url)).map(|l| resolve_link(&l, base));
     let mut authors: Vec<String> = item.authors.iter().filter_map(|a| string(&a["name"])).collect();
@@ -86,7 +94,7 @@ fn entry(item: JsonItem, base: Option<&Url>) -> ParsedEntry {
         published: string(&item.date_published).and_then(|d| parse_date(&d)),
         updated: string(&item.date_modified).and_then(|d| parse_date(&d)),
         summary: string(&item.summary),
-        content: string(&item.content_html).or_else(|| string(&item.content_text)),
+        content: string(&item.content_html).or_else(|| string(&item.content_text).map(|t| text_to_html(&t))),
         authors,
         image: string(&item.image)
             .or_else(|| string(&item.banner_image))
@@ -132,6 +140,12 @@ mod tests {
         assert_eq!(e.enclosures[0].url, "https://e.com/a.mp3");
         assert_eq!(e.enclosures[0].length, Some(12));
         assert_eq!(e.authors, ["Ann"]);
+    }
+
+    #[test]
+    fn text_content_is_escaped() {
+        let doc = br#"{"version":"https://jsonfeed.org/version/1","items":[{"id":"1","content_text":"a<b\nc"}]}"#;
+        assert_eq!(parse(doc, None).unwrap().entries[0].content.as_deref(), Some("a&lt;b<br>\nc"));
     }
 
     #[test]

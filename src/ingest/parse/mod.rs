@@ -1,10 +1,13 @@
 //! The lenient feed parser: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed.
 //!
-//! Each format has its own module that reads the document into the shared
-//! [`ParsedFeed`]; [`ParsedEntry::into_draft`] adapts an entry to the story
-//! model. Broken input is recovered where a browser would recover, and the
-//! problem is reported as `bozo` instead of an error, because a feed with a
-//! stray `&nbsp;` is still a feed its readers want.
+//! One file per concern. Each format reads its own structs (`rss`'s
+//! `RssChannel`/`RssItem`, `atom`'s `AtomFeed`/`AtomItem`, `json`'s
+//! serde structs, and `ext`'s `ExtItem` for the namespaces all of them
+//! share); the format's adapter maps those onto [`ParsedFeed`] and
+//! [`ParsedEntry`], and [`ParsedEntry::into_draft`] onto the story model.
+//! Broken input is recovered where a browser would recover, and the problem
+//! is reported as `bozo` instead of an error, because a feed with a stray
+//! `&nbsp;` is still a feed its readers want.
 
 mod atom;
 mod attrs;
@@ -13,6 +16,7 @@ mod encoding;
 mod entities;
 mod escape;
 mod ext;
+mod item;
 mod json;
 mod model;
 mod ns;
@@ -66,9 +70,9 @@ fn parse_xml(text: &[u8], base: Option<Url>) -> Result<ParsedFeed, ParseError> {
             _ => {}
         }
     };
-    let mut feed = match root.local {
+    let mut feed = match root.name() {
         b"rss" | b"channel" => rss::parse(&mut xr, root),
-        b"RDF" => rss::parse_rdf(&mut xr),
+        b"rdf" => rss::parse_rdf(&mut xr),
         b"feed" => atom::parse(&mut xr, root),
         other => return Err(ParseError::NotAFeed(format!("unknown root element <{}>", String::from_utf8_lossy(other)))),
     };

@@ -142,10 +142,7 @@ impl ParsedEntry {
     /// Adds a category once; the same term from `category`, `dc:subject`
     /// and iTunes keywords is one category.
     pub fn add_category(&mut self, term: &str) {
-        let term = term.trim();
-        if !term.is_empty() && !self.categories.iter().any(|c| c == term) {
-            self.categories.push(term.to_string());
-        }
+        push_unique(&mut self.categories, term.to_string());
     }
 
     /// The adapter onto the story model. Links here are already resolved
@@ -172,6 +169,15 @@ impl ParsedEntry {
             source: source.to_string(),
         }
     }
+}
+
+/// Appends `value` trimmed, unless it is empty or already there.
+pub fn push_unique(list: &mut Vec<String>, value: String) {
+    let t = value.trim();
+    if t.is_empty() || list.iter().any(|x| x == t) {
+        return;
+    }
+    list.push(if t.len() == value.len() { value } else { t.to_string() });
 }
 
 /// Resolves `raw` against `base` like a browser, but leaves absolute URLs
@@ -208,6 +214,27 @@ mod tests {
         assert_eq!(d.origin_id.as_deref(), Some("a"));
         assert_eq!(d.image.unwrap().url.as_deref(), Some("http://e.com/i.jpg"));
         assert_eq!(d.source, "src");
+    }
+
+    #[test]
+    fn parsed_entry_normalizes_into_a_story() {
+        use crate::ingest::parse::{ParseContext, parse_feed};
+        let doc = r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><item>
+            <title>Floods &amp; rain</title><link>/news/floods?utm_source=rss</link><guid isPermaLink="false">42</guid>
+            <description>&lt;p&gt;Water &lt;b&gt;rises&lt;/b&gt;&lt;/p&gt;</description><pubDate>Tue, 02 Jan 2024 10:00:00 GMT</pubDate>
+            <media:content url="/img/f.jpg" medium="image"><media:credit>AP</media:credit></media:content></item></channel></rss>"#;
+        let base = Url::parse("https://news.example.org/rss.xml").unwrap();
+        let ctx = ParseContext { base_url: Some(base.clone()), content_type: None };
+        let entry = parse_feed(doc.as_bytes(), &ctx).unwrap().entries.remove(0);
+        let fallback = chrono::TimeZone::with_ymd_and_hms(&Utc, 2000, 1, 1, 0, 0, 0).unwrap();
+        let story = entry.into_draft("Wire", Some(&base)).normalize(fallback).unwrap();
+        assert_eq!(story.title, "Floods & rain");
+        assert_eq!(story.link.as_deref(), Some("https://news.example.org/news/floods"));
+        assert_eq!(story.summary.as_deref(), Some("Water rises"));
+        assert_eq!(story.published.to_rfc3339(), "2024-01-02T10:00:00+00:00");
+        let img = story.image.unwrap();
+        assert_eq!((img.url.as_deref(), img.credit.as_deref()), (Some("https://news.example.org/img/f.jpg"), Some("AP")));
+        assert_eq!(story.source, "Wire");
     }
 
     #[test]

@@ -1,15 +1,52 @@
 //! RSS 0.9x and 2.0 (`<rss><channel>`), and RSS 0.90/1.0 (`<rdf:RDF>`).
 //!
-//! The two families share their element names, so one item reader serves
+//! The two families share their element names, so one item struct serves
 //! both; they differ in where items live (inside the channel, or beside it)
-//! and in how an item is identified (`guid`, or `rdf:about`).
+//! and in how an item is identified (`guid`, or `rdf:about`). The channel
+//! and its items parse into [`RssChannel`] and [`RssItem`]; `adapt_*` map
+//! them onto the shared model with RSS's precedence rules.
 
-use super::atom::{self, EntryState};
+use chrono::{DateTime, Utc};
+
+use super::atom;
 use super::date::parse_date;
-use super::ext::{entry_ext, feed_ext};
-use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, resolve_link};
+use super::ext::ExtFeed;
+use super::item::{ItemParts, Prefer, children, read_item};
+use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, push_unique, resolve_link};
 use super::text::plain_title;
-use super::xml::{Elem, Ev, Ns, XmlReader};
+use super::xml::{Elem, Ns, XmlReader};
+
+/// The RSS elements of a channel, as found.
+#[derive(Debug, Default)]
+pub struct RssChannel {
+    title: Option<String>,
+    link: Option<String>,
+    /// `<atom:link rel="alternate">` or an Atom-style `<link href>`.
+    alternate: Option<String>,
+    last_build_date: Option<DateTime<Utc>>,
+    pub_date: Option<DateTime<Utc>>,
+    ttl: Option<u32>,
+    ext: ExtFeed,
+}
+
+/// The RSS elements of an item, as found.
+#[derive(Debug, Default)]
+pub struct RssItem {
+    pub title: Option<String>,
+    pub link: Option<String>,
+    /// A `<link>` was present, even empty: then a permalink guid is not
+    /// the link.
+    pub link_seen: bool,
+    pub guid: Option<String>,
+    pub guid_is_permalink: bool,
+    pub description: Option<String>,
+    /// `fullitem`, `body`, `xhtml:body`: full content in old dialects.
+    pub body: Option<String>,
+    pub pub_date: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    pub enclosures: Vec<Enclosure>,
+}
 
 fn version(v: Option<&str>) -> FeedFormat {
     match v.map(str::trim) {
@@ -25,193 +62,180 @@ fn version(v: Option<&str>) -> FeedFormat {
 
 /// `<rss>` (or a bare `<channel>`) root.
 pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
-    let format = version(xr.attr(&root, Ns::None, b"version").as_deref());
-    let mut feed = ParsedFeed::new(format);
+    let mut feed = ParsedFeed::new(version(xr.attr(&root, Ns::None, b"version").as_deref()));
+    let mut channel = RssChannel::default();
     // Elements in the root's namespace are RSS, whatever that namespace is.
     let home = root.ns;
-    if root.local == b"channel" {
-        channel(xr, &mut feed, home);
-        return feed;
+    if root.name() == b"channel" {
+        read_channel(xr, &mut channel, &mut feed.entries, home);
+    } else {
+        children(xr, |xr, e| match e.name() {
+            b"channel" if e.ns.is_rss() || e.ns == home => {
+                read_channel(xr, &mut channel, &mut feed.entries, home);
+                true
+            }
+            b"item" if e.ns.is_rss() || e.ns == home => {
+                feed.entries.push(adapt_item(read_item(xr, home, Prefer::Rss), None));
+                true
+            }
+            _ => false,
+        });
     }
-    children(xr, |xr, e| match e.local {
-        b"channel" if e.ns.is_rss() || e.ns == home => {
-            channel(xr, &mut feed, home);
-            true
-        }
-        b"item" if e.ns.is_rss() || e.ns == home => {
-            let entry = item(xr, None, home);
-            feed.entries.push(entry);
-            true
-        }
-        _ => false,
-    });
+    adapt_channel(channel, &mut feed);
     feed
 }
 
 /// `<rdf:RDF>` root: RSS 0.90 and 1.0, items beside the channel.
 pub fn parse_rdf(xr: &mut XmlReader<'_>) -> ParsedFeed {
     let mut feed = ParsedFeed::new(FeedFormat::Rss10);
-    children(xr, |xr, e| match e.local {
+    let mut channel = RssChannel::default();
+    children(xr, |xr, e| match e.name() {
         b"channel" if e.ns.is_rss() => {
             if e.ns == Ns::Rss090 {
                 feed.format = FeedFormat::Rss090;
             }
-            channel(xr, &mut feed, Ns::None);
+            read_channel(xr, &mut channel, &mut feed.entries, Ns::None);
             true
         }
         b"item" if e.ns.is_rss() => {
             let about = xr.attr(e, Ns::Rdf, b"about").map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
-            let entry = item(xr, about, Ns::None);
-            feed.entries.push(entry);
+            feed.entries.push(adapt_item(read_item(xr, Ns::None, Prefer::Rss), about));
             true
         }
         _ => false,
     });
+    adapt_channel(channel, &mut feed);
     feed
 }
 
-/// Calls `f` for every child element of the current one; a child `f` does
-/// not consume is skipped whole.
-pub fn children<'a>(xr: &mut XmlReader<'a>, mut f: impl FnMut(&mut XmlReader<'a>, &Elem<'a>) -> bool) {
-    let depth = xr.depth();
-    loop {
-        match xr.next() {
-            Ev::Start(e) => {
-                if !f(xr, &e) {
-                    xr.skip();
-                }
-            }
-            Ev::End(_) if xr.depth() < depth => return,
-            Ev::Eof => return,
-            _ => {}
-        }
-    }
-}
-
-fn channel<'a>(xr: &mut XmlReader<'a>, feed: &mut ParsedFeed, home: Ns) {
+/// Reads a channel; its items are adapted as they come, so a 30,000-item
+/// feed never holds two forms of every item.
+fn read_channel<'a>(xr: &mut XmlReader<'a>, ch: &mut RssChannel, entries: &mut Vec<ParsedEntry>, home: Ns) {
     children(xr, |xr, e| {
         if !e.ns.is_rss() && e.ns != home {
-            return match e.ns {
-                Ns::Atom10 | Ns::Atom03 if e.local == b"link" => {
-                    if let Some(href) = atom::alternate_href(xr, e) {
-                        feed.link.get_or_insert(href);
-                    }
-                    false
-                }
-                _ => feed_ext(xr, e, feed),
-            };
+            if e.ns.is_atom() && e.name() == b"link" {
+                ch.alternate = atom::alternate_href(xr, e).or(ch.alternate.take());
+                return false;
+            }
+            return ch.ext.read(xr, e);
         }
-        match e.local {
+        match e.name() {
             b"title" => {
                 let t = plain_title(&xr.read_text(), false);
-                if feed.title.is_none() {
-                    feed.title = t;
-                }
+                ch.title = ch.title.take().or(t);
             }
             b"link" if xr.attr(e, Ns::None, b"href").is_some() => {
-                if let Some(href) = atom::alternate_href(xr, e) {
-                    feed.link = Some(href);
-                }
+                ch.alternate = atom::alternate_href(xr, e).or(ch.alternate.take());
                 return false;
             }
             b"link" => {
                 let l = xr.read_text();
                 if !l.trim().is_empty() {
-                    feed.link = Some(resolve_link(&l, xr.base()));
+                    ch.link = Some(resolve_link(&l, xr.base()));
                 }
             }
-            b"lastBuildDate" | b"updated" => feed.updated = parse_date(&xr.read_text()).or(feed.updated),
-            b"pubDate" => feed.published = parse_date(&xr.read_text()).or(feed.published),
-            b"ttl" => feed.ttl = xr.read_text().trim().parse().ok(),
-            b"item" => {
-                let entry = item(xr, None, home);
-                feed.entries.push(entry);
-            }
+            b"lastbuilddate" | b"updated" => ch.last_build_date = parse_date(&xr.read_text()).or(ch.last_build_date),
+            b"pubdate" => ch.pub_date = parse_date(&xr.read_text()).or(ch.pub_date),
+            b"ttl" => ch.ttl = xr.read_text().trim().parse().ok(),
+            b"item" => entries.push(adapt_item(read_item(xr, home, Prefer::Rss), None)),
             _ => return false,
         }
         true
     });
 }
 
-fn item<'a>(xr: &mut XmlReader<'a>, about: Option<String>, home: Ns) -> ParsedEntry {
-    let mut entry = ParsedEntry { id: about, ..Default::default() };
-    let mut st = EntryState::default();
-    children(xr, |xr, e| {
-        if e.ns.is_rss() || e.ns.is_atom() || e.ns == home {
-            item_child(xr, e, &mut entry, &mut st) || atom::entry_child(xr, e, &mut entry, &mut st)
-        } else if e.ns == Ns::Xhtml && e.local == b"body" {
-            set_content(&mut entry, xr.read_markup());
-            true
-        } else {
-            entry_ext(xr, e, &mut entry)
+impl RssItem {
+    pub fn set_body(&mut self, c: String) {
+        if self.body.is_none() && !c.trim().is_empty() {
+            self.body = Some(c);
         }
-    });
-    st.finish(&mut entry);
+    }
+
+    /// Reads one RSS element of an item. Returns false, consuming nothing,
+    /// for other names (an Atom-style `<link href>` included).
+    pub fn read<'a>(&mut self, xr: &mut XmlReader<'a>, e: &Elem<'a>) -> bool {
+        match e.name() {
+            b"title" => self.title = plain_title(&xr.read_text(), false).or(self.title.take()),
+            b"link" if xr.attr(e, Ns::None, b"href").is_some() => return false,
+            b"link" => {
+                let l = xr.read_text();
+                self.link_seen = true;
+                if !l.trim().is_empty() {
+                    self.link = Some(resolve_link(&l, xr.base()));
+                }
+            }
+            b"guid" => self.read_guid(xr, e),
+            b"description" | b"abstract" => {
+                let d = xr.read_markup();
+                self.description.get_or_insert(d);
+            }
+            b"fullitem" | b"body" => self.set_body(xr.read_markup()),
+            b"pubdate" => self.pub_date = parse_date(&xr.read_text()).or(self.pub_date),
+            b"author" => push_unique(&mut self.authors, xr.read_text()),
+            b"category" | b"keywords" => push_unique(&mut self.categories, xr.read_text()),
+            b"tags" => {
+                for t in xr.read_text().split(',') {
+                    push_unique(&mut self.categories, t.to_string());
+                }
+            }
+            b"enclosure" => {
+                if let Some(url) = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty()) {
+                    self.enclosures.push(Enclosure {
+                        url: resolve_link(&url, xr.base()),
+                        mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
+                        length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
+                    });
+                }
+                xr.skip();
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// A permalink guid (the default) is a URL, resolved like a link.
+    fn read_guid<'a>(&mut self, xr: &mut XmlReader<'a>, e: &Elem<'a>) {
+        let permalink = xr.attr(e, Ns::None, b"isPermaLink").is_none_or(|p| !p.trim().eq_ignore_ascii_case("false"));
+        let base = xr.base().cloned();
+        let value = xr.read_text();
+        let value = value.trim();
+        if !value.is_empty() {
+            self.guid = Some(if permalink { resolve_link(value, base.as_ref()) } else { value.to_string() });
+            self.guid_is_permalink = permalink;
+        }
+    }
+
+    /// The guid when it doubles as the item's URL.
+    pub fn permalink(&self) -> Option<String> {
+        self.guid.clone().filter(|_| self.guid_is_permalink)
+    }
+}
+
+/// RSS precedence: RSS elements first, then Atom ones the item borrowed,
+/// then extensions. A permalink guid is the link when no link was given.
+pub fn adapt_item(mut p: ItemParts, about: Option<String>) -> ParsedEntry {
+    let link_seen = p.rss.link_seen || p.atom.link_seen;
+    let permalink = p.rss.permalink().or_else(|| p.atom.id.clone());
+    let mut entry = ParsedEntry {
+        id: p.rss.guid.take().or(p.atom.id.take()).or(about),
+        title: p.rss.title.take().or(p.atom.title.take()).or(p.ext.title.take()).or(p.ext.media_title.take()),
+        link: p.rss.link.take().or(p.atom.link.take()).or(permalink.filter(|_| !link_seen)),
+        published: p.rss.pub_date.or(p.atom.published).or(p.ext.issued),
+        updated: p.atom.updated.or(p.ext.date),
+        summary: p.rss.description.take().or(p.atom.summary.take()).or(p.ext.description.take()),
+        content: p.ext.encoded.take().or(p.rss.body.take()).or(p.atom.content.take()),
+        ..Default::default()
+    };
+    p.merge_lists(&mut entry);
     entry
 }
 
-fn set_content(entry: &mut ParsedEntry, c: String) {
-    if entry.content.is_none() && !c.trim().is_empty() {
-        entry.content = Some(c);
-    }
-}
-
-/// One RSS element inside an item (also used for RSS names that Atom
-/// entries borrow). Returns false, consuming nothing, for other names.
-pub fn item_child<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, entry: &mut ParsedEntry, st: &mut EntryState) -> bool {
-    match e.local {
-        b"title" => entry.title = plain_title(&xr.read_text(), false).or(entry.title.take()),
-        b"link" if xr.attr(e, Ns::None, b"href").is_some() => return atom::entry_child(xr, e, entry, st),
-        b"link" => {
-            let l = xr.read_text();
-            st.link_seen = true;
-            if !l.trim().is_empty() {
-                entry.link = Some(resolve_link(&l, xr.base()));
-            }
-        }
-        b"guid" => {
-            let permalink = xr.attr(e, Ns::None, b"isPermaLink").is_none_or(|p| !p.trim().eq_ignore_ascii_case("false"));
-            let base = xr.base().cloned();
-            let value = xr.read_text().trim().to_string();
-            if !value.is_empty() {
-                let value = if permalink { resolve_link(&value, base.as_ref()) } else { value };
-                st.id_link = permalink.then(|| value.clone());
-                entry.id = Some(value);
-            }
-        }
-        b"description" | b"abstract" => {
-            let d = xr.read_markup();
-            if entry.summary.is_none() {
-                entry.summary = Some(d);
-            }
-        }
-        b"fullitem" | b"body" => set_content(entry, xr.read_markup()),
-        b"pubDate" => entry.published = parse_date(&xr.read_text()).or(entry.published),
-        b"author" => {
-            let a = xr.read_text();
-            if !a.trim().is_empty() {
-                entry.authors.push(a.trim().to_string());
-            }
-        }
-        b"category" | b"keywords" => entry.add_category(&xr.read_text()),
-        b"tags" => {
-            for t in xr.read_text().split(',') {
-                entry.add_category(t);
-            }
-        }
-        b"enclosure" => {
-            if let Some(url) = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty()) {
-                entry.enclosures.push(Enclosure {
-                    url: resolve_link(&url, xr.base()),
-                    mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
-                    length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
-                });
-            }
-            xr.skip();
-        }
-        _ => return false,
-    }
-    true
+fn adapt_channel(ch: RssChannel, feed: &mut ParsedFeed) {
+    feed.title = ch.title.or(ch.ext.title);
+    feed.link = ch.link.or(ch.alternate);
+    feed.updated = ch.ext.date.or(ch.last_build_date);
+    feed.published = ch.pub_date.or(ch.ext.issued);
+    feed.ttl = ch.ttl;
 }
 
 #[cfg(test)]
@@ -250,11 +274,23 @@ mod tests {
         assert_eq!(e.summary.as_deref(), Some("<p>Sum</p>"));
         assert_eq!(e.content.as_deref(), Some("<p>Body</p>"));
         assert_eq!(e.authors, ["Ann"]);
-        assert_eq!(e.categories, ["Politics", "World", "a", "b", "News", "Daily"]);
+        assert_eq!(e.categories, ["World", "Politics", "a", "b", "News", "Daily"]);
         let img = e.image.as_ref().unwrap();
         assert_eq!((img.url.as_str(), img.caption.as_deref(), img.credit.as_deref()), ("http://e.com/feed/img.jpg", Some("Cap"), Some("AP")));
         assert_eq!(e.enclosures[0].url, "http://e.com/feed/a.mp3");
         assert_eq!(e.enclosures[0].length, Some(123));
+    }
+
+    #[test]
+    fn media_group_caption_before_picture() {
+        let doc = r#"<rss xmlns:media="http://search.yahoo.com/mrss/"><channel><item><title>t</title>
+            <media:group><media:credit>Reuters</media:credit><media:description>A cap</media:description>
+            <media:thumbnail url="http://e.com/t.jpg"/></media:group></item>
+            <item><title>u</title><media:credit>Nobody</media:credit></item></channel></rss>"#;
+        let f = parse(doc, None);
+        let img = f.entries[0].image.as_ref().unwrap();
+        assert_eq!((img.url.as_str(), img.caption.as_deref(), img.credit.as_deref()), ("http://e.com/t.jpg", Some("A cap"), Some("Reuters")));
+        assert_eq!(f.entries[1].image, None);
     }
 
     #[test]
@@ -271,7 +307,8 @@ mod tests {
 
     #[test]
     fn broken_rss_still_yields_items() {
-        let f = parse("<rss><channel><title>caf&eacute; AT&T</title><item><title>a</title><guid>http://e.com/a</guid>", None);
+        let f = parse("<rss><channel><TiTlE>caf&eacute; AT&T</TiTlE><item><title>a</title><PUBDATE>2 Jan 2024</PUBDATE><guid>http://e.com/a</guid>", None);
+        assert_eq!(f.entries[0].published.unwrap().to_rfc3339(), "2024-01-02T00:00:00+00:00", "names match in any case");
         assert_eq!(f.format, FeedFormat::Rss);
         assert!(f.bozo);
         assert_eq!(f.title.as_deref(), Some("café AT&T"));

@@ -26,6 +26,21 @@ pub struct Elem<'a> {
     pub ns: Ns,
     pub local: &'a [u8],
     raw: &'a [u8],
+    lower: [u8; LOWER_MAX],
+}
+
+/// Longest local name kept lower-cased; no element we read is longer.
+const LOWER_MAX: usize = 24;
+
+impl Elem<'_> {
+    /// The local name in ASCII lower case. Publishers write `pubdate`,
+    /// `PubDate` and `PUBDATE`; readers (and feedparser) accept them all.
+    pub fn name(&self) -> &[u8] {
+        match self.lower.get(..self.local.len()) {
+            Some(l) => l,
+            None => self.local,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -251,7 +266,13 @@ impl<'a> XmlReader<'a> {
         if empty {
             self.pending_ends = 1;
         }
-        Ev::Start(Elem { ns, local, raw })
+        let mut lower = [0u8; LOWER_MAX];
+        if local.len() <= LOWER_MAX {
+            for (l, c) in lower.iter_mut().zip(local) {
+                *l = c.to_ascii_lowercase();
+            }
+        }
+        Ev::Start(Elem { ns, local, raw, lower })
     }
 
     fn resolve_prefix(&mut self, prefix: &[u8]) -> Ns {
@@ -302,7 +323,15 @@ impl<'a> XmlReader<'a> {
                 break;
             }
         }
-        found.map(|v| unescape_lenient(self.text_of(v)))
+        let raw = self.text_of(found?);
+        if !raw.contains('&') {
+            return Some(raw);
+        }
+        let mut value = String::with_capacity(raw.len());
+        if unescape_into(&mut value, &raw) {
+            self.set_bozo(|| "undefined entity or bare & in an attribute".into());
+        }
+        Some(Cow::Owned(value))
     }
 
     /// Skips the rest of the current element.
@@ -498,6 +527,12 @@ mod tests {
         let Ev::Start(b) = r.next() else { panic!() };
         assert_eq!(r.base().unwrap().as_str(), "http://e.com/d/sub/");
         assert_eq!(r.attr(&b, Ns::None, b"href").as_deref(), Some("x?a=1&b=2"));
+        assert!(r.bozo.is_none());
+        assert_eq!(r.attr(&b, Ns::None, b"nope"), None);
+        let mut r = XmlReader::new(r#"<a href="?a=1&b=2&eacute;">"#.as_bytes(), None);
+        let Ev::Start(a) = r.next() else { panic!() };
+        assert_eq!(r.attr(&a, Ns::None, b"href").as_deref(), Some("?a=1&b=2é"));
+        assert!(r.bozo.is_some());
     }
 
     #[test]
