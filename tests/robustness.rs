@@ -60,7 +60,7 @@ fn damaged_fixtures_never_panic() {
 /// A longer search: `WIREFEED_FUZZ_ROUNDS=50 cargo test --release --test
 /// robustness -- --ignored`.
 #[test]
-#[ignore]
+#[ignore = "long fuzz (minutes): run with `cargo test --release --test robustness -- --ignored`"]
 fn damaged_fixtures_many_rounds() {
     let rounds = std::env::var("WIREFEED_FUZZ_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
     damage_rounds(rounds);
