@@ -5,6 +5,7 @@
 //! categories; or its source. Topics named by the story itself (front
 //! matter) are kept as well.
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexBuilder};
 
 use crate::config::TopicConfig;
@@ -20,14 +21,31 @@ struct CompiledTopic {
 }
 
 /// The compiled rules of every configured topic.
+///
+/// ASCII keywords of all topics share one Aho-Corasick automaton, so a
+/// story's text is scanned once however many topics there are; keywords
+/// with other letters (which need Unicode case folding) use a regex per
+/// topic.
 #[derive(Debug)]
 pub struct TopicRules {
     topics: Vec<CompiledTopic>,
+    ascii_keywords: Option<AhoCorasick>,
+    /// Per automaton pattern: the topic it belongs to, and whether it starts
+    /// and ends with a word character (so needs a word boundary there).
+    patterns: Vec<(usize, bool, bool)>,
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn normalize_keyword(k: &str) -> String {
+    k.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// One alternation per topic: `\b` only where the keyword itself starts or
 /// ends with a word character, so "C++" and "#rust" still match.
-fn keyword_pattern(keywords: &[String]) -> Option<String> {
+fn keyword_pattern(keywords: &[&String]) -> Option<String> {
     let alternatives: Vec<String> = keywords
         .iter()
         .map(|k| k.split_whitespace().map(regex::escape).collect::<Vec<_>>().join(r"\s+"))
@@ -43,22 +61,52 @@ fn keyword_pattern(keywords: &[String]) -> Option<String> {
 
 impl TopicRules {
     pub fn new(topics: &[TopicConfig]) -> Result<TopicRules, regex::Error> {
-        let topics = topics
-            .iter()
-            .map(|t| {
-                let keywords = match keyword_pattern(&t.keywords) {
-                    Some(p) => Some(RegexBuilder::new(&p).case_insensitive(true).size_limit(50 << 20).build()?),
-                    None => None,
-                };
-                Ok(CompiledTopic {
-                    slug: t.slug.clone(),
-                    keywords,
-                    categories: t.categories.iter().map(|c| c.trim().to_lowercase()).collect(),
-                    sources: t.sources.iter().map(|s| s.trim().to_lowercase()).collect(),
-                })
-            })
-            .collect::<Result<_, regex::Error>>()?;
-        Ok(TopicRules { topics })
+        let mut literals = Vec::new();
+        let mut patterns = Vec::new();
+        let mut compiled = Vec::with_capacity(topics.len());
+        for (i, t) in topics.iter().enumerate() {
+            let (ascii, other): (Vec<&String>, Vec<&String>) = t.keywords.iter().partition(|k| k.is_ascii());
+            for k in ascii {
+                let k = normalize_keyword(k);
+                let (first, last) = (k.chars().next(), k.chars().next_back());
+                patterns.push((i, first.is_some_and(is_word), last.is_some_and(is_word)));
+                literals.push(k);
+            }
+            let keywords = match keyword_pattern(&other) {
+                Some(p) => Some(RegexBuilder::new(&p).case_insensitive(true).size_limit(50 << 20).build()?),
+                None => None,
+            };
+            compiled.push(CompiledTopic {
+                slug: t.slug.clone(),
+                keywords,
+                categories: t.categories.iter().map(|c| c.trim().to_lowercase()).collect(),
+                sources: t.sources.iter().map(|s| s.trim().to_lowercase()).collect(),
+            });
+        }
+        let ascii_keywords = (!literals.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&literals)
+                .expect("literal keywords always compile")
+        });
+        Ok(TopicRules { topics: compiled, ascii_keywords, patterns })
+    }
+
+    /// Topics (by index) whose ASCII keywords occur in `text` as whole words.
+    fn ascii_hits(&self, text: &str) -> Vec<bool> {
+        let mut hit = vec![false; self.topics.len()];
+        let Some(ac) = &self.ascii_keywords else { return hit };
+        for m in ac.find_overlapping_iter(text) {
+            let (topic, start_word, end_word) = self.patterns[m.pattern().as_usize()];
+            if hit[topic] {
+                continue;
+            }
+            let before_ok = !start_word || !text[..m.start()].chars().next_back().is_some_and(is_word);
+            let after_ok = !end_word || !text[m.end()..].chars().next().is_some_and(is_word);
+            hit[topic] = before_ok && after_ok;
+        }
+        hit
     }
 
     /// Adds the slug of every matching topic to `story.topics`.
@@ -69,20 +117,19 @@ impl TopicRules {
 
     /// Slugs of the topics `story` matches and does not already have.
     pub fn matching(&self, story: &Story) -> Vec<String> {
-        let mut text: Option<String> = None;
         let source = story.source.to_lowercase();
+        let mut text: Option<String> = None;
+        let mut ascii: Option<Vec<bool>> = None;
         let mut found = Vec::new();
-        for topic in &self.topics {
+        for (i, topic) in self.topics.iter().enumerate() {
             if story.topics.contains(&topic.slug) {
                 continue;
             }
             let by_source = topic.sources.contains(&source);
             let by_category = || story.categories.iter().any(|c| topic.categories.contains(&c.to_lowercase()));
             let mut by_keyword = || {
-                topic.keywords.as_ref().is_some_and(|re| {
-                    let text = text.get_or_insert_with(|| searchable_text(story));
-                    re.is_match(text)
-                })
+                let text = text.get_or_insert_with(|| searchable_text(story));
+                ascii.get_or_insert_with(|| self.ascii_hits(text))[i] || topic.keywords.as_ref().is_some_and(|re| re.is_match(text))
             };
             if by_source || by_category() || by_keyword() {
                 found.push(topic.slug.clone());
@@ -145,6 +192,14 @@ mod tests {
         let rules = TopicRules::new(&[topic("ee", &["Eurasian Economic Union"], &[], &[]), topic("cpp", &["C++"], &[], &[])]).unwrap();
         assert_eq!(topics_of(&rules, story("t", "<p>the Eurasian\n <b>Economic</b> Union</p>", &[], "x")), vec!["ee"]);
         assert_eq!(topics_of(&rules, story("Why C++ lasts", "", &[], "x")), vec!["cpp"]);
+    }
+
+    #[test]
+    fn non_ascii_keywords_fold_case_and_respect_word_boundaries() {
+        let rules = TopicRules::new(&[topic("tr", &["Türkiye"], &[], &[]), topic("ai", &["AI"], &[], &[])]).unwrap();
+        assert_eq!(topics_of(&rules, story("TÜRKIYE votes", "", &[], "x")), vec!["tr"]);
+        assert_eq!(topics_of(&rules, story("Said the AI, twice", "", &[], "x")), vec!["ai"]);
+        assert!(topics_of(&rules, story("Maintain the PAID plan", "", &[], "x")).is_empty());
     }
 
     #[test]

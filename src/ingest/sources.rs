@@ -268,9 +268,37 @@ async fn follow_discovered(fetcher: &Fetcher, source: &SourceConfig, state: &mut
     }
 }
 
-/// A stable hash of an entry as parsed: equal means unchanged.
+/// A stable hash of an entry as parsed: equal means unchanged. Every
+/// field that normalization reads goes in, each followed by a separator.
 fn draft_hash(draft: &StoryDraft) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(format!("{draft:?}").as_bytes())
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut put = |s: &str| {
+        h.update(s.as_bytes());
+        h.update(&[0xFF]);
+    };
+    fn opt(o: Option<&str>) -> &str {
+        o.unwrap_or("\u{0}none")
+    }
+    put(opt(draft.origin_id.as_deref()));
+    put(&draft.title);
+    put(opt(draft.summary.as_deref()));
+    put(&draft.content);
+    put(opt(draft.link.as_deref()));
+    put(opt(draft.base_url.as_ref().map(|u| u.as_str())));
+    put(&draft.source);
+    if let Some(i) = &draft.image {
+        put(opt(i.url.as_deref()));
+        put(opt(i.caption.as_deref()));
+        put(opt(i.credit.as_deref()));
+    }
+    for list in [&draft.authors, &draft.categories, &draft.topics] {
+        put(&list.len().to_string());
+        list.iter().for_each(|x| put(x));
+    }
+    for date in [draft.published, draft.updated] {
+        put(&date.map_or(i64::MIN, |d| d.timestamp()).to_string());
+    }
+    h.digest()
 }
 
 /// Parses a body and replaces the source's stories with its entries,

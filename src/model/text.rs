@@ -11,6 +11,13 @@ fn is_forbidden(c: char) -> bool {
 /// Removes XML-forbidden characters and normalizes to Unicode NFC, leaving
 /// everything else (markup, typographic quotes, line breaks) untouched.
 pub fn xml_safe_nfc(s: &str) -> String {
+    // ASCII is already NFC: only control characters can be wrong.
+    if s.is_ascii() {
+        if !s.bytes().any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7F) {
+            return s.to_owned();
+        }
+        return s.chars().filter(|c| !is_forbidden(*c)).collect();
+    }
     let clean = !s.chars().any(is_forbidden);
     if clean && is_nfc_quick(s.chars()) == IsNormalized::Yes {
         return s.to_owned();
@@ -21,9 +28,13 @@ pub fn xml_safe_nfc(s: &str) -> String {
 /// [`xml_safe_nfc`], then every run of whitespace becomes one space and the
 /// ends are trimmed: the form of titles, names and summaries.
 pub fn clean_text(s: &str) -> String {
-    let safe = xml_safe_nfc(s);
-    let mut out = String::with_capacity(safe.len());
-    for word in safe.split_whitespace() {
+    collapse_whitespace(&xml_safe_nfc(s))
+}
+
+/// Every run of whitespace becomes one space; the ends are trimmed.
+fn collapse_whitespace(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -51,7 +62,13 @@ pub fn html_to_text(html: &str) -> String {
         rest = &rest[lt + gt + 1..];
     }
     decode_entities_into(rest, &mut out);
-    clean_text(&out)
+    // Sanitized HTML is already NFC and free of forbidden characters, but
+    // an entity may decode to a control character.
+    if out.is_ascii() && !out.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
+        collapse_whitespace(&out)
+    } else {
+        clean_text(&out)
+    }
 }
 
 fn is_block_tag(tag: &str) -> bool {
