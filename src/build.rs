@@ -10,7 +10,7 @@ use crate::model::id::canonical_link;
 use crate::publish::{self, PublishReport};
 use crate::ingest::sources::with_topics;
 use crate::select::Selector;
-use crate::state::{SourceState, forget_other_sources, source_state_path, state_dir};
+use crate::state::{StateError, StateReader, StateWriter, state_path};
 use crate::topics::TopicRules;
 
 /// What a build did; `failures` non-empty means some input was skipped.
@@ -34,6 +34,8 @@ pub enum BuildError {
     Topics(#[from] regex::Error),
     #[error("writing feeds: {0}")]
     Publish(#[from] std::io::Error),
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -105,8 +107,9 @@ pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) +
     Ok(report)
 }
 
-/// Fetches every source (each saves its own state as it finishes) and
-/// chooses, with the newsroom's own stories, what the channels show.
+/// Fetches every source and chooses, with the newsroom's own stories,
+/// what the channels show. Each source's new state is streamed into the
+/// next state file as it finishes, which replaces the old one at the end.
 fn aggregate_sources(
     config: &Config,
     rules: &TopicRules,
@@ -114,24 +117,40 @@ fn aggregate_sources(
     report: &mut BuildReport,
     on_source: &(dyn Fn(&SourceReport) + Sync),
 ) -> Result<Vec<Story>, BuildError> {
-    let channels = 1 + config.topics.len();
-    let mut selector = Selector::new(config.publish.max_items, channels);
+    let path = state_path(config);
+    let saved = StateReader::open(&path)?;
+    let mut next = StateWriter::create(&path)?;
+    let mut write_error: Option<StateError> = None;
+    let mut selector = Selector::new(config.publish.max_items, 1 + config.topics.len());
     selector.add(0, local);
     let mut reports: Vec<Option<SourceReport>> = vec![None; config.sources.len()];
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(BuildError::Runtime)?;
-    runtime.block_on(aggregate(config, rules, chrono::Utc::now(), on_source, &mut |i, result| {
+    runtime.block_on(aggregate(config, &saved, rules, chrono::Utc::now(), on_source, &mut |i, result| {
+        let name = &config.sources[i].name;
+        let written = match &result.state {
+            Some(state) => next.write(name, state),
+            None => next.copy_from(&saved, name),
+        };
+        if let Err(e) = written {
+            write_error.get_or_insert(e);
+        }
         let first_other = result.candidates.len();
         selector.add(i + 1, result.candidates);
         selector.add_keys_only(i + 1, result.others, first_other);
         reports[i] = Some(result.report);
     }));
+    drop(runtime);
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    next.commit()?;
     report.sources = reports.into_iter().flatten().collect();
-    let dir = state_dir(config);
-    let paths: Vec<_> = config.sources.iter().map(|s| source_state_path(&dir, &s.name)).collect();
-    forget_other_sources(&dir, &paths);
+    // Stories let go while choosing are read back from the new state.
+    let reread = std::cell::OnceCell::new();
     let selection = selector.finish(|origin, ids| {
         let source = &config.sources[origin - 1];
-        match SourceState::load(&paths[origin - 1]) {
+        let state = reread.get_or_init(|| StateReader::open(&path)).as_ref().map_err(|e| e.to_string()).and_then(|r| r.load(&source.name).map_err(|e| e.to_string()));
+        match state {
             Ok(state) => state.stories.into_iter().filter(|k| ids.contains(&k.story.id)).map(|k| with_topics(k.story, source, rules)).collect(),
             Err(e) => {
                 tracing::warn!(source = %source.name, "cannot read back stories: {e}");

@@ -3,20 +3,21 @@
 //! time each story was seen, and the stories of its last good fetch (so a
 //! 304 or a failed fetch still publishes them).
 //!
-//! One JSON file per source under `.wirefeed/sources/` beside the config,
-//! each replaced atomically by its own source's task, so a run holds one
-//! source's stories in memory at a time, not all of them. The SQLite store
-//! (a later step) takes this over.
+//! One JSON-lines file, `.wirefeed/sources.jsonl` beside the config: a run
+//! reads each source's line when that source's turn comes and writes the
+//! new line when it is done, so it holds one source's stories at a time,
+//! not all of them; the new file replaces the old in one rename. The SQLite
+//! store (a later step) takes this over.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::ingest::fetch::Validators;
 use crate::model::Story;
-use crate::model::text::slugify;
 
 pub const STATE_VERSION: u32 = 1;
 
@@ -60,59 +61,151 @@ pub struct KeptStory {
     pub story: Story,
 }
 
-/// The folder of the per-source state files.
-pub fn state_dir(config: &Config) -> PathBuf {
-    config.root().join(".wirefeed").join("sources")
+/// The state file: one JSON line per source after a header line, so a
+/// run streams it out source by source and reads back only the line it
+/// needs, without holding every source's stories at once.
+pub fn state_path(config: &Config) -> PathBuf {
+    config.root().join(".wirefeed").join("sources.jsonl")
 }
 
-/// A source's state file: a readable slug of its name plus a hash of the
-/// exact name, so names that slug alike do not collide.
-pub fn source_state_path(dir: &Path, name: &str) -> PathBuf {
-    let hash = xxhash_rust::xxh3::xxh3_64(name.as_bytes()) as u32;
-    let slug: String = slugify(name).chars().take(40).collect();
-    dir.join(format!("{slug}-{hash:08x}.json"))
+#[derive(Serialize, Deserialize)]
+struct Header {
+    version: u32,
 }
 
-impl SourceState {
-    /// The saved state, or a fresh one when there is none yet.
-    pub fn load(path: &Path) -> Result<SourceState, StateError> {
+#[derive(Deserialize)]
+struct NameOnly {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Record<'a> {
+    name: &'a str,
+    state: &'a SourceState,
+}
+
+#[derive(Deserialize)]
+struct OwnedRecord {
+    state: SourceState,
+}
+
+/// The saved state of every source, indexed by name; lines are read on
+/// demand.
+pub struct StateReader {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    index: HashMap<String, (u64, usize)>,
+}
+
+impl StateReader {
+    /// Opens and indexes the state file (a missing file is an empty state).
+    pub fn open(path: &Path) -> Result<StateReader, StateError> {
+        let read_err = |source| StateError::Read { path: path.to_owned(), source };
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SourceState { version: STATE_VERSION, ..Default::default() }),
-            Err(source) => return Err(StateError::Read { path: path.to_owned(), source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StateReader { path: path.to_owned(), file: None, index: HashMap::new() }),
+            Err(e) => return Err(read_err(e)),
         };
-        /// Only the version, so a newer format is named as such rather
-        /// than reported as corrupt.
-        #[derive(Deserialize)]
-        struct Version {
-            version: u32,
+        let corrupt = |message: String| StateError::Corrupt { path: path.to_owned(), message };
+        let header: Header = bytes
+            .split_inclusive(|b| *b == b'\n')
+            .next()
+            .and_then(|l| serde_json::from_slice(l).ok())
+            .ok_or_else(|| corrupt("no header line".into()))?;
+        if header.version > STATE_VERSION {
+            return Err(StateError::TooNew { path: path.to_owned(), found: header.version });
         }
-        match serde_json::from_slice::<Version>(&bytes) {
-            Ok(v) if v.version > STATE_VERSION => return Err(StateError::TooNew { path: path.to_owned(), found: v.version }),
-            _ => {}
+        let mut index = HashMap::new();
+        let mut offset = 0u64;
+        for (n, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+            if n > 0 && !line.iter().all(u8::is_ascii_whitespace) {
+                let name = serde_json::from_slice::<NameOnly>(line).map_err(|e| corrupt(format!("line {}: {e}", n + 1)))?.name;
+                index.insert(name, (offset, line.len()));
+            }
+            offset += line.len() as u64;
         }
-        serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt { path: path.to_owned(), message: e.to_string() })
+        drop(bytes);
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        Ok(StateReader { path: path.to_owned(), file: Some(file), index })
     }
 
-    /// Replaces the file in one rename: the old state or the new one, never
-    /// half of either.
-    pub fn save(&mut self, path: &Path) -> Result<(), StateError> {
-        self.version = STATE_VERSION;
-        use crate::publish::write::{Durability, write_atomic_with};
-        write_atomic_with(path, Durability::ProcessCrash, |w| serde_json::to_writer(w, self).map_err(std::io::Error::other))
-            .map_err(|source| StateError::Write { path: path.to_owned(), source })
+    fn line(&self, name: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let (Some(file), Some(&(offset, len))) = (&self.file, self.index.get(name)) else { return Ok(None) };
+        let mut buf = vec![0; len];
+        read_exact_at(file, &mut buf, offset).map_err(|source| StateError::Read { path: self.path.clone(), source })?;
+        Ok(Some(buf))
+    }
+
+    /// A source's saved state, or a fresh one.
+    pub fn load(&self, name: &str) -> Result<SourceState, StateError> {
+        match self.line(name)? {
+            None => Ok(SourceState { version: STATE_VERSION, ..Default::default() }),
+            Some(line) => serde_json::from_slice::<OwnedRecord>(&line)
+                .map(|r| r.state)
+                .map_err(|e| StateError::Corrupt { path: self.path.clone(), message: format!("source {name:?}: {e}") }),
+        }
     }
 }
 
-/// Removes the state of sources no longer in the config.
-pub fn forget_other_sources(dir: &Path, keep: &[PathBuf]) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "json") && !keep.contains(&p) {
-            tracing::info!(path = %p.display(), "removing the state of a source no longer configured");
-            let _ = std::fs::remove_file(&p);
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file.try_clone()?;
+    f.seek(SeekFrom::Start(offset))?;
+    f.read_exact(buf)
+}
+
+/// Writes the next state file beside the current one; [`StateWriter::commit`]
+/// renames it into place, so a crash leaves the previous state whole.
+pub struct StateWriter {
+    path: PathBuf,
+    out: std::io::BufWriter<tempfile::NamedTempFile>,
+}
+
+impl StateWriter {
+    pub fn create(path: &Path) -> Result<StateWriter, StateError> {
+        let write_err = |source| StateError::Write { path: path.to_owned(), source };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+        let tmp = tempfile::Builder::new().prefix(".wirefeed-state-").tempfile_in(dir).map_err(write_err)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp);
+        serde_json::to_writer(&mut out, &Header { version: STATE_VERSION }).map_err(|e| write_err(e.into()))?;
+        out.write_all(b"\n").map_err(write_err)?;
+        Ok(StateWriter { path: path.to_owned(), out })
+    }
+
+    pub fn write(&mut self, name: &str, state: &SourceState) -> Result<(), StateError> {
+        let path = &self.path;
+        let write_err = |source| StateError::Write { path: path.clone(), source };
+        serde_json::to_writer(&mut self.out, &Record { name, state }).map_err(|e| write_err(e.into()))?;
+        self.out.write_all(b"\n").map_err(write_err)
+    }
+
+    /// Copies a source's line from the old file as it was (a state this
+    /// run could not read is never replaced by a guess).
+    pub fn copy_from(&mut self, reader: &StateReader, name: &str) -> Result<(), StateError> {
+        if let Some(line) = reader.line(name)? {
+            self.out.write_all(&line).map_err(|source| StateError::Write { path: self.path.clone(), source })?;
         }
+        Ok(())
+    }
+
+    /// Flushes, syncs and renames the new file over the old one.
+    pub fn commit(self) -> Result<(), StateError> {
+        let path = self.path;
+        let write_err = |source| StateError::Write { path: path.clone(), source };
+        let tmp = self.out.into_inner().map_err(|e| write_err(e.into_error()))?;
+        tmp.as_file().sync_all().map_err(write_err)?;
+        tmp.persist(&path).map_err(|e| write_err(e.error))?;
+        Ok(())
     }
 }
 
@@ -121,25 +214,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_file_is_fresh_state_and_corrupt_file_is_an_error() {
+    fn round_trip_and_copy_of_an_unread_line() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.json");
-        assert!(SourceState::load(&path).unwrap().stories.is_empty());
-        std::fs::write(&path, b"{\"version\": 1, \"stories\": [").unwrap();
-        let err = SourceState::load(&path).unwrap_err().to_string();
-        assert!(err.contains("corrupt") && err.contains("s.json"), "{err}");
-        assert_eq!(std::fs::read(&path).unwrap(), b"{\"version\": 1, \"stories\": [");
-        std::fs::write(&path, b"{\"version\": 99}").unwrap();
-        assert!(SourceState::load(&path).unwrap_err().to_string().contains("newer wirefeed"));
+        let path = dir.path().join("x/sources.jsonl");
+        let empty = StateReader::open(&path).unwrap();
+        assert!(empty.load("a").unwrap().stories.is_empty());
+        let a = SourceState { url: "http://a/".into(), validators: Validators { etag: Some("\"e\"".into()), last_modified: None }, ..Default::default() };
+        let mut w = StateWriter::create(&path).unwrap();
+        w.write("a", &a).unwrap();
+        w.write("b \"quoted\"", &SourceState { url: "http://b/".into(), ..Default::default() }).unwrap();
+        w.commit().unwrap();
+        let r = StateReader::open(&path).unwrap();
+        assert_eq!(r.load("a").unwrap(), a);
+        assert_eq!(r.load("b \"quoted\"").unwrap().url, "http://b/");
+        let mut w = StateWriter::create(&path).unwrap();
+        w.copy_from(&r, "b \"quoted\"").unwrap();
+        w.commit().unwrap();
+        let r = StateReader::open(&path).unwrap();
+        assert_eq!(r.load("b \"quoted\"").unwrap().url, "http://b/");
+        assert!(r.load("a").unwrap().url.is_empty(), "a was not carried over");
     }
 
     #[test]
-    fn round_trips_and_names_do_not_collide() {
+    fn corrupt_and_newer_files_are_refused_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let path = source_state_path(&dir.path().join("x"), "Wire A");
-        assert_ne!(path, source_state_path(&dir.path().join("x"), "wire-a"));
-        let mut s = SourceState { url: "http://x/".into(), validators: Validators { etag: Some("\"e\"".into()), last_modified: None }, ..Default::default() };
-        s.save(&path).unwrap();
-        assert_eq!(SourceState::load(&path).unwrap(), s);
+        let path = dir.path().join("sources.jsonl");
+        std::fs::write(&path, b"{\"version\":1}\n{\"name\":\"a\",\"state\":{").unwrap();
+        let err = StateReader::open(&path).err().unwrap().to_string();
+        assert!(err.contains("corrupt") && err.contains("sources.jsonl") && err.contains("line 2"), "{err}");
+        std::fs::write(&path, b"{\"version\":99}\n").unwrap();
+        assert!(StateReader::open(&path).err().unwrap().to_string().contains("newer wirefeed"));
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"version\":99}\n");
     }
 }

@@ -16,7 +16,7 @@ use super::parse::{ParseContext, clamp_future, parse_feed};
 use crate::config::{Config, SourceConfig, SourceLocation};
 use crate::model::id::canonical_link;
 use crate::model::{Story, StoryDraft};
-use crate::state::{KeptStory, SourceState, source_state_path, state_dir};
+use crate::state::{KeptStory, SourceState, StateReader};
 use crate::topics::TopicRules;
 
 /// How one source's turn went.
@@ -61,13 +61,17 @@ pub struct SourceResult {
     /// Id and canonical link of the source's other stories, for
     /// de-duplication against later sources.
     pub others: Vec<(String, Option<String>)>,
+    /// The source's new state to save; `None` when its saved state could
+    /// not be read (it must then be kept as it was).
+    pub state: Option<SourceState>,
 }
 
-/// Runs every source, `concurrency` at a time, each saving its own state
-/// as it finishes; hands each result to `sink` as it comes (in any order,
+/// Runs every source, `concurrency` at a time, starting from its saved
+/// state in `saved`; hands each result to `sink` as it comes (in any order,
 /// with the source's index).
 pub async fn aggregate(
     config: &Config,
+    saved: &StateReader,
     rules: &TopicRules,
     now: DateTime<Utc>,
     on_done: &(dyn Fn(&SourceReport) + Sync),
@@ -79,17 +83,15 @@ pub async fn aggregate(
             let msg = format!("cannot start the HTTP client: {e}");
             for (i, s) in config.sources.iter().enumerate() {
                 let report = SourceReport { name: s.name.clone(), status: SourceStatus::Failed(msg.clone()), notes: vec![] };
-                sink(i, SourceResult { report, candidates: vec![], others: vec![] });
+                sink(i, SourceResult { report, candidates: vec![], others: vec![], state: None });
             }
             return;
         }
     };
-    let dir = state_dir(config);
     let jobs = config.sources.iter().enumerate().map(|(i, source)| {
         let fetcher = fetcher.clone();
-        let path = source_state_path(&dir, &source.name);
         async move {
-            let result = source_turn(config, rules, &fetcher, source, &path, now).await;
+            let result = source_turn(config, saved, rules, &fetcher, source, now).await;
             on_done(&result.report);
             (i, result)
         }
@@ -100,24 +102,20 @@ pub async fn aggregate(
     }
 }
 
-/// Load state, fetch and parse, save state, pick candidates.
-async fn source_turn(config: &Config, rules: &TopicRules, fetcher: &Fetcher, source: &SourceConfig, path: &std::path::Path, now: DateTime<Utc>) -> SourceResult {
-    let state = match SourceState::load(path) {
+/// Load state, fetch and parse, pick candidates.
+async fn source_turn(config: &Config, saved: &StateReader, rules: &TopicRules, fetcher: &Fetcher, source: &SourceConfig, now: DateTime<Utc>) -> SourceResult {
+    let state = match saved.load(&source.name) {
         Ok(s) => s,
         Err(e) => {
-            // Never overwrite a state we could not read.
             let report = SourceReport { name: source.name.clone(), status: SourceStatus::Failed(e.to_string()), notes: vec![] };
-            return SourceResult { report, candidates: vec![], others: vec![] };
+            return SourceResult { report, candidates: vec![], others: vec![], state: None };
         }
     };
-    let (mut state, mut report) = run_source(config, fetcher, source, state, now).await;
-    if let Err(e) = state.save(path) {
-        report.status = SourceStatus::Failed(e.to_string());
-    }
-    let stories: Vec<Story> = state.stories.into_iter().map(|k| k.story).collect();
+    let (state, report) = run_source(config, fetcher, source, state, now).await;
+    let stories: Vec<Story> = state.stories.iter().map(|k| k.story.clone()).collect();
     let (candidates, others) = candidates(stories, source, rules, config.publish.max_items);
     let others = others.into_iter().map(|s| (s.id, s.link.as_deref().map(canonical_link))).collect();
-    SourceResult { report, candidates, others }
+    SourceResult { report, candidates, others, state: Some(state) }
 }
 
 /// The stories of one source that could reach some channel: a channel
