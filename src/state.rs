@@ -100,32 +100,37 @@ pub struct StateReader {
 impl StateReader {
     /// Opens and indexes the state file (a missing file is an empty state).
     pub fn open(path: &Path) -> Result<StateReader, StateError> {
+        use std::io::BufRead;
         let read_err = |source| StateError::Read { path: path.to_owned(), source };
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
+        let corrupt = |message: String| StateError::Corrupt { path: path.to_owned(), message };
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StateReader { path: path.to_owned(), file: None, index: HashMap::new() }),
             Err(e) => return Err(read_err(e)),
         };
-        let corrupt = |message: String| StateError::Corrupt { path: path.to_owned(), message };
-        let header: Header = bytes
-            .split_inclusive(|b| *b == b'\n')
-            .next()
-            .and_then(|l| serde_json::from_slice(l).ok())
-            .ok_or_else(|| corrupt("no header line".into()))?;
+        // Streamed: memory is one line, not the file.
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, &file);
+        let mut line = Vec::new();
+        reader.read_until(b'\n', &mut line).map_err(read_err)?;
+        let header: Header = serde_json::from_slice(&line).map_err(|_| corrupt("no header line".into()))?;
         if header.version > STATE_VERSION {
             return Err(StateError::TooNew { path: path.to_owned(), found: header.version });
         }
         let mut index = HashMap::new();
-        let mut offset = 0u64;
-        for (n, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
-            if n > 0 && !line.iter().all(u8::is_ascii_whitespace) {
-                let name = serde_json::from_slice::<NameOnly>(line).map_err(|e| corrupt(format!("line {}: {e}", n + 1)))?.name;
-                index.insert(name, (offset, line.len()));
+        let mut offset = line.len() as u64;
+        for n in 2.. {
+            line.clear();
+            let len = reader.read_until(b'\n', &mut line).map_err(read_err)?;
+            if len == 0 {
+                break;
             }
-            offset += line.len() as u64;
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                let name = serde_json::from_slice::<NameOnly>(&line).map_err(|e| corrupt(format!("line {n}: {e}")))?.name;
+                index.insert(name, (offset, len));
+            }
+            offset += len as u64;
         }
-        drop(bytes);
-        let file = std::fs::File::open(path).map_err(read_err)?;
+        drop(reader);
         Ok(StateReader { path: path.to_owned(), file: Some(file), index })
     }
 
