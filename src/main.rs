@@ -159,7 +159,7 @@ fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode>
             if report.duplicates > 0 { format!(", {} duplicates merged", report.duplicates) } else { String::new() }
         );
         for (channel, count) in &report.channels {
-            eprintln!("  {channel:<24} {count} stories");
+            eprintln!("  {channel:<24} {count} {}", if *count == 1 { "story" } else { "stories" });
         }
     }
     let failed = report.failures.len() + report.failed_sources().count();

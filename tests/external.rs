@@ -27,6 +27,14 @@ fn built_site() -> (Site, Vec<PathBuf>) {
     assert!(fixtures.iter().any(|f| f == SEED));
     let refs: Vec<&str> = fixtures.iter().map(String::as_str).collect();
     let site = Site::new(&refs);
+    // The bundled external feeds too, as the default config aggregates them.
+    let feeds_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/feeds");
+    let mut sources = String::new();
+    for e in std::fs::read_dir(&feeds_dir).unwrap() {
+        let p = e.unwrap().path();
+        sources.push_str(&format!("[[sources]]\nname = \"{}\"\nurl = \"{}\"\n", p.file_stem().unwrap().to_str().unwrap(), p.display()));
+    }
+    site.write_config(&sources);
     let out = site.build();
     assert!(out.status.success(), "{}", common::stderr(&out));
     let mut feeds = Vec::new();

@@ -323,6 +323,11 @@ fn ingest_body(
     let mut seen = HashSet::new();
     for entry in feed.entries {
         let mut draft = entry.into_draft(&source.name, base.as_ref());
+        if draft.origin_id.is_none() && draft.link.is_none() {
+            // Neither an id nor a link: the entry is what it says.
+            let key = format!("{}\u{0}{}", draft.title, draft.content);
+            draft.origin_id = Some(format!("content:{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes())));
+        }
         // An entry with only an update date was published no later than that.
         draft.published = draft.published.or(draft.updated).map(|d| clamp_future(d, now, tolerance));
         draft.updated = draft.updated.map(|d| clamp_future(d, now, tolerance));
