@@ -1,6 +1,8 @@
 //! Markdown stories with TOML (`+++`) or YAML (`---`) front matter.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
+
+use super::parse::parse_date;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -126,26 +128,6 @@ fn parse_front_matter(fence: &str, text: &str) -> Result<FrontMatter, MarkdownEr
     serde_json::from_value(value).map_err(|e| MarkdownError::FrontMatter(e.to_string()))
 }
 
-/// Parses the dates people write in front matter; naive times are UTC.
-pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return Some(d.with_timezone(&Utc));
-    }
-    if let Ok(d) = DateTime::parse_from_rfc2822(s) {
-        return Some(d.with_timezone(&Utc));
-    }
-    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(n.and_utc());
-        }
-    }
-    if let Ok(z) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S %z") {
-        return Some(z.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|n| n.and_utc())
-}
-
 fn date_field(key: &'static str, value: Option<String>) -> Result<Option<DateTime<Utc>>, MarkdownError> {
     match value {
         None => Ok(None),
@@ -218,6 +200,14 @@ mod tests {
         assert_eq!(s.categories, vec!["a", "b"]);
         assert_eq!(s.date, Some(Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap()));
         assert_eq!((s.caption.as_deref(), s.credit.as_deref()), (Some("Cap"), Some("AP")));
+    }
+
+    #[test]
+    fn front_matter_dates_in_the_usual_forms() {
+        let at = |s: &str| parse(&format!("---\ntitle: t\ndate: \"{s}\"\n---\nb\n")).unwrap().date.map(|d| d.to_rfc3339());
+        assert_eq!(at("2024-11-25 18:00:00").as_deref(), Some("2024-11-25T18:00:00+00:00"));
+        assert_eq!(at("2024-11-25T18:00:00+02:00").as_deref(), Some("2024-11-25T16:00:00+00:00"));
+        assert_eq!(at("Mon, 25 Nov 2024 18:00:00 GMT").as_deref(), Some("2024-11-25T18:00:00+00:00"));
     }
 
     #[test]
