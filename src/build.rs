@@ -1,6 +1,7 @@
 //! `wirefeed build`: ingest → normalize → topics → publish, once.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::ingest::sources::{SourceReport, SourceStatus, aggregate};
@@ -18,7 +19,8 @@ use crate::topics::TopicRules;
 pub struct BuildReport {
     pub files_read: usize,
     pub stories: usize,
-    /// Stories dropped because an earlier input had the same id.
+    /// Stories dropped because an earlier input had the same id or the
+    /// same canonical link.
     pub duplicates: usize,
     pub failures: Vec<InputFailure>,
     /// One per configured source, in config order.
@@ -92,11 +94,11 @@ pub fn build(config: &Config) -> Result<BuildReport, BuildError> {
 
 /// [`build`], calling `on_source` as each external source finishes.
 pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) + Sync)) -> Result<BuildReport, BuildError> {
-    let rules = TopicRules::new(&config.topics)?;
+    let rules = Arc::new(TopicRules::new(&config.topics)?);
     let (mut stories, mut report) = collect_stories(config);
     assign_topics(&rules, &mut stories);
     if !config.sources.is_empty() {
-        stories = aggregate_sources(config, &rules, stories, &mut report, on_source)?;
+        stories = aggregate_sources(config, rules, stories, &mut report, on_source)?;
     }
     report.stories = stories.len();
     report.channels = publish::channels(config, &stories)
@@ -112,38 +114,48 @@ pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) +
 /// next state file as it finishes, which replaces the old one at the end.
 fn aggregate_sources(
     config: &Config,
-    rules: &TopicRules,
+    rules: Arc<TopicRules>,
     local: Vec<Story>,
     report: &mut BuildReport,
     on_source: &(dyn Fn(&SourceReport) + Sync),
 ) -> Result<Vec<Story>, BuildError> {
     let path = state_path(config);
-    let saved = StateReader::open(&path)?;
-    let mut next = StateWriter::create(&path)?;
+    // An unreadable state is reported and left as it is: the sources start
+    // afresh for this run, and the next state is not written over it.
+    let (saved, mut next) = match StateReader::open(&path) {
+        Ok(saved) => (saved, Some(StateWriter::create(&path)?)),
+        Err(e) => {
+            report.failures.push(InputFailure { path: path.clone(), line: None, message: format!("{e}; sources start afresh this run") });
+            (StateReader::empty(&path), None)
+        }
+    };
+    let saved = Arc::new(saved);
     let mut write_error: Option<StateError> = None;
     let mut selector = Selector::new(config.publish.max_items, 1 + config.topics.len());
     selector.add(0, local);
     let mut reports: Vec<Option<SourceReport>> = vec![None; config.sources.len()];
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(BuildError::Runtime)?;
-    runtime.block_on(aggregate(config, &saved, rules, chrono::Utc::now(), on_source, &mut |i, result| {
+    let shared_config = Arc::new(config.clone());
+    runtime.block_on(aggregate(shared_config, saved.clone(), rules.clone(), chrono::Utc::now(), on_source, &mut |i, result| {
         let name = &config.sources[i].name;
-        let written = match &result.state {
-            Some(state) => next.write(name, state),
-            None => next.copy_from(&saved, name),
+        let written = match (&mut next, &result.state) {
+            (None, _) => Ok(()),
+            (Some(next), Some(state)) => next.write(name, state),
+            (Some(next), None) => next.copy_from(&saved, name),
         };
         if let Err(e) = written {
             write_error.get_or_insert(e);
         }
-        let first_other = result.candidates.len();
-        selector.add(i + 1, result.candidates);
-        selector.add_keys_only(i + 1, result.others, first_other);
+        selector.add(i + 1, result.stories);
         reports[i] = Some(result.report);
     }));
     drop(runtime);
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    next.commit()?;
+    if let Some(next) = next {
+        next.commit()?;
+    }
     report.sources = reports.into_iter().flatten().collect();
     // Stories let go while choosing are read back from the new state.
     let reread = std::cell::OnceCell::new();
@@ -151,7 +163,7 @@ fn aggregate_sources(
         let source = &config.sources[origin - 1];
         let state = reread.get_or_init(|| StateReader::open(&path)).as_ref().map_err(|e| e.to_string()).and_then(|r| r.load(&source.name).map_err(|e| e.to_string()));
         match state {
-            Ok(state) => state.stories.into_iter().filter(|k| ids.contains(&k.story.id)).map(|k| with_topics(k.story, source, rules)).collect(),
+            Ok(state) => state.stories.into_iter().filter(|k| ids.contains(&k.story.id)).map(|k| with_topics(k.story, source, &rules)).collect(),
             Err(e) => {
                 tracing::warn!(source = %source.name, "cannot read back stories: {e}");
                 Vec::new()

@@ -183,7 +183,10 @@ fn default_language() -> String {
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        Config::from_toml(&text, path)
+        // Absolute, so paths derived from it (file sources, which key their
+        // saved state) are the same whichever way the config was named.
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+        Config::from_toml(&text, &path)
     }
 
     /// Parses and validates `text` as if read from `path`.

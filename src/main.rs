@@ -75,7 +75,14 @@ enum OpmlCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1, like config errors: 2 means "some inputs failed".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+        }
+    };
     init_logging(cli.quiet);
     let result = match cli.command {
         Command::Build => build(&cli.config, cli.quiet),
@@ -109,7 +116,12 @@ fn opml_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow:
     let (updated, summary) = opml::import_into(&text, &feeds).with_context(|| format!("{}", config_path.display()))?;
     // Refuse to write a config that would not load.
     Config::from_toml(&updated, config_path)?;
-    wirefeed::publish::write::write_atomic(config_path, updated.as_bytes())?;
+    // Replace the file a symlink points at, and keep its permissions: a
+    // config holding credentials may be private.
+    let target = std::fs::canonicalize(config_path).with_context(|| format!("{}", config_path.display()))?;
+    let permissions = std::fs::metadata(&target)?.permissions();
+    wirefeed::publish::write::write_atomic(&target, updated.as_bytes())?;
+    std::fs::set_permissions(&target, permissions)?;
     eprintln!(
         "{}: {} sources added, {} already present, {} new topics",
         config_path.display(),

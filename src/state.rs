@@ -34,6 +34,7 @@ pub enum StateError {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct SourceState {
     pub version: u32,
     /// The configured URL this state belongs to; a changed URL starts afresh.
@@ -42,6 +43,8 @@ pub struct SourceState {
     pub retry_until: Option<DateTime<Utc>>,
     /// Target of a permanent redirect: fetched instead of `url` from now on.
     pub moved_to: Option<String>,
+    /// The feed a web page at `url` advertised (with `discover = true`).
+    pub discovered: Option<String>,
     /// Why the source is no longer fetched (410 Gone).
     pub disabled: Option<String>,
     pub last_fetch: Option<DateTime<Utc>>,
@@ -98,6 +101,11 @@ pub struct StateReader {
 }
 
 impl StateReader {
+    /// No saved state at all.
+    pub fn empty(path: &Path) -> StateReader {
+        StateReader { path: path.to_owned(), file: None, index: HashMap::new() }
+    }
+
     /// Opens and indexes the state file (a missing file is an empty state).
     pub fn open(path: &Path) -> Result<StateReader, StateError> {
         use std::io::BufRead;

@@ -200,3 +200,26 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let site = Site::new(&[]);
+    let out = site.run(&["no-such-command"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn a_corrupt_state_file_is_reported_kept_and_the_rest_publishes() {
+    let site = Site::new(&[SEED]);
+    site.write("in/a.rss", "<rss version=\"2.0\"><channel><title>A</title><item><title>Feed story</title><guid>a1</guid></item></channel></rss>");
+    site.write_config("[[sources]]\nname = \"a\"\nurl = \"in/a.rss\"\n");
+    assert!(site.build().status.success());
+    let state = ".wirefeed/sources.jsonl";
+    site.write(state, "{\"version\":1}\n{\"name\":\"a\",\"state\":{\"url\": [oops\n");
+    let out = site.build();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("corrupt") && stderr(&out).contains("sources.jsonl"), "{}", stderr(&out));
+    assert_eq!(site.read(state), "{\"version\":1}\n{\"name\":\"a\",\"state\":{\"url\": [oops\n", "the corrupt state was overwritten");
+    let t = titles(&json(&site, "feeds/all.json"));
+    assert!(t.contains(&"Feed story".to_owned()) && t.len() == 3, "{t:?}");
+}

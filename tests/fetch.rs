@@ -88,6 +88,7 @@ async fn handler(State(log): State<Shared>, req: Request) -> Response {
             "<!DOCTYPE html><html><head><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/discovered.rss\"></head><body>hi</body></html>",
         )
             .into_response(),
+        "/garbage" => ([(header::ETAG, "\"g1\""), (header::CONTENT_TYPE, "application/rss+xml")], "this is not a feed at all").into_response(),
         "/discovered.rss" => ([(header::CONTENT_TYPE, "application/rss+xml")], rss("Disc", &[("Discovered story", "http://disc.example/1")])).into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
@@ -112,7 +113,7 @@ fn closed_port() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
-const SOURCES: [(&str, &str, &str); 15] = [
+const SOURCES: [(&str, &str, &str); 16] = [
     ("good", "/ok.rss", ""),
     ("moved301", "/moved301", ""),
     ("moved308", "/moved308", ""),
@@ -128,6 +129,7 @@ const SOURCES: [(&str, &str, &str); 15] = [
     ("page", "/page.html", ""),
     ("discover", "/page.html", "discover = true\n"),
     ("refused", "CLOSED", ""),
+    ("garbage", "/garbage", ""),
 ];
 
 fn status(report: &wirefeed::BuildReport, name: &str) -> SourceStatus {
@@ -170,6 +172,7 @@ fn every_server_answer_is_handled_and_good_sources_still_publish() {
     failed_with(&report, "page", "HTML page, not a feed; it advertises");
     failed_with(&report, "page", "/discovered.rss");
     failed_with(&report, "refused", "cannot connect");
+    failed_with(&report, "garbage", "not a usable feed");
     assert!(matches!(status(&report, "discover"), SourceStatus::Updated { new: 1, .. }));
 
     let all: serde_json::Value = serde_json::from_str(&site.read("feeds/all.json")).unwrap();
@@ -201,6 +204,10 @@ fn every_server_answer_is_handled_and_good_sources_still_publish() {
     assert_eq!(l.hits["/gone"], 1, "fetched again after 410");
     assert_eq!(l.hits["/moved301"], 1, "permanent redirect not remembered");
     assert_eq!(l.hits["/moved308"], 1, "permanent redirect not remembered");
+    // The discovered feed is fetched directly; only the no-discover source reads the page again.
+    assert_eq!(l.hits["/page.html"], 3, "discovered feed not remembered");
+    // A body that did not parse earns no validators.
+    assert!(l.headers["/garbage"][1].get(header::IF_NONE_MATCH).is_none());
     drop(l);
     let all: serde_json::Value = serde_json::from_str(&site.read("feeds/all.json")).unwrap();
     let titles: Vec<&str> = all["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();

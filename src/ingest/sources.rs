@@ -11,10 +11,9 @@ use std::sync::Arc;
 use url::Url;
 
 use super::fetch::discover::{feed_links, looks_like_html};
-use super::fetch::{FetchOutcome, FetchRequest, Fetched, Fetcher};
+use super::fetch::{FetchOutcome, FetchRequest, Fetched, Fetcher, Validators};
 use super::parse::{ParseContext, clamp_future, parse_feed};
 use crate::config::{Config, SourceConfig, SourceLocation};
-use crate::model::id::canonical_link;
 use crate::model::{Story, StoryDraft};
 use crate::state::{KeptStory, SourceState, StateReader};
 use crate::topics::TopicRules;
@@ -55,24 +54,28 @@ impl fmt::Display for SourceStatus {
 #[derive(Debug)]
 pub struct SourceResult {
     pub report: SourceReport,
-    /// The stories that could appear in some channel (see [`candidates`]),
-    /// with their topics (the source's and the rules'), in source order.
-    pub candidates: Vec<Story>,
-    /// Id and canonical link of the source's other stories, for
-    /// de-duplication against later sources.
-    pub others: Vec<(String, Option<String>)>,
+    /// The source's stories with their topics (the source's and the
+    /// rules'), in source order; none for a source disabled in the config.
+    pub stories: Vec<Story>,
     /// The source's new state to save; `None` when its saved state could
     /// not be read (it must then be kept as it was).
     pub state: Option<SourceState>,
 }
 
-/// Runs every source, `concurrency` at a time, starting from its saved
-/// state in `saved`; hands each result to `sink` as it comes (in any order,
-/// with the source's index).
+impl SourceResult {
+    fn failed(name: &str, why: String) -> SourceResult {
+        SourceResult { report: SourceReport { name: name.to_owned(), status: SourceStatus::Failed(why), notes: vec![] }, stories: vec![], state: None }
+    }
+}
+
+/// Runs every source, `concurrency` at a time, each as its own task (so
+/// parsing and sanitizing use every core), starting from its saved state
+/// in `saved`; hands each result to `sink` as it comes (in any order, with
+/// the source's index).
 pub async fn aggregate(
-    config: &Config,
-    saved: &StateReader,
-    rules: &TopicRules,
+    config: Arc<Config>,
+    saved: Arc<StateReader>,
+    rules: Arc<TopicRules>,
     now: DateTime<Utc>,
     on_done: &(dyn Fn(&SourceReport) + Sync),
     sink: &mut dyn FnMut(usize, SourceResult),
@@ -80,69 +83,37 @@ pub async fn aggregate(
     let fetcher = match Fetcher::new(&config.fetch) {
         Ok(f) => Arc::new(f),
         Err(e) => {
-            let msg = format!("cannot start the HTTP client: {e}");
             for (i, s) in config.sources.iter().enumerate() {
-                let report = SourceReport { name: s.name.clone(), status: SourceStatus::Failed(msg.clone()), notes: vec![] };
-                sink(i, SourceResult { report, candidates: vec![], others: vec![], state: None });
+                sink(i, SourceResult::failed(&s.name, format!("cannot start the HTTP client: {e}")));
             }
             return;
         }
     };
-    let jobs = config.sources.iter().enumerate().map(|(i, source)| {
-        let fetcher = fetcher.clone();
-        async move {
-            let result = source_turn(config, saved, rules, &fetcher, source, now).await;
-            on_done(&result.report);
-            (i, result)
-        }
+    let jobs = (0..config.sources.len()).map(|i| {
+        let (config, saved, rules, fetcher) = (config.clone(), saved.clone(), rules.clone(), fetcher.clone());
+        let task = tokio::spawn(async move { source_turn(&config, &saved, &rules, &fetcher, &config.sources[i], now).await });
+        async move { (i, task.await) }
     });
     let mut results = stream::iter(jobs).buffer_unordered(config.fetch.concurrency);
-    while let Some((i, result)) = results.next().await {
+    while let Some((i, joined)) = results.next().await {
+        let result = joined.unwrap_or_else(|e| SourceResult::failed(&config.sources[i].name, format!("internal error: {e}")));
+        on_done(&result.report);
         sink(i, result);
     }
 }
 
-/// Load state, fetch and parse, pick candidates.
+/// Load state, fetch and parse, assign topics.
 async fn source_turn(config: &Config, saved: &StateReader, rules: &TopicRules, fetcher: &Fetcher, source: &SourceConfig, now: DateTime<Utc>) -> SourceResult {
     let state = match saved.load(&source.name) {
         Ok(s) => s,
-        Err(e) => {
-            let report = SourceReport { name: source.name.clone(), status: SourceStatus::Failed(e.to_string()), notes: vec![] };
-            return SourceResult { report, candidates: vec![], others: vec![], state: None };
-        }
+        Err(e) => return SourceResult::failed(&source.name, e.to_string()),
     };
     let (state, report) = run_source(config, fetcher, source, state, now).await;
-    let stories: Vec<Story> = state.stories.iter().map(|k| k.story.clone()).collect();
-    let (candidates, others) = candidates(stories, source, rules, config.publish.max_items);
-    let others = others.into_iter().map(|s| (s.id, s.link.as_deref().map(canonical_link))).collect();
-    SourceResult { report, candidates, others, state: Some(state) }
-}
-
-/// The stories of one source that could reach some channel: a channel
-/// shows its `max_items` newest, so a story that is not among its own
-/// source's `max_items` newest in any of its channels never shows. Keeping
-/// only these bounds memory by channels, not by sources × stories.
-/// Returns (candidates, the others), both in source order, topics assigned.
-pub fn candidates(stories: Vec<Story>, source: &SourceConfig, rules: &TopicRules, max_items: usize) -> (Vec<Story>, Vec<Story>) {
-    let stories: Vec<Story> = stories.into_iter().map(|s| with_topics(s, source, rules)).collect();
-    let mut order: Vec<usize> = (0..stories.len()).collect();
-    // Stable: equal dates keep source order, as the channels do.
-    order.sort_by(|&a, &b| stories[b].published.cmp(&stories[a].published));
-    let mut keep = vec![false; stories.len()];
-    let mut per_channel: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for &i in &order {
-        let all = per_channel.entry("").or_default();
-        let mut wanted = *all < max_items;
-        *all += 1;
-        for t in &stories[i].topics {
-            let n = per_channel.entry(t.as_str()).or_default();
-            wanted |= *n < max_items;
-            *n += 1;
-        }
-        keep[i] = wanted;
-    }
-    let (chosen, others): (Vec<(usize, Story)>, Vec<(usize, Story)>) = stories.into_iter().enumerate().partition(|(i, _)| keep[*i]);
-    (chosen.into_iter().map(|(_, s)| s).collect(), others.into_iter().map(|(_, s)| s).collect())
+    let stories = match source.enabled {
+        true => state.stories.iter().map(|k| with_topics(k.story.clone(), source, rules)).collect(),
+        false => Vec::new(),
+    };
+    SourceResult { report, stories, state: Some(state) }
 }
 
 /// The source's own topics and the rules' matches, added to the story's.
@@ -159,8 +130,9 @@ pub fn with_topics(mut story: Story, source: &SourceConfig, rules: &TopicRules) 
 
 async fn run_source(config: &Config, fetcher: &Fetcher, source: &SourceConfig, mut state: SourceState, now: DateTime<Utc>) -> (SourceState, SourceReport) {
     let mut report = SourceReport { name: source.name.clone(), status: SourceStatus::Skipped(String::new()), notes: Vec::new() };
-    if state.url != source.url {
-        state = SourceState { url: source.url.clone(), ..Default::default() };
+    // A config updated to the URL the feed moved to is still the same source.
+    if state.url != source.url && state.moved_to.as_deref() != Some(source.url.as_str()) {
+        state = SourceState { version: crate::state::STATE_VERSION, url: source.url.clone(), ..Default::default() };
     }
     let total = state.stories.len();
     if !source.enabled {
@@ -179,10 +151,7 @@ async fn run_source(config: &Config, fetcher: &Fetcher, source: &SourceConfig, m
     state.last_fetch = Some(now);
     let body = match source.location(config.root()) {
         Some(SourceLocation::File(path)) => match tokio::fs::read(&path).await {
-            Ok(body) => {
-                let base = Url::from_file_path(&path).ok();
-                Ok(Some((body, None, base)))
-            }
+            Ok(body) => Ok(Some(Body { body, content_type: None, base: Url::from_file_path(&path).ok(), validators: Default::default() })),
             Err(e) => Err(format!("{}: {e}", path.display())),
         },
         Some(SourceLocation::Http(url)) => fetch_http(fetcher, source, &mut state, url, &mut report).await,
@@ -190,8 +159,13 @@ async fn run_source(config: &Config, fetcher: &Fetcher, source: &SourceConfig, m
     };
     report.status = match body {
         Ok(None) => SourceStatus::NotModified { total },
-        Ok(Some((body, content_type, base))) => match ingest_body(config, source, &mut state, &body, content_type, base, now) {
-            Ok(status) => status,
+        Ok(Some(fetched)) => match ingest_body(config, source, &mut state, &fetched.body, fetched.content_type, fetched.base.clone(), now) {
+            Ok(status) => {
+                // Only a body that parsed earns validators: otherwise a 304
+                // would keep serving what we failed to read.
+                state.validators = fetched.validators;
+                status
+            }
             Err(e) => SourceStatus::Failed(e),
         },
         Err(e) => SourceStatus::Failed(e),
@@ -205,12 +179,32 @@ async fn run_source(config: &Config, fetcher: &Fetcher, source: &SourceConfig, m
     (state, report)
 }
 
-type Body = Option<(Vec<u8>, Option<String>, Option<Url>)>;
+/// A feed document and its HTTP context.
+struct Body {
+    body: Vec<u8>,
+    content_type: Option<String>,
+    base: Option<Url>,
+    /// Saved only once the body has parsed.
+    validators: Validators,
+}
 
-/// Fetches a source; `Ok(None)` is 304. Updates validators, moves, Retry-After.
-async fn fetch_http(fetcher: &Fetcher, source: &SourceConfig, state: &mut SourceState, url: Url, report: &mut SourceReport) -> Result<Body, String> {
-    let url = state.moved_to.as_deref().and_then(|m| Url::parse(m).ok()).unwrap_or(url);
-    let req = FetchRequest { url: url.clone(), validators: state.validators.clone(), headers: source.headers.clone() };
+/// Custom headers (credentials, often) go only to the configured origin.
+fn headers_for(source: &SourceConfig, configured: &Url, target: &Url) -> std::collections::BTreeMap<String, String> {
+    match configured.origin() == target.origin() {
+        true => source.headers.clone(),
+        false => Default::default(),
+    }
+}
+
+/// Fetches a source; `Ok(None)` is 304. Records moves, Retry-After, 410.
+async fn fetch_http(fetcher: &Fetcher, source: &SourceConfig, state: &mut SourceState, configured: Url, report: &mut SourceReport) -> Result<Option<Body>, String> {
+    // A feed found through a page, or a permanent move, is fetched directly.
+    let url = [&state.discovered, &state.moved_to]
+        .into_iter()
+        .flatten()
+        .find_map(|u| Url::parse(u).ok())
+        .unwrap_or_else(|| configured.clone());
+    let req = FetchRequest { url: url.clone(), validators: state.validators.clone(), headers: headers_for(source, &configured, &url) };
     let fetched = match fetcher.fetch(&req).await {
         Ok(FetchOutcome::Fetched(f)) => f,
         Ok(FetchOutcome::NotModified { moved_permanently }) => {
@@ -230,10 +224,9 @@ async fn fetch_http(fetcher: &Fetcher, source: &SourceConfig, state: &mut Source
     };
     note_move(state, report, fetched.moved_permanently.clone());
     if looks_like_html(fetched.content_type.as_deref(), &fetched.body) {
-        return follow_discovered(fetcher, source, state, fetched, report).await;
+        return follow_discovered(fetcher, source, state, &configured, fetched, report).await;
     }
-    state.validators = fetched.validators.clone();
-    Ok(Some((fetched.body, fetched.content_type, Some(fetched.final_url))))
+    Ok(Some(Body { body: fetched.body, content_type: fetched.content_type, base: Some(fetched.final_url), validators: fetched.validators }))
 }
 
 fn note_move(state: &mut SourceState, report: &mut SourceReport, moved: Option<Url>) {
@@ -243,8 +236,18 @@ fn note_move(state: &mut SourceState, report: &mut SourceReport, moved: Option<U
     }
 }
 
-async fn follow_discovered(fetcher: &Fetcher, source: &SourceConfig, state: &mut SourceState, page: Fetched, report: &mut SourceReport) -> Result<Body, String> {
-    let links = feed_links(&page.body, &page.final_url);
+/// How many advertised feeds a page may list in a message.
+const MAX_LISTED_FEEDS: usize = 10;
+
+async fn follow_discovered(
+    fetcher: &Fetcher,
+    source: &SourceConfig,
+    state: &mut SourceState,
+    configured: &Url,
+    page: Fetched,
+    report: &mut SourceReport,
+) -> Result<Option<Body>, String> {
+    let links = feed_links(&page.body, &page.final_url, MAX_LISTED_FEEDS);
     let list = links.iter().map(Url::as_str).collect::<Vec<_>>().join(", ");
     if links.is_empty() {
         return Err(format!("{} is an HTML page, not a feed, and advertises no feed", page.final_url));
@@ -252,17 +255,20 @@ async fn follow_discovered(fetcher: &Fetcher, source: &SourceConfig, state: &mut
     if !source.discover {
         return Err(format!("{} is an HTML page, not a feed; it advertises: {list} (set url to one, or discover = true)", page.final_url));
     }
-    report.notes.push(format!("{} is an HTML page; following its feed {}", page.final_url, links[0]));
-    let req = FetchRequest { url: links[0].clone(), validators: state.validators.clone(), headers: source.headers.clone() };
+    let feed = links[0].clone();
+    report.notes.push(format!("{} is an HTML page; following its feed {feed}", page.final_url));
+    // The page's validators are not the feed's.
+    let req = FetchRequest { url: feed.clone(), validators: Validators::default(), headers: headers_for(source, configured, &feed) };
     match fetcher.fetch(&req).await {
         Ok(FetchOutcome::Fetched(f)) if !looks_like_html(f.content_type.as_deref(), &f.body) => {
-            state.validators = f.validators.clone();
-            Ok(Some((f.body, f.content_type, Some(f.final_url))))
+            state.discovered = Some(feed.to_string());
+            Ok(Some(Body { body: f.body, content_type: f.content_type, base: Some(f.final_url), validators: f.validators }))
         }
-        Ok(FetchOutcome::NotModified { .. }) => Ok(None),
-        Ok(FetchOutcome::Fetched(_)) => Err(format!("discovered feed {} is HTML too", links[0])),
-        Ok(other) => Err(format!("discovered feed {}: {other:?}", links[0])),
-        Err(e) => Err(format!("discovered feed {}: {e}", links[0])),
+        Ok(FetchOutcome::Fetched(_)) => Err(format!("discovered feed {feed} is HTML too")),
+        Ok(FetchOutcome::NotModified { .. }) => Err(format!("discovered feed {feed} answered 304 to an unconditional request")),
+        Ok(FetchOutcome::Gone) => Err(format!("discovered feed {feed} answered 410 Gone")),
+        Ok(FetchOutcome::RetryAfter { status, .. }) => Err(format!("discovered feed {feed}: HTTP {status}")),
+        Err(e) => Err(format!("discovered feed {feed}: {e}")),
     }
 }
 
@@ -312,6 +318,10 @@ fn ingest_body(
 ) -> Result<SourceStatus, String> {
     let ctx = ParseContext { base_url: base.clone(), content_type };
     let feed = parse_feed(body, &ctx).map_err(|e| format!("not a usable feed: {e}"))?;
+    if feed.entries.is_empty() && !state.stories.is_empty() {
+        // More often a broken export than a newsroom that deleted everything.
+        return Err(format!("the feed came back with no entries; keeping the {} stories of the last good fetch", state.stories.len()));
+    }
     if feed.bozo {
         tracing::info!(source = %source.name, reason = feed.bozo_reason.as_deref().unwrap_or(""), "feed is not well-formed; recovered what could be read");
     }
@@ -328,10 +338,12 @@ fn ingest_body(
             let key = format!("{}\u{0}{}", draft.title, draft.content);
             draft.origin_id = Some(format!("content:{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes())));
         }
+        // Hashed as the feed says it, before clamping: a far-future date
+        // clamped to "now" would otherwise look like a new entry every run.
+        let hash = draft_hash(&draft);
         // An entry with only an update date was published no later than that.
         draft.published = draft.published.or(draft.updated).map(|d| clamp_future(d, now, tolerance));
         draft.updated = draft.updated.map(|d| clamp_future(d, now, tolerance));
-        let hash = draft_hash(&draft);
         let story = match old.get(&hash) {
             Some(k) => k.story.clone(),
             None => {
@@ -358,59 +370,23 @@ fn ingest_body(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::channels;
-    use chrono::TimeZone;
 
-    /// Publishing from the candidates of each source gives exactly the
-    /// channels that publishing from every story gives.
     #[test]
-    fn candidates_lose_nothing_a_channel_shows() {
-        let config = Config::from_toml(
-            "[publish]\ntitle = \"T\"\nbase_url = \"http://x/\"\nmax_items = 7\n[[topics]]\nslug = \"odd\"\ntitle = \"Odd\"\nkeywords = [\"odd\"]\n[[topics]]\nslug = \"rare\"\ntitle = \"Rare\"\nkeywords = [\"rare\"]\n[[topics]]\nslug = \"src\"\ntitle = \"Src\"\n",
-            std::path::Path::new("/x/wirefeed.toml"),
-        )
-        .unwrap();
-        let rules = TopicRules::new(&config.topics).unwrap();
-        let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-        let mut everything = Vec::new();
-        let mut picked = Vec::new();
-        for src in 0..3 {
-            let source = SourceConfig {
-                name: format!("s{src}"),
-                url: "http://x/".into(),
-                topics: if src == 2 { vec!["src".into()] } else { vec![] },
-                interval: None,
-                headers: Default::default(),
-                enabled: true,
-                discover: false,
-            };
-            let stories: Vec<Story> = (0..60)
-                .map(|i| {
-                    let words = format!("{} {}", if i % 2 == 1 { "odd" } else { "even" }, if (i * 7 + src) % 23 == 0 { "rare" } else { "" });
-                    StoryDraft {
-                        title: format!("s{src} story {i} {words}"),
-                        content: format!("<p>{words}</p>"),
-                        // Dates interleave across sources, with ties.
-                        published: Some(start + chrono::Duration::hours(((i * 37 + src * 11) % 50) as i64)),
-                        source: source.name.clone(),
-                        ..Default::default()
-                    }
-                    .normalize(start)
-                    .unwrap()
-                })
-                .collect();
-            let mut all = stories.clone();
-            for s in &mut all {
-                s.topics.extend(source.topics.clone());
-                rules.assign(s);
-            }
-            everything.extend(all);
-            picked.extend(candidates(stories, &source, &rules, config.publish.max_items).0);
-        }
-        assert!(picked.len() < everything.len() / 2, "{} of {}", picked.len(), everything.len());
-        let ids = |stories: &[Story]| -> Vec<Vec<String>> {
-            channels(&config, stories).iter().map(|c| c.stories.iter().map(|s| s.id.clone()).collect()).collect()
+    fn custom_headers_stay_with_the_configured_origin() {
+        let source = SourceConfig {
+            name: "s".into(),
+            url: "https://feeds.example.org/a".into(),
+            topics: vec![],
+            interval: None,
+            headers: [("Authorization".to_owned(), "Bearer x".to_owned())].into(),
+            enabled: true,
+            discover: false,
         };
-        assert_eq!(ids(&picked), ids(&everything));
+        let configured = Url::parse("https://feeds.example.org/a").unwrap();
+        let same = Url::parse("https://feeds.example.org/other").unwrap();
+        assert_eq!(headers_for(&source, &configured, &same).len(), 1);
+        for elsewhere in ["https://cdn.example.net/a", "http://feeds.example.org/a", "https://feeds.example.org:8443/a"] {
+            assert!(headers_for(&source, &configured, &Url::parse(elsewhere).unwrap()).is_empty(), "{elsewhere}");
+        }
     }
 }

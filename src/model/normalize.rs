@@ -52,8 +52,10 @@ fn to_second(t: DateTime<Utc>) -> DateTime<Utc> {
 
 impl StoryDraft {
     /// Normalizes the draft. `fallback_published` is used when the origin
-    /// has no date; it must itself be stable (file time, first-seen time),
-    /// never the clock of this run.
+    /// has no date; it must be stable from run to run (a file's time, a
+    /// remembered first-seen time). A caller that passes the clock, as the
+    /// aggregator does for an entry it has never seen, must remember that
+    /// time and use it from then on.
     pub fn normalize(self, fallback_published: DateTime<Utc>) -> Result<Story, NormalizeError> {
         let base = self.base_url.as_ref();
         let link = self.link.as_deref().and_then(|l| absolute_url(l, base)).map(|u| clean_link(&u));

@@ -22,24 +22,9 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     Ok(true)
 }
 
-/// Replaces `path` with `bytes` in one rename.
+/// Replaces `path` with `bytes` in one rename, durably (file and folder
+/// are synced before and after).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_atomic_with(path, Durability::Synced, |w| w.write_all(bytes))
-}
-
-/// Whether a replace waits for the disk.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Durability {
-    /// fsync the file and its folder: survives power loss.
-    Synced,
-    /// Rename only: old-or-new survives a crash of the process (the page
-    /// cache outlives it), not of the machine. For bulky state rewritten
-    /// every run, where an fsync per file would dominate the run.
-    ProcessCrash,
-}
-
-/// Replaces `path` with what `fill` writes, in one rename.
-pub fn write_atomic_with(path: &Path, durability: Durability, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let context = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -47,20 +32,12 @@ pub fn write_atomic_with(path: &Path, durability: Durability, fill: impl FnOnce(
     };
     std::fs::create_dir_all(dir).map_err(context)?;
     let mut tmp = tempfile::Builder::new().prefix(".wirefeed-").suffix(".tmp").tempfile_in(dir).map_err(context)?;
-    {
-        let mut w = io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
-        fill(&mut w).map_err(context)?;
-        w.flush().map_err(context)?;
-    }
-    if durability == Durability::Synced {
-        tmp.as_file().sync_all().map_err(context)?;
-    }
+    tmp.write_all(bytes).map_err(context)?;
+    tmp.as_file().sync_all().map_err(context)?;
     set_readable(tmp.as_file())?;
     tmp.persist(path).map_err(|e| context(e.error))?;
     // Make the rename itself durable.
-    if durability == Durability::Synced
-        && let Ok(d) = std::fs::File::open(dir)
-    {
+    if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())

@@ -15,14 +15,16 @@ pub fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
     head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
-/// Feed URLs advertised by an HTML page, in page order, resolved against
-/// `page_url`.
-pub fn feed_links(html: &[u8], page_url: &Url) -> Vec<Url> {
+/// The first `limit` feed URLs advertised by an HTML page, in page order,
+/// resolved against `page_url`.
+pub fn feed_links(html: &[u8], page_url: &Url, limit: usize) -> Vec<Url> {
     let text = String::from_utf8_lossy(html);
     let lower = text.to_ascii_lowercase();
     let mut out: Vec<Url> = Vec::new();
     let mut pos = 0;
-    while let Some(found) = lower[pos..].find("<link") {
+    while out.len() < limit
+        && let Some(found) = lower[pos..].find("<link")
+    {
         let start = pos + found;
         let end = lower[start..].find('>').map_or(lower.len(), |e| start + e);
         let attrs = attributes(&text[start + 5..end]);
@@ -90,7 +92,8 @@ mod tests {
             <link rel="alternate" type="text/html" href="/fr/">
             </head></html>"#;
         let base = Url::parse("https://news.example.org/section/").unwrap();
-        let links: Vec<String> = feed_links(page, &base).into_iter().map(String::from).collect();
+        let links: Vec<String> = feed_links(page, &base, 10).into_iter().map(String::from).collect();
+        assert_eq!(feed_links(page, &base, 1).len(), 1);
         assert_eq!(links, vec!["https://news.example.org/feed.atom", "https://cdn.example.org/rss.xml", "https://news.example.org/section/feed.json"]);
         assert!(looks_like_html(None, page));
         assert!(!looks_like_html(Some("application/rss+xml"), b"<?xml version='1.0'?><rss/>"));
