@@ -19,7 +19,9 @@ fn article(i: usize) -> String {
              <em>emphasis</em>, <strong>strong words</strong> &amp; an entity, and <a href=\"javascript:alert(1)\">a trap</a>.</p>\n"
         ));
     }
-    html.push_str(&format!("<figure><img src=\"img/{i}.jpg\" alt=\"photo\" onerror=\"x()\"><figcaption>Caption {i}</figcaption></figure>\n"));
+    html.push_str(&format!(
+        "<figure><img src=\"img/{i}.jpg\" alt=\"photo\" onerror=\"x()\"><figcaption>Caption {i}</figcaption></figure>\n"
+    ));
     html.push_str("<script>document.write('ad')</script><iframe src=\"https://ads.example/\"></iframe><ul><li>one</li><li>two</li></ul>\n");
     html
 }

@@ -4,12 +4,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::ingest::sources::with_topics;
 use crate::ingest::sources::{SourceReport, SourceStatus, aggregate};
 use crate::ingest::{self, InputFailure};
 use crate::model::Story;
 use crate::model::id::canonical_link;
 use crate::publish::{self, PublishReport};
-use crate::ingest::sources::with_topics;
 use crate::select::Selector;
 use crate::state::{StateError, StateReader, StateWriter, state_path};
 use crate::topics::TopicRules;
@@ -161,9 +161,15 @@ fn aggregate_sources(
     let reread = std::cell::OnceCell::new();
     let selection = selector.finish(|origin, ids| {
         let source = &config.sources[origin - 1];
-        let state = reread.get_or_init(|| StateReader::open(&path)).as_ref().map_err(|e| e.to_string()).and_then(|r| r.load(&source.name).map_err(|e| e.to_string()));
+        let state = reread
+            .get_or_init(|| StateReader::open(&path))
+            .as_ref()
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.load(&source.name).map_err(|e| e.to_string()));
         match state {
-            Ok(state) => state.stories.into_iter().filter(|k| ids.contains(&k.story.id)).map(|k| with_topics(k.story, source, &rules)).collect(),
+            Ok(state) => {
+                state.stories.into_iter().filter(|k| ids.contains(&k.story.id)).map(|k| with_topics(k.story, source, &rules)).collect()
+            }
             Err(e) => {
                 tracing::warn!(source = %source.name, "cannot read back stories: {e}");
                 Vec::new()

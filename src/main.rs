@@ -132,7 +132,13 @@ fn opml_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse(files: &[String], jsonl: bool, base: Option<String>, content_type: Option<String>, fixture_http: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn parse(
+    files: &[String],
+    jsonl: bool,
+    base: Option<String>,
+    content_type: Option<String>,
+    fixture_http: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     wirefeed::ingest::parse::run_parse_command(files, jsonl, base, content_type, fixture_http.as_deref(), &mut out)?;

@@ -148,7 +148,11 @@ mod tests {
 
     fn config() -> Config {
         let topics: String = ["a", "b", "c"].iter().map(|t| format!("[[topics]]\nslug = \"{t}\"\ntitle = \"{t}\"\n")).collect();
-        Config::from_toml(&format!("[publish]\ntitle = \"T\"\nbase_url = \"http://x/\"\nmax_items = 9\n{topics}"), std::path::Path::new("/x/w.toml")).unwrap()
+        Config::from_toml(
+            &format!("[publish]\ntitle = \"T\"\nbase_url = \"http://x/\"\nmax_items = 9\n{topics}"),
+            std::path::Path::new("/x/w.toml"),
+        )
+        .unwrap()
     }
 
     fn origin_stories(origin: usize) -> Vec<Story> {
@@ -163,13 +167,16 @@ mod tests {
                     // Shared stories are newest in later origins, so an earlier
                     // origin arriving late turns chosen copies into duplicates
                     // and frees their places for stories already let go.
-                    published: Some(start + chrono::Duration::minutes(if i % 10 == 0 { origin * 100 + i } else { (i * 13 + origin * 29) % 97 } as i64)),
+                    published: Some(
+                        start + chrono::Duration::minutes(if i % 10 == 0 { origin * 100 + i } else { (i * 13 + origin * 29) % 97 } as i64),
+                    ),
                     source: format!("o{origin}"),
                     ..Default::default()
                 }
                 .normalize(start)
                 .unwrap();
-                s.topics = ["a", "b", "c"].iter().filter(|_| (i + origin) % 3 == 0 || i % 7 == 0).take(1 + i % 3).map(|t| t.to_string()).collect();
+                s.topics =
+                    ["a", "b", "c"].iter().filter(|_| (i + origin) % 3 == 0 || i % 7 == 0).take(1 + i % 3).map(|t| t.to_string()).collect();
                 s
             })
             .collect()
@@ -199,7 +206,9 @@ mod tests {
             reloaded.set(reloaded.get() + wanted.len());
             all[origin].iter().filter(|s| wanted.contains(&s.id)).cloned().collect()
         });
-        let channel_ids = |stories: &[Story]| -> Vec<Vec<String>> { channels(&config, stories).iter().map(|c| c.stories.iter().map(|s| s.id.clone()).collect()).collect() };
+        let channel_ids = |stories: &[Story]| -> Vec<Vec<String>> {
+            channels(&config, stories).iter().map(|c| c.stories.iter().map(|s| s.id.clone()).collect()).collect()
+        };
         assert_eq!(channel_ids(&selection.stories), channel_ids(&everything));
         assert_eq!(selection.duplicates, 6 * 120 - everything.len());
         assert!(selection.stories.len() <= 9 * 4);

@@ -113,7 +113,9 @@ impl StateReader {
         let corrupt = |message: String| StateError::Corrupt { path: path.to_owned(), message };
         let file = match std::fs::File::open(path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StateReader { path: path.to_owned(), file: None, index: HashMap::new() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(StateReader { path: path.to_owned(), file: None, index: HashMap::new() });
+            }
             Err(e) => return Err(read_err(e)),
         };
         // Streamed: memory is one line, not the file.
@@ -232,7 +234,11 @@ mod tests {
         let path = dir.path().join("x/sources.jsonl");
         let empty = StateReader::open(&path).unwrap();
         assert!(empty.load("a").unwrap().stories.is_empty());
-        let a = SourceState { url: "http://a/".into(), validators: Validators { etag: Some("\"e\"".into()), last_modified: None }, ..Default::default() };
+        let a = SourceState {
+            url: "http://a/".into(),
+            validators: Validators { etag: Some("\"e\"".into()), last_modified: None },
+            ..Default::default()
+        };
         let mut w = StateWriter::create(&path).unwrap();
         w.write("a", &a).unwrap();
         w.write("b \"quoted\"", &SourceState { url: "http://b/".into(), ..Default::default() }).unwrap();

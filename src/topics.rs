@@ -159,7 +159,14 @@ mod tests {
 
     fn topic(slug: &str, keywords: &[&str], categories: &[&str], sources: &[&str]) -> TopicConfig {
         let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect();
-        TopicConfig { slug: slug.into(), title: slug.into(), description: String::new(), keywords: v(keywords), categories: v(categories), sources: v(sources) }
+        TopicConfig {
+            slug: slug.into(),
+            title: slug.into(),
+            description: String::new(),
+            keywords: v(keywords),
+            categories: v(categories),
+            sources: v(sources),
+        }
     }
 
     fn story(title: &str, content: &str, categories: &[&str], source: &str) -> Story {

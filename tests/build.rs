@@ -55,7 +55,10 @@ fn seed_stories_import_once_with_captions_and_no_marker() {
 fn topics_get_their_stories_and_empty_topics_still_publish() {
     let site = Site::new(&[SEED]);
     assert!(site.build().status.success());
-    assert_eq!(titles(&json(&site, "feeds/topics/russia.json")), vec!["Putin and Raisi Seek Harmonizing Bilateral Ties, Address Regional Issues"]);
+    assert_eq!(
+        titles(&json(&site, "feeds/topics/russia.json")),
+        vec!["Putin and Raisi Seek Harmonizing Bilateral Ties, Address Regional Issues"]
+    );
     assert_eq!(
         titles(&json(&site, "feeds/topics/gaza.json")),
         vec!["Families of Israeli Detainees Accuse Netanyahu of Misleading Trump to Evade Hostage Deal"]
@@ -127,12 +130,9 @@ fn bad_files_are_reported_and_the_rest_publishes() {
     let out = site.build();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    for (file, problem) in [
-        ("empty.txt", "empty file"),
-        ("latin1.txt:1", "not valid UTF-8"),
-        ("broken.md", "never closed"),
-        ("baddate.md", "not a date"),
-    ] {
+    for (file, problem) in
+        [("empty.txt", "empty file"), ("latin1.txt:1", "not valid UTF-8"), ("broken.md", "never closed"), ("baddate.md", "not a date")]
+    {
         assert!(err.lines().any(|l| l.contains(file) && l.contains(problem)), "no `{file}: {problem}` in:\n{err}");
     }
     let t = titles(&json(&site, "feeds/all.json"));
@@ -211,7 +211,10 @@ fn usage_errors_exit_1_not_2() {
 #[test]
 fn a_corrupt_state_file_is_reported_kept_and_the_rest_publishes() {
     let site = Site::new(&[SEED]);
-    site.write("in/a.rss", "<rss version=\"2.0\"><channel><title>A</title><item><title>Feed story</title><guid>a1</guid></item></channel></rss>");
+    site.write(
+        "in/a.rss",
+        "<rss version=\"2.0\"><channel><title>A</title><item><title>Feed story</title><guid>a1</guid></item></channel></rss>",
+    );
     site.write_config("[[sources]]\nname = \"a\"\nurl = \"in/a.rss\"\n");
     assert!(site.build().status.success());
     let state = ".wirefeed/sources.jsonl";

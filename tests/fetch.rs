@@ -28,7 +28,9 @@ fn rss(title: &str, items: &[(&str, &str)]) -> String {
         .iter()
         .map(|(t, link)| format!("<item><title>{t}</title><link>{link}</link><guid>{link}</guid><pubDate>Tue, 26 Nov 2024 10:00:00 GMT</pubDate><description>About {t}.</description></item>"))
         .collect();
-    format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title><link>http://x/</link><description>d</description>{items}</channel></rss>")
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>{title}</title><link>http://x/</link><description>d</description>{items}</channel></rss>"
+    )
 }
 
 fn gzip_bomb() -> Vec<u8> {
@@ -218,7 +220,9 @@ fn every_server_answer_is_handled_and_good_sources_still_publish() {
 fn local_file_sources_and_exit_status_two_for_a_failing_source() {
     let site = Site::new(&[]);
     site.write("feeds-in/a.rss", rss("A", &[("Local feed story", "http://local.example/1")]));
-    site.write_config("[[sources]]\nname = \"local\"\nurl = \"feeds-in/a.rss\"\n[[sources]]\nname = \"absent\"\nurl = \"feeds-in/none.rss\"\n");
+    site.write_config(
+        "[[sources]]\nname = \"local\"\nurl = \"feeds-in/a.rss\"\n[[sources]]\nname = \"absent\"\nurl = \"feeds-in/none.rss\"\n",
+    );
     let out = site.build();
     assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
     let err = common::stderr(&out);

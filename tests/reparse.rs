@@ -22,7 +22,11 @@ fn stories() -> Vec<Story> {
         title: "Alpha & “Omega” <b>not a tag</b>".into(),
         content: "<p>CDATA end ]]> inside &amp; more</p><p>Ünïcödé\u{1}</p>".into(),
         link: Some("https://newsroom.example/a?x=1&y=2".into()),
-        image: Some(Image { url: Some("https://img.example/p.png".into()), caption: Some("A <caption> & more".into()), credit: Some("AP".into()) }),
+        image: Some(Image {
+            url: Some("https://img.example/p.png".into()),
+            caption: Some("A <caption> & more".into()),
+            credit: Some("AP".into()),
+        }),
         authors: vec!["Ana Ruiz".into(), "Bo Li".into()],
         categories: vec!["World".into(), "R&D".into()],
         topics: vec!["t".into()],
@@ -72,7 +76,13 @@ fn rss_reparses_with_every_field() {
     let channels = publish::channels(&config, &stories);
     let xml = publish::rss::render(&site, &channels[0]);
     let seen = assert_namespaces_declared(&xml);
-    for el in ["http://search.yahoo.com/mrss/|content", "http://search.yahoo.com/mrss/|credit", "http://purl.org/dc/elements/1.1/|creator", "http://www.w3.org/2005/Atom|link", "http://purl.org/rss/1.0/modules/content/|encoded"] {
+    for el in [
+        "http://search.yahoo.com/mrss/|content",
+        "http://search.yahoo.com/mrss/|credit",
+        "http://purl.org/dc/elements/1.1/|creator",
+        "http://www.w3.org/2005/Atom|link",
+        "http://purl.org/rss/1.0/modules/content/|encoded",
+    ] {
         assert!(seen.iter().any(|s| s == el), "{el} not found in {seen:?}");
     }
     let ch = rss::Channel::read_from(&xml[..]).unwrap();

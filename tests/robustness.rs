@@ -117,11 +117,11 @@ fn deep_nesting_does_not_overflow_the_stack() {
     let docs = [
         format!("<rss><channel><item><title>t</title>{}</item></channel></rss>", nest("<a>", "</a>")),
         format!("<rss {media}><channel><item>{}</item></channel></rss>", nest("<media:group>", "</media:group>")),
+        format!("<rss {itunes}><channel><item>{}</item></channel></rss>", nest("<itunes:category text=\"x\">", "</itunes:category>")),
         format!(
-            "<rss {itunes}><channel><item>{}</item></channel></rss>",
-            nest("<itunes:category text=\"x\">", "</itunes:category>")
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content type=\"xhtml\">{}</content></entry></feed>",
+            nest("<div>", "</div>")
         ),
-        format!("<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><content type=\"xhtml\">{}</content></entry></feed>", nest("<div>", "</div>")),
         "<rss><channel><item>".repeat(50_000),
     ];
     for doc in &docs {

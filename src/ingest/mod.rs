@@ -138,10 +138,7 @@ pub fn load_file(path: &Path, entry: &StoriesConfig, site_base: &Url) -> Result<
             vec![(1, markdown_draft(md, entry, site_base))]
         }
     };
-    drafts
-        .into_iter()
-        .map(|(line, d)| d.normalize(file_time).map_err(|e| fail(Some(line), e.to_string())))
-        .collect()
+    drafts.into_iter().map(|(line, d)| d.normalize(file_time).map_err(|e| fail(Some(line), e.to_string()))).collect()
 }
 
 fn story_link(entry: &StoriesConfig, title: &str) -> Option<String> {

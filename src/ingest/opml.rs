@@ -33,12 +33,17 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
     let mut feeds = Vec::new();
     let mut buf = Vec::new();
     loop {
-        let event = reader.read_event_into(&mut buf).map_err(|e| OpmlError::Xml { position: reader.buffer_position(), message: e.to_string() })?;
+        let event =
+            reader.read_event_into(&mut buf).map_err(|e| OpmlError::Xml { position: reader.buffer_position(), message: e.to_string() })?;
         let empty = matches!(event, Event::Empty(_));
         match event {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref().eq_ignore_ascii_case(b"outline") => {
                 let attr = |name: &str| {
-                    e.attributes().flatten().find(|a| a.key.local_name().as_ref().eq_ignore_ascii_case(name.as_bytes())).and_then(|a| a.decoded_and_normalized_value(XmlVersion::Implicit1_0, reader.decoder()).ok()).map(|v| v.trim().to_owned())
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref().eq_ignore_ascii_case(name.as_bytes()))
+                        .and_then(|a| a.decoded_and_normalized_value(XmlVersion::Implicit1_0, reader.decoder()).ok())
+                        .map(|v| v.trim().to_owned())
                 };
                 let text = attr("title").filter(|t| !t.is_empty()).or_else(|| attr("text")).unwrap_or_default();
                 match attr("xmlUrl").filter(|u| !u.is_empty()) {
@@ -183,7 +188,14 @@ mod tests {
     fn parses_nested_outlines_and_categories() {
         let feeds = parse(OPML.as_bytes()).unwrap();
         assert_eq!(feeds.len(), 3);
-        assert_eq!(feeds[0], OpmlFeed { title: "Wire A".into(), xml_url: "https://a.example/feed".into(), categories: vec!["World News".into(), "Politics".into()] });
+        assert_eq!(
+            feeds[0],
+            OpmlFeed {
+                title: "Wire A".into(),
+                xml_url: "https://a.example/feed".into(),
+                categories: vec!["World News".into(), "Politics".into()]
+            }
+        );
         assert_eq!(feeds[1].title, "Wire B");
         assert!(feeds[2].categories.is_empty());
     }

@@ -64,7 +64,11 @@ pub struct SourceResult {
 
 impl SourceResult {
     fn failed(name: &str, why: String) -> SourceResult {
-        SourceResult { report: SourceReport { name: name.to_owned(), status: SourceStatus::Failed(why), notes: vec![] }, stories: vec![], state: None }
+        SourceResult {
+            report: SourceReport { name: name.to_owned(), status: SourceStatus::Failed(why), notes: vec![] },
+            stories: vec![],
+            state: None,
+        }
     }
 }
 
@@ -103,7 +107,14 @@ pub async fn aggregate(
 }
 
 /// Load state, fetch and parse, assign topics.
-async fn source_turn(config: &Config, saved: &StateReader, rules: &TopicRules, fetcher: &Fetcher, source: &SourceConfig, now: DateTime<Utc>) -> SourceResult {
+async fn source_turn(
+    config: &Config,
+    saved: &StateReader,
+    rules: &TopicRules,
+    fetcher: &Fetcher,
+    source: &SourceConfig,
+    now: DateTime<Utc>,
+) -> SourceResult {
     let state = match saved.load(&source.name) {
         Ok(s) => s,
         Err(e) => return SourceResult::failed(&source.name, e.to_string()),
@@ -128,7 +139,13 @@ pub fn with_topics(mut story: Story, source: &SourceConfig, rules: &TopicRules) 
     story
 }
 
-async fn run_source(config: &Config, fetcher: &Fetcher, source: &SourceConfig, mut state: SourceState, now: DateTime<Utc>) -> (SourceState, SourceReport) {
+async fn run_source(
+    config: &Config,
+    fetcher: &Fetcher,
+    source: &SourceConfig,
+    mut state: SourceState,
+    now: DateTime<Utc>,
+) -> (SourceState, SourceReport) {
     let mut report = SourceReport { name: source.name.clone(), status: SourceStatus::Skipped(String::new()), notes: Vec::new() };
     // A config updated to the URL the feed moved to is still the same source.
     if state.url != source.url && state.moved_to.as_deref() != Some(source.url.as_str()) {
@@ -159,15 +176,17 @@ async fn run_source(config: &Config, fetcher: &Fetcher, source: &SourceConfig, m
     };
     report.status = match body {
         Ok(None) => SourceStatus::NotModified { total },
-        Ok(Some(fetched)) => match ingest_body(config, source, &mut state, &fetched.body, fetched.content_type, fetched.base.clone(), now) {
-            Ok(status) => {
-                // Only a body that parsed earns validators: otherwise a 304
-                // would keep serving what we failed to read.
-                state.validators = fetched.validators;
-                status
+        Ok(Some(fetched)) => {
+            match ingest_body(config, source, &mut state, &fetched.body, fetched.content_type, fetched.base.clone(), now) {
+                Ok(status) => {
+                    // Only a body that parsed earns validators: otherwise a 304
+                    // would keep serving what we failed to read.
+                    state.validators = fetched.validators;
+                    status
+                }
+                Err(e) => SourceStatus::Failed(e),
             }
-            Err(e) => SourceStatus::Failed(e),
-        },
+        }
         Err(e) => SourceStatus::Failed(e),
     };
     if let SourceStatus::Failed(e) = &report.status {
@@ -197,13 +216,16 @@ fn headers_for(source: &SourceConfig, configured: &Url, target: &Url) -> std::co
 }
 
 /// Fetches a source; `Ok(None)` is 304. Records moves, Retry-After, 410.
-async fn fetch_http(fetcher: &Fetcher, source: &SourceConfig, state: &mut SourceState, configured: Url, report: &mut SourceReport) -> Result<Option<Body>, String> {
+async fn fetch_http(
+    fetcher: &Fetcher,
+    source: &SourceConfig,
+    state: &mut SourceState,
+    configured: Url,
+    report: &mut SourceReport,
+) -> Result<Option<Body>, String> {
     // A feed found through a page, or a permanent move, is fetched directly.
-    let url = [&state.discovered, &state.moved_to]
-        .into_iter()
-        .flatten()
-        .find_map(|u| Url::parse(u).ok())
-        .unwrap_or_else(|| configured.clone());
+    let url =
+        [&state.discovered, &state.moved_to].into_iter().flatten().find_map(|u| Url::parse(u).ok()).unwrap_or_else(|| configured.clone());
     let req = FetchRequest { url: url.clone(), validators: state.validators.clone(), headers: headers_for(source, &configured, &url) };
     let fetched = match fetcher.fetch(&req).await {
         Ok(FetchOutcome::Fetched(f)) => f,
@@ -352,7 +374,11 @@ fn ingest_body(
                 if !dated {
                     story.published = *state.first_seen.get(&story.id).unwrap_or(&story.published);
                 }
-                if old_ids.contains(story.id.as_str()) { changed += 1 } else { new += 1 }
+                if old_ids.contains(story.id.as_str()) {
+                    changed += 1
+                } else {
+                    new += 1
+                }
                 story
             }
         };

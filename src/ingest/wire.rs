@@ -124,8 +124,7 @@ fn repeats_soon(lines: &[Line<'_>], i: usize) -> bool {
 /// sits right under the headline.
 fn in_header(lines: &[Line<'_>], start: usize, i: usize) -> bool {
     let headline = lines[start].text;
-    i == start + 1
-        || lines[i + 1..].iter().take(HEADER_WINDOW).any(|l| l.text == MARKER || l.text == headline || l.text == lines[i].text)
+    i == start + 1 || lines[i + 1..].iter().take(HEADER_WINDOW).any(|l| l.text == MARKER || l.text == headline || l.text == lines[i].text)
 }
 
 /// Does a new story begin at line `i`?

@@ -109,9 +109,6 @@ mod tests {
         let t1 = story_id(IdBasis::Title { source: "Newsroom", title: "A  Title" });
         assert_eq!(t1, story_id(IdBasis::Title { source: "newsroom", title: "a title" }));
         assert_ne!(t1, story_id(IdBasis::Title { source: "Other", title: "a title" }));
-        assert_ne!(
-            story_id(IdBasis::Origin { source: "A", id: "1" }),
-            story_id(IdBasis::Origin { source: "B", id: "1" })
-        );
+        assert_ne!(story_id(IdBasis::Origin { source: "A", id: "1" }), story_id(IdBasis::Origin { source: "B", id: "1" }));
     }
 }

@@ -69,7 +69,10 @@ impl StoryDraft {
             // Feeds often carry only a description: it is the content too.
             content = match summary.contains('<') {
                 true => sanitize_html(summary, content_base),
-                false => format!("<p>{}</p>", quick_xml::escape::escape(clean_text(&quick_xml::escape::unescape(summary).unwrap_or(summary.into())).as_str())),
+                false => format!(
+                    "<p>{}</p>",
+                    quick_xml::escape::escape(clean_text(&quick_xml::escape::unescape(summary).unwrap_or(summary.into())).as_str())
+                ),
             };
             if content == "<p></p>" {
                 content.clear();

@@ -1,6 +1,6 @@
 //! Plain-text cleanup shared by every origin.
 
-use unicode_normalization::{UnicodeNormalization, is_nfc_quick, IsNormalized};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// True for characters XML 1.0 forbids (C0 controls but tab/LF/CR, the
 /// non-characters U+FFFE/U+FFFF) and for C1 controls, which no reader shows.
@@ -76,9 +76,30 @@ fn is_block_tag(tag: &str) -> bool {
     let name = name.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
     matches!(
         name.to_ascii_lowercase().as_str(),
-        "p" | "br" | "div" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
-            | "blockquote" | "pre" | "tr" | "td" | "th" | "table" | "figure" | "figcaption"
-            | "hr" | "dd" | "dt" | "section" | "article"
+        "p" | "br"
+            | "div"
+            | "li"
+            | "ul"
+            | "ol"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "blockquote"
+            | "pre"
+            | "tr"
+            | "td"
+            | "th"
+            | "table"
+            | "figure"
+            | "figcaption"
+            | "hr"
+            | "dd"
+            | "dt"
+            | "section"
+            | "article"
     )
 }
 

@@ -18,11 +18,10 @@ const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
 const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 
 pub fn render(site: &Site, channel: &Channel<'_>) -> Vec<u8> {
-    let namespaces: BTreeMap<String, String> =
-        [("atom", ATOM_NS), ("content", CONTENT_NS), ("dc", DC_NS), ("media", MEDIA_NS)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+    let namespaces: BTreeMap<String, String> = [("atom", ATOM_NS), ("content", CONTENT_NS), ("dc", DC_NS), ("media", MEDIA_NS)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     let self_link = rss::extension::atom::Link {
         href: channel.url(site, Format::Rss),
         rel: "self".into(),

@@ -94,7 +94,10 @@ mod tests {
         let base = Url::parse("https://news.example.org/section/").unwrap();
         let links: Vec<String> = feed_links(page, &base, 10).into_iter().map(String::from).collect();
         assert_eq!(feed_links(page, &base, 1).len(), 1);
-        assert_eq!(links, vec!["https://news.example.org/feed.atom", "https://cdn.example.org/rss.xml", "https://news.example.org/section/feed.json"]);
+        assert_eq!(
+            links,
+            vec!["https://news.example.org/feed.atom", "https://cdn.example.org/rss.xml", "https://news.example.org/section/feed.json"]
+        );
         assert!(looks_like_html(None, page));
         assert!(!looks_like_html(Some("application/rss+xml"), b"<?xml version='1.0'?><rss/>"));
     }

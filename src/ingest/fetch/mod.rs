@@ -54,11 +54,16 @@ pub struct Fetched {
 pub enum FetchOutcome {
     Fetched(Fetched),
     /// 304: the body is what we had.
-    NotModified { moved_permanently: Option<Url> },
+    NotModified {
+        moved_permanently: Option<Url>,
+    },
     /// 410: the feed is gone for good.
     Gone,
     /// 429/503 with Retry-After: do not ask again before `until`.
-    RetryAfter { status: u16, until: DateTime<Utc> },
+    RetryAfter {
+        status: u16,
+        until: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -138,7 +143,12 @@ impl Fetcher {
 
     fn request_headers(&self, req: &FetchRequest) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT, HeaderValue::from_static("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8",
+            ),
+        );
         for (k, v) in &req.headers {
             if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
                 h.insert(k, v);

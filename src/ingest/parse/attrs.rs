@@ -78,7 +78,8 @@ mod tests {
     #[test]
     fn tokenizes_sloppy_attributes() {
         let got: Vec<_> = Attrs::new(br#" a="1" b='2' c=3 d  e = "x y" f="unterminated"#).collect();
-        let want: Vec<(&[u8], &[u8])> = vec![(b"a", b"1"), (b"b", b"2"), (b"c", b"3"), (b"d", b""), (b"e", b"x y"), (b"f", b"unterminated")];
+        let want: Vec<(&[u8], &[u8])> =
+            vec![(b"a", b"1"), (b"b", b"2"), (b"c", b"3"), (b"d", b""), (b"e", b"x y"), (b"f", b"unterminated")];
         assert_eq!(got, want);
         assert_eq!(split_qname(b"dc:date"), (&b"dc"[..], &b"date"[..]));
     }

@@ -140,8 +140,14 @@ fn by_label<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
     let (mime, http_charset) = content_type.map(parse_content_type).unwrap_or_default();
     let mut bozo = None;
     let is_xml_type = |m: &str| {
-        matches!(m, "application/xml" | "application/xml-dtd" | "application/xml-external-parsed-entity" | "text/xml" | "text/xml-external-parsed-entity")
-            || (m.starts_with("application/") || m.starts_with("text/")) && m.ends_with("+xml")
+        matches!(
+            m,
+            "application/xml"
+                | "application/xml-dtd"
+                | "application/xml-external-parsed-entity"
+                | "text/xml"
+                | "text/xml-external-parsed-entity"
+        ) || (m.starts_with("application/") || m.starts_with("text/")) && m.ends_with("+xml")
     };
     let primary = match content_type {
         None => declared.clone().unwrap_or_else(|| "utf-8".into()),

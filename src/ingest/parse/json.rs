@@ -9,8 +9,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::date::parse_date;
-use super::xml::escape_into;
 use super::model::{Enclosure, EntryImage, FeedFormat, ParseError, ParsedEntry, ParsedFeed, resolve_link};
+use super::xml::escape_into;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

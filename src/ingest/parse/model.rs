@@ -184,9 +184,8 @@ pub fn push_unique(list: &mut Vec<String>, value: String) {
 /// byte-for-byte as published (no re-serialization).
 pub fn resolve_link(raw: &str, base: Option<&Url>) -> String {
     let raw = raw.trim();
-    let has_scheme = raw.find(':').is_some_and(|i| {
-        i > 0 && raw[..i].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-    });
+    let has_scheme =
+        raw.find(':').is_some_and(|i| i > 0 && raw[..i].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
     match base {
         Some(b) if !has_scheme => b.join(raw).map(String::from).unwrap_or_else(|_| raw.to_string()),
         _ => raw.to_string(),

@@ -276,7 +276,10 @@ mod tests {
         assert_eq!(e.authors, ["Ann"]);
         assert_eq!(e.categories, ["World", "Politics", "a", "b", "News", "Daily"]);
         let img = e.image.as_ref().unwrap();
-        assert_eq!((img.url.as_str(), img.caption.as_deref(), img.credit.as_deref()), ("http://e.com/feed/img.jpg", Some("Cap"), Some("AP")));
+        assert_eq!(
+            (img.url.as_str(), img.caption.as_deref(), img.credit.as_deref()),
+            ("http://e.com/feed/img.jpg", Some("Cap"), Some("AP"))
+        );
         assert_eq!(e.enclosures[0].url, "http://e.com/feed/a.mp3");
         assert_eq!(e.enclosures[0].length, Some(123));
     }
@@ -289,7 +292,10 @@ mod tests {
             <item><title>u</title><media:credit>Nobody</media:credit></item></channel></rss>"#;
         let f = parse(doc, None);
         let img = f.entries[0].image.as_ref().unwrap();
-        assert_eq!((img.url.as_str(), img.caption.as_deref(), img.credit.as_deref()), ("http://e.com/t.jpg", Some("A cap"), Some("Reuters")));
+        assert_eq!(
+            (img.url.as_str(), img.caption.as_deref(), img.credit.as_deref()),
+            ("http://e.com/t.jpg", Some("A cap"), Some("Reuters"))
+        );
         assert_eq!(f.entries[1].image, None);
     }
 
@@ -307,7 +313,10 @@ mod tests {
 
     #[test]
     fn broken_rss_still_yields_items() {
-        let f = parse("<rss><channel><TiTlE>caf&eacute; AT&T</TiTlE><item><title>a</title><PUBDATE>2 Jan 2024</PUBDATE><guid>http://e.com/a</guid>", None);
+        let f = parse(
+            "<rss><channel><TiTlE>caf&eacute; AT&T</TiTlE><item><title>a</title><PUBDATE>2 Jan 2024</PUBDATE><guid>http://e.com/a</guid>",
+            None,
+        );
         assert_eq!(f.entries[0].published.unwrap().to_rfc3339(), "2024-01-02T00:00:00+00:00", "names match in any case");
         assert_eq!(f.format, FeedFormat::Rss);
         assert!(f.bozo);

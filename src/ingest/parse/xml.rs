@@ -9,8 +9,8 @@
 
 use std::borrow::Cow;
 
-use quick_xml::events::Event;
 use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::Event;
 
 use super::attrs::{Attrs, split_qname};
 use super::entities::html5_entity as resolve_html5_entity;
