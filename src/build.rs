@@ -1,6 +1,5 @@
 //! `wirefeed build`: ingest → normalize → topics → publish, once.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -8,7 +7,6 @@ use crate::ingest::sources::with_topics;
 use crate::ingest::sources::{SourceReport, SourceStatus, aggregate};
 use crate::ingest::{self, InputFailure};
 use crate::model::Story;
-use crate::model::id::canonical_link;
 use crate::publish::{self, PublishReport};
 use crate::select::Selector;
 use crate::state::{StateError, StateReader, StateWriter, state_path};
@@ -49,41 +47,17 @@ impl BuildReport {
     }
 }
 
-/// Adds `incoming` to `stories` unless an earlier story has the same id or,
-/// across sources, the same canonical link.
-struct Merger {
-    ids: HashSet<String>,
-    links: HashSet<String>,
-}
-
-impl Merger {
-    fn add(&mut self, stories: &mut Vec<Story>, story: Story) -> bool {
-        let link = story.link.as_deref().map(canonical_link);
-        if self.ids.contains(&story.id) || link.as_ref().is_some_and(|l| self.links.contains(l)) {
-            return false;
-        }
-        self.ids.insert(story.id.clone());
-        self.links.extend(link);
-        stories.push(story);
-        true
-    }
-}
-
 /// Reads every configured input. The order is the config's, then file
-/// name, then position in the file: ties between equal dates keep it.
+/// name, then position in the file: ties between equal dates keep it, and
+/// of two copies of a story the first is kept (by the [`Selector`]).
 fn collect_stories(config: &Config) -> (Vec<Story>, BuildReport) {
     let mut report = BuildReport::default();
     let mut stories = Vec::new();
-    let mut merger = Merger { ids: HashSet::new(), links: HashSet::new() };
     for entry in &config.stories {
         let ingested = ingest::load_stories(entry, &config.publish.base_url);
         report.files_read += ingested.files;
         report.failures.extend(ingested.failures);
-        for story in ingested.stories {
-            if !merger.add(&mut stories, story) {
-                report.duplicates += 1;
-            }
-        }
+        stories.extend(ingested.stories);
     }
     (stories, report)
 }
@@ -95,11 +69,18 @@ pub fn build(config: &Config) -> Result<BuildReport, BuildError> {
 /// [`build`], calling `on_source` as each external source finishes.
 pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) + Sync)) -> Result<BuildReport, BuildError> {
     let rules = Arc::new(TopicRules::new(&config.topics)?);
-    let (mut stories, mut report) = collect_stories(config);
-    assign_topics(&rules, &mut stories);
-    if !config.sources.is_empty() {
-        stories = aggregate_sources(config, rules, stories, &mut report, on_source)?;
-    }
+    let (mut local, mut report) = collect_stories(config);
+    assign_topics(&rules, &mut local);
+    let mut selector = Selector::new(config.publish.max_items, 1 + config.topics.len());
+    selector.add(0, local);
+    let stories = if config.sources.is_empty() {
+        // The newsroom's own stories are never let go, so none is read back.
+        let selection = selector.finish(|_, _| Vec::new());
+        report.duplicates += selection.duplicates;
+        selection.stories
+    } else {
+        aggregate_sources(config, rules, selector, &mut report, on_source)?
+    };
     report.stories = stories.len();
     report.channels = publish::channels(config, &stories)
         .iter()
@@ -115,7 +96,7 @@ pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) +
 fn aggregate_sources(
     config: &Config,
     rules: Arc<TopicRules>,
-    local: Vec<Story>,
+    mut selector: Selector,
     report: &mut BuildReport,
     on_source: &(dyn Fn(&SourceReport) + Sync),
 ) -> Result<Vec<Story>, BuildError> {
@@ -131,8 +112,6 @@ fn aggregate_sources(
     };
     let saved = Arc::new(saved);
     let mut write_error: Option<StateError> = None;
-    let mut selector = Selector::new(config.publish.max_items, 1 + config.topics.len());
-    selector.add(0, local);
     let mut reports: Vec<Option<SourceReport>> = vec![None; config.sources.len()];
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(BuildError::Runtime)?;
     let shared_config = Arc::new(config.clone());
