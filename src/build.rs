@@ -1,25 +1,38 @@
-//! `wirefeed build`: ingest → normalize → topics → publish, once.
+//! `wirefeed build`: ingest → normalize → topics → store → publish, once.
+//!
+//! Every input goes into the store first, one transaction per source; the
+//! channels are then read back from the store and only those whose items
+//! changed are rendered again.
 
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::config::Config;
-use crate::ingest::sources::with_topics;
-use crate::ingest::sources::{SourceReport, SourceStatus, aggregate};
+use crate::config::{Config, StoriesConfig};
+use crate::ingest::sources::{SourceInput, SourceReport, SourceStatus, aggregate};
 use crate::ingest::{self, InputFailure};
 use crate::model::Story;
 use crate::publish::{self, PublishReport};
-use crate::select::Selector;
-use crate::state::{StateError, StateReader, StateWriter, state_path};
+use crate::store::sources::SourceKind;
+use crate::store::stories::{Batch, Retention};
+use crate::store::{Entry, RunRecord, SourceState, Store, StoreError};
 use crate::topics::TopicRules;
 
 /// What a build did; `failures` non-empty means some input was skipped.
 #[derive(Debug, Default)]
 pub struct BuildReport {
     pub files_read: usize,
+    /// Stories the channels show (each counted once).
     pub stories: usize,
-    /// Stories dropped because an earlier input had the same id or the
-    /// same canonical link.
+    /// New and edited stories stored by this run.
+    pub new: usize,
+    pub changed: usize,
+    /// Entries dropped because another source had the same id or link.
     pub duplicates: usize,
+    /// Stories let go by retention in this run.
+    pub pruned: usize,
+    /// Sources no longer configured, dropped from the store with their stories.
+    pub forgotten: Vec<(String, u64)>,
     pub failures: Vec<InputFailure>,
     /// One per configured source, in config order.
     pub sources: Vec<SourceReport>,
@@ -35,7 +48,7 @@ pub enum BuildError {
     #[error("writing feeds: {0}")]
     Publish(#[from] std::io::Error),
     #[error(transparent)]
-    State(#[from] StateError),
+    Store(#[from] StoreError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -45,21 +58,25 @@ impl BuildReport {
     pub fn failed_sources(&self) -> impl Iterator<Item = &SourceReport> {
         self.sources.iter().filter(|s| matches!(s.status, SourceStatus::Failed(_)))
     }
-}
 
-/// Reads every configured input. The order is the config's, then file
-/// name, then position in the file: ties between equal dates keep it, and
-/// of two copies of a story the first is kept (by the [`Selector`]).
-fn collect_stories(config: &Config) -> (Vec<Story>, BuildReport) {
-    let mut report = BuildReport::default();
-    let mut stories = Vec::new();
-    for entry in &config.stories {
-        let ingested = ingest::load_stories(entry, &config.publish.base_url);
-        report.files_read += ingested.files;
-        report.failures.extend(ingested.failures);
-        stories.extend(ingested.stories);
+    fn add(&mut self, outcome: &crate::store::BatchOutcome) {
+        self.new += outcome.new;
+        self.changed += outcome.changed;
+        self.duplicates += outcome.duplicates;
+        self.pruned += outcome.pruned;
     }
-    (stories, report)
+
+    /// One line for the run log and `/healthz`.
+    pub fn summary(&self) -> String {
+        let failed = self.failures.len() + self.failed_sources().count();
+        format!(
+            "{} new, {} updated, {} pruned; {} files written; {failed} input(s) failed",
+            self.new,
+            self.changed,
+            self.pruned,
+            self.publish.written.len()
+        )
+    }
 }
 
 pub fn build(config: &Config) -> Result<BuildReport, BuildError> {
@@ -68,95 +85,249 @@ pub fn build(config: &Config) -> Result<BuildReport, BuildError> {
 
 /// [`build`], calling `on_source` as each external source finishes.
 pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) + Sync)) -> Result<BuildReport, BuildError> {
-    let rules = Arc::new(TopicRules::new(&config.topics)?);
-    let (mut local, mut report) = collect_stories(config);
-    assign_topics(&rules, &mut local);
-    let mut selector = Selector::new(config.publish.max_items, 1 + config.topics.len());
-    selector.add(0, local);
-    let stories = if config.sources.is_empty() {
-        // The newsroom's own stories are never let go, so none is read back.
-        let selection = selector.finish(|_, _| Vec::new());
-        report.duplicates += selection.duplicates;
-        selection.stories
-    } else {
-        aggregate_sources(config, rules, selector, &mut report, on_source)?
+    let mut store = Store::open(config)?;
+    let started = Utc::now();
+    let result = build_in(config, &mut store, started, on_source);
+    let (ok, summary) = match &result {
+        Ok(r) => (r.failures.is_empty() && r.failed_sources().next().is_none(), r.summary()),
+        Err(e) => (false, e.to_string()),
     };
-    report.stories = stories.len();
-    report.channels = publish::channels(config, &stories)
-        .iter()
-        .map(|c| (c.path(publish::Format::Rss).trim_end_matches(".rss").to_owned(), c.stories.len()))
-        .collect();
-    report.publish = publish::publish(config, &stories)?;
+    store.record_run(&RunRecord { started, finished: Utc::now(), ok, summary })?;
+    result
+}
+
+/// One pass over every input with the store already open.
+pub fn build_in(
+    config: &Config,
+    store: &mut Store,
+    now: DateTime<Utc>,
+    on_source: &(dyn Fn(&SourceReport) + Sync),
+) -> Result<BuildReport, BuildError> {
+    let rules = Arc::new(TopicRules::new(&config.topics)?);
+    let retention = retention(config);
+    let mut report = BuildReport { forgotten: store.forget_sources_except(&configured_names(config))?, ..Default::default() };
+    for entry in &config.stories {
+        ingest_files(entry, config, &rules, store, &retention, now, &mut report)?;
+    }
+    if !config.sources.is_empty() {
+        aggregate_sources(config, rules, store, &retention, now, &mut report, on_source)?;
+    }
+    let published = publish_from_store(config, store)?;
+    report.stories = published.stories;
+    report.channels = published.channels;
+    report.publish = published.report;
     Ok(report)
 }
 
-/// Fetches every source and chooses, with the newsroom's own stories,
-/// what the channels show. Each source's new state is streamed into the
-/// next state file as it finishes, which replaces the old one at the end.
+pub fn retention(config: &Config) -> Retention {
+    Retention {
+        keep_days: config.store.keep_days,
+        max_items: config.publish.max_items,
+        topics: config.topics.iter().map(|t| t.slug.clone()).collect(),
+    }
+}
+
+/// The store's name for a `[[stories]]` folder.
+pub fn files_source_name(entry: &StoriesConfig) -> String {
+    format!("files:{}", entry.path.display())
+}
+
+fn configured_names(config: &Config) -> HashSet<String> {
+    let files = config.stories.iter().map(files_source_name);
+    files.chain(config.sources.iter().map(|s| s.name.clone())).collect()
+}
+
+/// A hash of a newsroom story as read, leaving out `published` (a wire
+/// file's date is its modification time: touching it is not an edit).
+fn local_hash(story: &Story) -> u64 {
+    let mut s = story.clone();
+    s.published = DateTime::UNIX_EPOCH;
+    s.topics.clear();
+    xxhash_rust::xxh3::xxh3_64(&serde_json::to_vec(&s).unwrap_or_default())
+}
+
+/// Reads one `[[stories]]` entry into the store. Stories whose file is
+/// gone are retracted, but only when every file was read cleanly (a file
+/// that failed may hold them).
+fn ingest_files(
+    entry: &StoriesConfig,
+    config: &Config,
+    rules: &TopicRules,
+    store: &mut Store,
+    retention: &Retention,
+    now: DateTime<Utc>,
+    report: &mut BuildReport,
+) -> Result<(), BuildError> {
+    let ingested = ingest::load_stories(entry, &config.publish.base_url);
+    report.files_read += ingested.files;
+    let clean = ingested.failures.is_empty();
+    let name = files_source_name(entry);
+    let pk = store.source_pk(&name, SourceKind::Files, &entry.path.display().to_string())?;
+    let mut stories = ingested.stories;
+    // The same story in two files (or twice in one) is stored once.
+    let (mut ids, mut links) = (HashSet::new(), HashSet::new());
+    let before = stories.len();
+    stories.retain(|s| {
+        let link = s.link.as_deref().map(crate::model::id::canonical_link);
+        let fresh = !ids.contains(&s.id) && link.as_ref().is_none_or(|l| !links.contains(l));
+        if fresh {
+            ids.insert(s.id.clone());
+            links.extend(link);
+        }
+        fresh
+    });
+    report.duplicates += before - stories.len();
+    assign_topics(rules, &mut stories);
+    let entries: Vec<Entry> = stories.into_iter().map(|story| Entry { hash: local_hash(&story), story }).collect();
+    let seen: Vec<u64> = entries.iter().map(|e| e.hash).collect();
+    let state = SourceState {
+        url: entry.path.display().to_string(),
+        last_fetch: Some(now),
+        last_success: clean.then_some(now),
+        last_status: Some(if clean { "ok" } else { "error" }.into()),
+        last_error: ingested.failures.first().map(|f| f.to_string()),
+        consecutive_errors: u32::from(!clean),
+        ..Default::default()
+    };
+    report.failures.extend(ingested.failures);
+    let outcome = store.apply(Batch { source_pk: pk, state: &state, entries, seen: &seen, retract_unseen: clean }, retention, now)?;
+    report.add(&outcome);
+    Ok(())
+}
+
+/// Fetches every source; each one's result goes into the store as it
+/// finishes.
 fn aggregate_sources(
     config: &Config,
     rules: Arc<TopicRules>,
-    mut selector: Selector,
+    store: &mut Store,
+    retention: &Retention,
+    now: DateTime<Utc>,
     report: &mut BuildReport,
     on_source: &(dyn Fn(&SourceReport) + Sync),
-) -> Result<Vec<Story>, BuildError> {
-    let path = state_path(config);
-    // An unreadable state is reported and left as it is: the sources start
-    // afresh for this run, and the next state is not written over it.
-    let (saved, mut next) = match StateReader::open(&path) {
-        Ok(saved) => (saved, Some(StateWriter::create(&path)?)),
-        Err(e) => {
-            report.failures.push(InputFailure { path: path.clone(), line: None, message: format!("{e}; sources start afresh this run") });
-            (StateReader::empty(&path), None)
-        }
-    };
-    let saved = Arc::new(saved);
-    let mut write_error: Option<StateError> = None;
+) -> Result<(), BuildError> {
+    let mut saved = store.sources()?;
+    let mut inputs = Vec::with_capacity(config.sources.len());
+    for source in &config.sources {
+        let (pk, state) = match saved.remove(&source.name) {
+            Some(found) => found,
+            None => (store.source_pk(&source.name, SourceKind::Feed, &source.url)?, SourceState::default()),
+        };
+        inputs.push(SourceInput { pk, state });
+    }
+    let reader = Arc::new(store.reader()?);
     let mut reports: Vec<Option<SourceReport>> = vec![None; config.sources.len()];
+    let mut store_error: Option<StoreError> = None;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(BuildError::Runtime)?;
     let shared_config = Arc::new(config.clone());
-    runtime.block_on(aggregate(shared_config, saved.clone(), rules.clone(), chrono::Utc::now(), on_source, &mut |i, result| {
-        let name = &config.sources[i].name;
-        let written = match (&mut next, &result.state) {
-            (None, _) => Ok(()),
-            (Some(next), Some(state)) => next.write(name, state),
-            (Some(next), None) => next.copy_from(&saved, name),
-        };
-        if let Err(e) = written {
-            write_error.get_or_insert(e);
+    runtime.block_on(aggregate(shared_config, inputs, reader, rules, now, &mut |i, mut result| {
+        if store_error.is_some() {
+            return;
         }
-        selector.add(i + 1, result.stories);
+        let batch =
+            Batch { source_pk: result.pk, state: &result.state, entries: result.entries, seen: &result.seen, retract_unseen: false };
+        match store.apply(batch, retention, now) {
+            Ok(outcome) => {
+                result.report.status = match result.report.status {
+                    SourceStatus::Updated { .. } => {
+                        SourceStatus::Updated { new: outcome.new, changed: outcome.changed, total: outcome.total }
+                    }
+                    SourceStatus::NotModified { .. } => SourceStatus::NotModified { total: outcome.total },
+                    other => other,
+                };
+                report.add(&outcome);
+            }
+            Err(e) => store_error = Some(e),
+        }
+        on_source(&result.report);
         reports[i] = Some(result.report);
     }));
     drop(runtime);
-    if let Some(e) = write_error {
+    if let Some(e) = store_error {
         return Err(e.into());
     }
-    if let Some(next) = next {
-        next.commit()?;
-    }
     report.sources = reports.into_iter().flatten().collect();
-    // Stories let go while choosing are read back from the new state.
-    let reread = std::cell::OnceCell::new();
-    let selection = selector.finish(|origin, ids| {
-        let source = &config.sources[origin - 1];
-        let state = reread
-            .get_or_init(|| StateReader::open(&path))
-            .as_ref()
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.load(&source.name).map_err(|e| e.to_string()));
-        match state {
-            Ok(state) => {
-                state.stories.into_iter().filter(|k| ids.contains(&k.story.id)).map(|k| with_topics(k.story, source, &rules)).collect()
-            }
-            Err(e) => {
-                tracing::warn!(source = %source.name, "cannot read back stories: {e}");
-                Vec::new()
+    Ok(())
+}
+
+/// What publishing from the store did.
+pub struct Published {
+    pub stories: usize,
+    pub channels: Vec<(String, usize)>,
+    pub report: PublishReport,
+}
+
+/// Reads every channel's newest stories from the store and renders the
+/// channels whose items (or settings) changed since they were last
+/// written; the index and OPML list are rendered every time (they are
+/// small, and list every channel).
+pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, BuildError> {
+    remove_stale_temp_files(&config.publish.output_dir);
+    let max = config.publish.max_items;
+    let mut stored = vec![store.channel(None, max)?];
+    for t in &config.topics {
+        stored.push(store.channel(Some(&t.slug), max)?);
+    }
+    let settings = settings_fingerprint(config);
+    let digests: Vec<u64> = stored.iter().map(|list| channel_digest(settings, list)).collect();
+    let lists = stored.iter().map(|list| list.iter().map(|s| &s.story).collect()).collect();
+    let channels = publish::channel_list(config, lists);
+    let mut unchanged = HashSet::new();
+    for (channel, digest) in channels.iter().zip(&digests) {
+        let path = channel.path(publish::Format::Rss);
+        let files_there = publish::Format::ALL.iter().all(|f| config.publish.output_dir.join(channel.path(*f)).is_file());
+        if files_there && store.channel_digest(&path)? == Some(*digest) {
+            unchanged.insert(path);
+        }
+    }
+    let files = publish::render(config, &channels, |c| unchanged.contains(&c.path(publish::Format::Rss)));
+    let mut report = publish::write_all(config, &files)?;
+    for (channel, digest) in channels.iter().zip(&digests) {
+        let path = channel.path(publish::Format::Rss);
+        if unchanged.contains(&path) {
+            report.unchanged.extend(publish::Format::ALL.iter().map(|f| config.publish.output_dir.join(channel.path(*f))));
+        } else {
+            store.set_channel_digest(&path, *digest)?;
+        }
+    }
+    let ids: HashSet<&str> = stored.iter().flatten().map(|s| s.story.id.as_str()).collect();
+    let counts = channels.iter().map(|c| (c.path(publish::Format::Rss).trim_end_matches(".rss").to_owned(), c.stories.len())).collect();
+    Ok(Published { stories: ids.len(), channels: counts, report })
+}
+
+/// Everything besides the items that shapes a channel's files.
+fn settings_fingerprint(config: &Config) -> u64 {
+    let topics: Vec<_> = config.topics.iter().map(|t| (&t.slug, &t.title, &t.description)).collect();
+    let text = format!("{}|{:?}|{:?}", publish::VERSION, config.publish, topics);
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
+fn channel_digest(settings: u64, stories: &[crate::store::StoredStory]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&settings.to_le_bytes());
+    for s in stories {
+        h.update(s.story.id.as_bytes());
+        h.update(&s.hash.to_le_bytes());
+        h.update(&s.story.published.timestamp().to_le_bytes());
+        h.update(&s.story.updated.map_or(0, |u| u.timestamp()).to_le_bytes());
+        h.update(s.story.topics.join(",").as_bytes());
+    }
+    h.digest()
+}
+
+/// A build killed while writing leaves its temporary file behind; the
+/// next one (holding the store's lock) clears them.
+fn remove_stale_temp_files(output: &std::path::Path) {
+    for dir in [output.to_owned(), output.join("topics")] {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(".wirefeed-") && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
             }
         }
-    });
-    report.duplicates += selection.duplicates;
-    Ok(selection.stories)
+    }
 }
 
 /// Topic matching reads every story's whole text: spread it over the cores.

@@ -35,6 +35,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     #[serde(default)]
     pub fetch: FetchConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
     /// The config file this was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -166,6 +168,26 @@ impl Default for FetchConfig {
     }
 }
 
+/// Where and for how long wirefeed remembers stories and sources.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// The SQLite database; relative to the config's folder.
+    pub path: PathBuf,
+    /// Stories older than this many days are pruned (each channel still
+    /// keeps its `max_items` newest).
+    pub keep_days: u32,
+    /// How long a second `build`/`run` waits for the one holding the store.
+    #[serde(with = "humantime_serde")]
+    pub lock_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { path: PathBuf::from(".wirefeed/state.db"), keep_days: 30, lock_timeout: Duration::from_secs(10) }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -210,6 +232,7 @@ impl Config {
     fn resolve_paths(&mut self) {
         let root = self.root().to_owned();
         self.publish.output_dir = root.join(&self.publish.output_dir);
+        self.store.path = root.join(&self.store.path);
         for s in &mut self.stories {
             s.path = root.join(&s.path);
         }

@@ -12,8 +12,7 @@ pub mod config;
 pub mod ingest;
 pub mod model;
 pub mod publish;
-pub mod select;
-pub mod state;
+pub mod store;
 pub mod topics;
 
 pub use build::{BuildReport, build};

@@ -209,20 +209,19 @@ fn usage_errors_exit_1_not_2() {
 }
 
 #[test]
-fn a_corrupt_state_file_is_reported_kept_and_the_rest_publishes() {
+fn a_corrupt_store_is_reported_and_left_alone_with_the_last_feeds() {
     let site = Site::new(&[SEED]);
-    site.write(
-        "in/a.rss",
-        "<rss version=\"2.0\"><channel><title>A</title><item><title>Feed story</title><guid>a1</guid></item></channel></rss>",
-    );
-    site.write_config("[[sources]]\nname = \"a\"\nurl = \"in/a.rss\"\n");
     assert!(site.build().status.success());
-    let state = ".wirefeed/sources.jsonl";
-    site.write(state, "{\"version\":1}\n{\"name\":\"a\",\"state\":{\"url\": [oops\n");
+    let feed = site.read("feeds/all.rss");
+    let store = ".wirefeed/state.db";
+    let garbage = "this is not an SQLite database, but it is someone's file\n".repeat(200);
+    site.write(store, &garbage);
+    let _ = std::fs::remove_file(site.path(".wirefeed/state.db-wal"));
+    let _ = std::fs::remove_file(site.path(".wirefeed/state.db-shm"));
     let out = site.build();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("corrupt") && stderr(&out).contains("sources.jsonl"), "{}", stderr(&out));
-    assert_eq!(site.read(state), "{\"version\":1}\n{\"name\":\"a\",\"state\":{\"url\": [oops\n", "the corrupt state was overwritten");
-    let t = titles(&json(&site, "feeds/all.json"));
-    assert!(t.contains(&"Feed story".to_owned()) && t.len() == 3, "{t:?}");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("state.db") && err.contains("damaged or not a database") && err.contains("left as it is"), "{err}");
+    assert_eq!(site.read(store), garbage, "the corrupt store was overwritten");
+    assert_eq!(site.read("feeds/all.rss"), feed, "the last good feeds must stay");
 }

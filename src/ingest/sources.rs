@@ -15,7 +15,7 @@ use super::fetch::{FetchOutcome, FetchRequest, Fetched, Fetcher, Validators};
 use super::parse::{ParseContext, clamp_future, parse_feed};
 use crate::config::{Config, SourceConfig, SourceLocation};
 use crate::model::{Story, StoryDraft};
-use crate::state::{KeptStory, SourceState, StateReader};
+use crate::store::{Entry, Reader, SourceState};
 use crate::topics::TopicRules;
 
 /// How one source's turn went.
@@ -39,6 +39,18 @@ pub struct SourceReport {
     pub notes: Vec<String>,
 }
 
+impl SourceStatus {
+    /// A short word for logs, metrics and `wirefeed sources`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SourceStatus::Updated { .. } => "ok",
+            SourceStatus::NotModified { .. } => "not modified",
+            SourceStatus::Skipped(_) => "skipped",
+            SourceStatus::Failed(_) => "error",
+        }
+    }
+}
+
 impl fmt::Display for SourceStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -50,81 +62,109 @@ impl fmt::Display for SourceStatus {
     }
 }
 
-/// One source's contribution to a build.
+/// One source's contribution to a build, for the store to apply.
 #[derive(Debug)]
 pub struct SourceResult {
+    /// The source's row in the store.
+    pub pk: i64,
     pub report: SourceReport,
-    /// The source's stories with their topics (the source's and the
-    /// rules'), in source order; none for a source disabled in the config.
-    pub stories: Vec<Story>,
-    /// The source's new state to save; `None` when its saved state could
-    /// not be read (it must then be kept as it was).
-    pub state: Option<SourceState>,
+    /// The source's new state to save.
+    pub state: SourceState,
+    /// New or changed entries, with their topics (the source's and the rules').
+    pub entries: Vec<Entry>,
+    /// Hashes of every entry the feed carries now (unchanged ones included).
+    pub seen: Vec<u64>,
+}
+
+/// A source about to take its turn: its row and saved state.
+#[derive(Debug, Clone)]
+pub struct SourceInput {
+    pub pk: i64,
+    pub state: SourceState,
 }
 
 impl SourceResult {
-    fn failed(name: &str, why: String) -> SourceResult {
+    fn failed(input: SourceInput, name: &str, why: String) -> SourceResult {
         SourceResult {
+            pk: input.pk,
             report: SourceReport { name: name.to_owned(), status: SourceStatus::Failed(why), notes: vec![] },
-            stories: vec![],
-            state: None,
+            state: input.state,
+            entries: vec![],
+            seen: vec![],
         }
     }
 }
 
 /// Runs every source, `concurrency` at a time, each as its own task (so
-/// parsing and sanitizing use every core), starting from its saved state
-/// in `saved`; hands each result to `sink` as it comes (in any order, with
-/// the source's index).
+/// parsing and sanitizing use every core), starting from its saved state;
+/// hands each result to `sink` as it comes (in any order, with the
+/// source's index). `reader` tells which entries are already stored.
 pub async fn aggregate(
     config: Arc<Config>,
-    saved: Arc<StateReader>,
+    inputs: Vec<SourceInput>,
+    reader: Arc<Reader>,
     rules: Arc<TopicRules>,
     now: DateTime<Utc>,
-    on_done: &(dyn Fn(&SourceReport) + Sync),
     sink: &mut dyn FnMut(usize, SourceResult),
 ) {
     let fetcher = match Fetcher::new(&config.fetch) {
         Ok(f) => Arc::new(f),
         Err(e) => {
-            for (i, s) in config.sources.iter().enumerate() {
-                sink(i, SourceResult::failed(&s.name, format!("cannot start the HTTP client: {e}")));
+            for (i, input) in inputs.into_iter().enumerate() {
+                sink(i, SourceResult::failed(input, &config.sources[i].name, format!("cannot start the HTTP client: {e}")));
             }
             return;
         }
     };
-    let jobs = (0..config.sources.len()).map(|i| {
-        let (config, saved, rules, fetcher) = (config.clone(), saved.clone(), rules.clone(), fetcher.clone());
-        let task = tokio::spawn(async move { source_turn(&config, &saved, &rules, &fetcher, &config.sources[i], now).await });
-        async move { (i, task.await) }
+    let jobs = inputs.into_iter().enumerate().map(|(i, input)| {
+        let (config, reader, rules, fetcher) = (config.clone(), reader.clone(), rules.clone(), fetcher.clone());
+        let fallback = input.clone();
+        let task = tokio::spawn(async move { source_turn(&config, input, &reader, &rules, &fetcher, i, now).await });
+        async move { (i, fallback, task.await) }
     });
     let mut results = stream::iter(jobs).buffer_unordered(config.fetch.concurrency);
-    while let Some((i, joined)) = results.next().await {
-        let result = joined.unwrap_or_else(|e| SourceResult::failed(&config.sources[i].name, format!("internal error: {e}")));
-        on_done(&result.report);
+    while let Some((i, fallback, joined)) = results.next().await {
+        let result = joined.unwrap_or_else(|e| SourceResult::failed(fallback, &config.sources[i].name, format!("internal error: {e}")));
         sink(i, result);
     }
 }
 
-/// Load state, fetch and parse, assign topics.
+/// Fetch and parse, normalize what changed, assign topics.
 async fn source_turn(
     config: &Config,
-    saved: &StateReader,
+    input: SourceInput,
+    reader: &Reader,
     rules: &TopicRules,
     fetcher: &Fetcher,
-    source: &SourceConfig,
+    index: usize,
     now: DateTime<Utc>,
 ) -> SourceResult {
-    let state = match saved.load(&source.name) {
-        Ok(s) => s,
-        Err(e) => return SourceResult::failed(&source.name, e.to_string()),
-    };
-    let (state, report) = run_source(config, fetcher, source, state, now).await;
-    let stories = match source.enabled {
-        true => state.stories.iter().map(|k| with_topics(k.story.clone(), source, rules)).collect(),
-        false => Vec::new(),
-    };
-    SourceResult { report, stories, state: Some(state) }
+    let source = &config.sources[index];
+    let pk = input.pk;
+    let (state, report, parsed) = run_source(config, fetcher, source, input.state, reader, pk, now).await;
+    let (mut entries, seen) = parsed.unwrap_or_default();
+    for e in &mut entries {
+        let story = std::mem::replace(&mut e.story, placeholder());
+        e.story = with_topics(story, source, rules);
+    }
+    SourceResult { pk, report, state, entries, seen }
+}
+
+fn placeholder() -> Story {
+    Story {
+        id: String::new(),
+        title: String::new(),
+        summary: None,
+        content: String::new(),
+        image: None,
+        authors: vec![],
+        categories: vec![],
+        topics: vec![],
+        published: DateTime::UNIX_EPOCH,
+        updated: None,
+        link: None,
+        source: String::new(),
+    }
 }
 
 /// The source's own topics and the rules' matches, added to the story's.
@@ -139,30 +179,27 @@ pub fn with_topics(mut story: Story, source: &SourceConfig, rules: &TopicRules) 
     story
 }
 
+/// New or changed entries, and the hashes of all the feed carries.
+type Parsed = (Vec<Entry>, Vec<u64>);
+
 async fn run_source(
     config: &Config,
     fetcher: &Fetcher,
     source: &SourceConfig,
     mut state: SourceState,
+    reader: &Reader,
+    pk: i64,
     now: DateTime<Utc>,
-) -> (SourceState, SourceReport) {
+) -> (SourceState, SourceReport, Option<Parsed>) {
     let mut report = SourceReport { name: source.name.clone(), status: SourceStatus::Skipped(String::new()), notes: Vec::new() };
-    // A config updated to the URL the feed moved to is still the same source.
+    // A config updated to the URL the feed moved to is still the same
+    // source; another URL starts the HTTP state afresh (stories stay).
     if state.url != source.url && state.moved_to.as_deref() != Some(source.url.as_str()) {
-        state = SourceState { version: crate::state::STATE_VERSION, url: source.url.clone(), ..Default::default() };
+        state = SourceState { url: source.url.clone(), ..Default::default() };
     }
-    let total = state.stories.len();
-    if !source.enabled {
-        report.status = SourceStatus::Skipped("disabled in config".into());
-        return (state, report);
-    }
-    if let Some(why) = &state.disabled {
-        report.status = SourceStatus::Skipped(format!("disabled: {why} (remove it from the config, or delete its state to retry)"));
-        return (state, report);
-    }
-    if let Some(until) = state.retry_until.filter(|u| *u > now) {
-        report.status = SourceStatus::Skipped(format!("server asked to wait until {}", until.to_rfc3339()));
-        return (state, report);
+    if let Some(why) = skip_reason(source, &state, now) {
+        report.status = SourceStatus::Skipped(why);
+        return (state, report, None);
     }
     state.retry_until = None;
     state.last_fetch = Some(now);
@@ -174,28 +211,45 @@ async fn run_source(
         Some(SourceLocation::Http(url)) => fetch_http(fetcher, source, &mut state, url, &mut report).await,
         None => Err(format!("{:?} is neither a URL nor a path", source.url)),
     };
+    let mut parsed = None;
     report.status = match body {
-        Ok(None) => SourceStatus::NotModified { total },
-        Ok(Some(fetched)) => {
-            match ingest_body(config, source, &mut state, &fetched.body, fetched.content_type, fetched.base.clone(), now) {
-                Ok(status) => {
+        Ok(None) => SourceStatus::NotModified { total: 0 },
+        Ok(Some(fetched)) => match reader.known_hashes(pk) {
+            Err(e) => SourceStatus::Failed(e.to_string()),
+            Ok(known) => match ingest_body(config, source, &known, &fetched.body, fetched.content_type, fetched.base.clone(), now) {
+                Ok(p) => {
                     // Only a body that parsed earns validators: otherwise a 304
                     // would keep serving what we failed to read.
                     state.validators = fetched.validators;
-                    status
+                    parsed = Some(p);
+                    SourceStatus::Updated { new: 0, changed: 0, total: 0 }
                 }
                 Err(e) => SourceStatus::Failed(e),
-            }
-        }
+            },
+        },
         Err(e) => SourceStatus::Failed(e),
     };
     if let SourceStatus::Failed(e) = &report.status {
         state.last_error = Some(e.clone());
+        state.consecutive_errors += 1;
     } else {
         state.last_error = None;
+        state.consecutive_errors = 0;
+        state.last_success = Some(now);
     }
-    state.last_status = Some(report.status.to_string());
-    (state, report)
+    state.last_status = Some(report.status.label().to_owned());
+    (state, report, parsed)
+}
+
+/// Why a source is not fetched this time, if it is not.
+fn skip_reason(source: &SourceConfig, state: &SourceState, now: DateTime<Utc>) -> Option<String> {
+    if !source.enabled {
+        return Some("disabled in config".into());
+    }
+    if let Some(why) = &state.disabled {
+        return Some(format!("disabled: {why} (remove it from the config, or run `wirefeed sources --reset NAME` to retry)"));
+    }
+    state.retry_until.filter(|u| *u > now).map(|until| format!("server asked to wait until {}", until.to_rfc3339()))
 }
 
 /// A feed document and its HTTP context.
@@ -332,27 +386,21 @@ fn draft_hash(draft: &StoryDraft) -> u64 {
 fn ingest_body(
     config: &Config,
     source: &SourceConfig,
-    state: &mut SourceState,
+    known: &HashSet<u64>,
     body: &[u8],
     content_type: Option<String>,
     base: Option<Url>,
     now: DateTime<Utc>,
-) -> Result<SourceStatus, String> {
+) -> Result<Parsed, String> {
     let ctx = ParseContext { base_url: base.clone(), content_type };
     let feed = parse_feed(body, &ctx).map_err(|e| format!("not a usable feed: {e}"))?;
-    if feed.entries.is_empty() && !state.stories.is_empty() {
-        // More often a broken export than a newsroom that deleted everything.
-        return Err(format!("the feed came back with no entries; keeping the {} stories of the last good fetch", state.stories.len()));
-    }
     if feed.bozo {
         tracing::info!(source = %source.name, reason = feed.bozo_reason.as_deref().unwrap_or(""), "feed is not well-formed; recovered what could be read");
     }
     let tolerance = chrono::Duration::from_std(config.fetch.future_tolerance).unwrap_or(chrono::Duration::hours(1));
-    let old: std::collections::HashMap<u64, &KeptStory> = state.stories.iter().map(|k| (k.hash, k)).collect();
-    let old_ids: HashSet<&str> = state.stories.iter().map(|k| k.story.id.as_str()).collect();
-    let (mut new, mut changed) = (0, 0);
-    let mut kept = Vec::with_capacity(feed.entries.len());
-    let mut seen = HashSet::new();
+    let mut entries = Vec::new();
+    let mut seen = Vec::with_capacity(feed.entries.len());
+    let mut ids = HashSet::new();
     for entry in feed.entries {
         let mut draft = entry.into_draft(&source.name, base.as_ref());
         if draft.origin_id.is_none() && draft.link.is_none() {
@@ -363,34 +411,20 @@ fn ingest_body(
         // Hashed as the feed says it, before clamping: a far-future date
         // clamped to "now" would otherwise look like a new entry every run.
         let hash = draft_hash(&draft);
+        seen.push(hash);
+        if known.contains(&hash) {
+            continue;
+        }
         // An entry with only an update date was published no later than that.
         draft.published = draft.published.or(draft.updated).map(|d| clamp_future(d, now, tolerance));
         draft.updated = draft.updated.map(|d| clamp_future(d, now, tolerance));
-        let story = match old.get(&hash) {
-            Some(k) => k.story.clone(),
-            None => {
-                let dated = draft.published.is_some();
-                let Ok(mut story) = draft.normalize(now) else { continue };
-                if !dated {
-                    story.published = *state.first_seen.get(&story.id).unwrap_or(&story.published);
-                }
-                if old_ids.contains(story.id.as_str()) {
-                    changed += 1
-                } else {
-                    new += 1
-                }
-                story
-            }
-        };
-        state.first_seen.entry(story.id.clone()).or_insert(now);
-        if seen.insert(story.id.clone()) {
-            kept.push(KeptStory { hash, story });
+        // Undated entries get `now`; the store keeps the first-seen date.
+        let Ok(story) = draft.normalize(now) else { continue };
+        if ids.insert(story.id.clone()) {
+            entries.push(Entry { hash, story });
         }
     }
-    // first_seen only needs the ids the feed still carries.
-    state.first_seen.retain(|id, _| seen.contains(id));
-    state.stories = kept;
-    Ok(SourceStatus::Updated { new, changed, total: state.stories.len() })
+    Ok((entries, seen))
 }
 
 #[cfg(test)]

@@ -125,19 +125,29 @@ fn newest(stories: &[&Story]) -> Option<DateTime<Utc>> {
 /// builds the merged channel followed by one channel per configured topic.
 pub fn channels<'a>(config: &Config, stories: &'a [Story]) -> Vec<Channel<'a>> {
     let mut sorted: Vec<&Story> = stories.iter().collect();
-    sorted.sort_by(|a, b| b.published.cmp(&a.published));
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.published));
     let max = config.publish.max_items;
-    let site_updated = newest(&sorted).unwrap_or(DateTime::UNIX_EPOCH);
+    let mut lists = vec![sorted.iter().take(max).copied().collect()];
+    for t in &config.topics {
+        lists.push(sorted.iter().filter(|s| s.topics.contains(&t.slug)).take(max).copied().collect());
+    }
+    channel_list(config, lists)
+}
+
+/// The channels, from each one's stories newest first: `lists[0]` is the
+/// merged channel, then one list per configured topic in config order.
+pub fn channel_list<'a>(config: &Config, lists: Vec<Vec<&'a Story>>) -> Vec<Channel<'a>> {
+    let site_updated = lists.first().and_then(|all| newest(all)).unwrap_or(DateTime::UNIX_EPOCH);
+    let p = &config.publish;
+    let mut lists = lists.into_iter();
     let make = |slug: Option<String>, title: String, description: String, items: Vec<&'a Story>| {
         let updated = newest(&items).unwrap_or(site_updated);
         Channel { slug, title, description, stories: items, updated }
     };
-    let p = &config.publish;
-    let mut out = vec![make(None, p.title.clone(), p.description.clone(), sorted.iter().take(max).copied().collect())];
+    let mut out = vec![make(None, p.title.clone(), p.description.clone(), lists.next().unwrap_or_default())];
     for t in &config.topics {
-        let items = sorted.iter().filter(|s| s.topics.contains(&t.slug)).take(max).copied().collect();
         let description = if t.description.is_empty() { format!("{}: {}", p.title, t.title) } else { t.description.clone() };
-        out.push(make(Some(t.slug.clone()), format!("{}: {}", p.title, t.title), description, items));
+        out.push(make(Some(t.slug.clone()), format!("{}: {}", p.title, t.title), description, lists.next().unwrap_or_default()));
     }
     out
 }
@@ -197,20 +207,31 @@ pub struct PublishReport {
 /// Renders every channel in every format, the index and the OPML list, and
 /// writes each file that changed.
 pub fn publish(config: &Config, stories: &[Story]) -> std::io::Result<PublishReport> {
-    let site = Site::from_config(config);
     let channels = channels(config, stories);
+    write_all(config, &render(config, &channels, |_| false))
+}
+
+/// Every output file's path (relative to the output folder) and bytes;
+/// the three files of a channel for which `unchanged` says so are left out.
+pub fn render(config: &Config, channels: &[Channel<'_>], unchanged: impl Fn(&Channel<'_>) -> bool) -> Vec<(String, Vec<u8>)> {
+    let site = Site::from_config(config);
     let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(channels.len() * 3 + 2);
-    for channel in &channels {
+    for channel in channels.iter().filter(|c| !unchanged(c)) {
         files.push((channel.path(Format::Rss), rss::render(&site, channel)));
         files.push((channel.path(Format::Atom), atom::render(&site, channel)));
         files.push((channel.path(Format::Json), jsonfeed::render(&site, channel)));
     }
-    files.push(("index.html".into(), html::render(&site, &channels).into_bytes()));
-    files.push(("channels.opml".into(), opml::render(&site, &channels).into_bytes()));
+    files.push(("index.html".into(), html::render(&site, channels).into_bytes()));
+    files.push(("channels.opml".into(), opml::render(&site, channels).into_bytes()));
+    files
+}
+
+/// Writes each file whose bytes changed (atomically).
+pub fn write_all(config: &Config, files: &[(String, Vec<u8>)]) -> std::io::Result<PublishReport> {
     let mut report = PublishReport::default();
     for (rel, bytes) in files {
-        let path = config.publish.output_dir.join(&rel);
-        if write::write_if_changed(&path, &bytes)? {
+        let path = config.publish.output_dir.join(rel);
+        if write::write_if_changed(&path, bytes)? {
             report.written.push(path);
         } else {
             report.unchanged.push(path);

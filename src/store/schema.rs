@@ -1,0 +1,143 @@
+//! The store's schema and its forward migrations.
+//!
+//! The schema version is SQLite's `user_version`; `application_id` marks
+//! the file as a wirefeed store, so another program's database is refused
+//! instead of being "migrated". Migrations only ever go forward, each in
+//! the same transaction as the version bump, so a crash mid-migration
+//! leaves the previous version whole.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// "wfd1" as a big-endian integer: `PRAGMA application_id` of every store.
+pub const APPLICATION_ID: i32 = 0x7766_6431;
+
+/// Each entry takes the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[V1, V2];
+
+/// The schema version this wirefeed writes.
+pub const LATEST: u32 = MIGRATIONS.len() as u32;
+
+/// Version 1: sources, stories, topics and tombstones.
+const V1: &str = "
+CREATE TABLE sources (
+    pk INTEGER PRIMARY KEY,
+    -- The config's name: [[sources]] name, or files:<path> for [[stories]].
+    name TEXT NOT NULL UNIQUE,
+    -- 'feed' or 'files'.
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    last_fetch INTEGER,
+    last_status TEXT,
+    last_error TEXT,
+    retry_until INTEGER,
+    consecutive_errors INTEGER NOT NULL DEFAULT 0,
+    moved_to TEXT,
+    discovered TEXT,
+    disabled TEXT
+);
+
+CREATE TABLE stories (
+    pk INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source INTEGER NOT NULL REFERENCES sources(pk) ON DELETE CASCADE,
+    -- xxh3 of the entry as the source gave it: equal means unchanged.
+    hash INTEGER NOT NULL,
+    -- Canonical link: one story per link across sources.
+    canonical TEXT,
+    title TEXT NOT NULL,
+    summary TEXT,
+    content TEXT NOT NULL,
+    image_url TEXT,
+    image_caption TEXT,
+    image_credit TEXT,
+    authors TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    published INTEGER NOT NULL,
+    updated INTEGER,
+    link TEXT,
+    source_name TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX stories_by_link ON stories(canonical) WHERE canonical IS NOT NULL;
+CREATE INDEX stories_by_date ON stories(published DESC, pk);
+CREATE INDEX stories_by_source ON stories(source, hash);
+
+-- Topic channels read through this table: newest first per topic.
+CREATE TABLE story_topics (
+    topic TEXT NOT NULL,
+    published INTEGER NOT NULL,
+    story INTEGER NOT NULL REFERENCES stories(pk) ON DELETE CASCADE,
+    PRIMARY KEY (topic, published DESC, story)
+) WITHOUT ROWID;
+CREATE INDEX story_topics_by_story ON story_topics(story);
+
+-- Ids pruned by retention: a story that comes back is not new again.
+CREATE TABLE tombstones (
+    id TEXT PRIMARY KEY,
+    removed INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- What each channel last published, to skip rendering unchanged ones.
+CREATE TABLE channels (
+    path TEXT PRIMARY KEY,
+    digest INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+/// Version 2: scheduling (`wirefeed run`) and the record of runs.
+const V2: &str = "
+ALTER TABLE sources ADD COLUMN next_fetch INTEGER;
+ALTER TABLE sources ADD COLUMN last_success INTEGER;
+CREATE TABLE runs (
+    pk INTEGER PRIMARY KEY,
+    started INTEGER NOT NULL,
+    finished INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    summary TEXT NOT NULL
+);
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("written by a newer wirefeed (schema version {found}; this one knows up to {LATEST}): upgrade wirefeed")]
+    TooNew { found: u32 },
+    #[error("made by an older wirefeed (schema version {found}; this one reads {LATEST}): run `wirefeed build` once to migrate it")]
+    Old { found: u32 },
+    #[error("not a wirefeed store (application id {0:#x})")]
+    Foreign(i32),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Brings the schema to `target` (normally [`LATEST`]; tests stop earlier).
+pub fn migrate(conn: &mut Connection, target: u32) -> Result<(), SchemaError> {
+    let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if app != APPLICATION_ID && (app != 0 || version != 0 || has_tables(conn)?) {
+        return Err(SchemaError::Foreign(app));
+    }
+    if version > LATEST {
+        return Err(SchemaError::TooNew { found: version });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(target as usize).skip(version as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as u32 + 1)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn has_tables(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).map(|n| n > 0)
+}

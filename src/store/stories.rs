@@ -1,0 +1,348 @@
+//! Stories in the store: applying a source's entries, retention, and the
+//! channel queries the publishers read.
+//!
+//! Rules kept here, for every origin alike:
+//! - an id seen before keeps its `published` date and its first-seen time;
+//! - an entry whose hash changed is an edit: its content is replaced and
+//!   `updated` moves (to the feed's own newer date, else to now);
+//! - a new id whose canonical link is already stored under another id is a
+//!   duplicate (first seen wins);
+//! - an id pruned by retention (a tombstone) is not stored again.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use std::collections::BTreeSet;
+
+use super::sources::{self, SourceState};
+use super::{Reader, Result, Store};
+use crate::model::id::canonical_link;
+use crate::model::{Image, Story};
+
+pub(crate) fn time(t: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(t, 0).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+pub(crate) fn opt_time(t: Option<i64>) -> Option<DateTime<Utc>> {
+    t.map(time)
+}
+
+/// One entry of a source, normalized, with its topics assigned.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// xxh3 of the entry as the source gave it.
+    pub hash: u64,
+    pub story: Story,
+}
+
+/// A stored story and what the store knows about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredStory {
+    pub story: Story,
+    pub hash: u64,
+    pub first_seen: DateTime<Utc>,
+}
+
+/// What one source's turn changed in the store.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub new: usize,
+    pub changed: usize,
+    /// Entries already stored under another source (same id or link).
+    pub duplicates: usize,
+    /// Entries that retention had pruned before: not stored again.
+    pub tombstoned: usize,
+    /// Stories of a folder whose file is gone.
+    pub retracted: usize,
+    /// Stories pruned by retention in this transaction.
+    pub pruned: usize,
+    /// Stories this source has in the store afterwards.
+    pub total: usize,
+}
+
+/// A source's turn, applied in one transaction by [`Store::apply`].
+pub struct Batch<'a> {
+    pub source_pk: i64,
+    pub state: &'a SourceState,
+    /// New or changed entries (unchanged ones need only their hash in `seen`).
+    pub entries: Vec<Entry>,
+    /// Hashes of every entry the source carries now.
+    pub seen: &'a [u64],
+    /// The newsroom's own files: stories whose file is gone are removed.
+    pub retract_unseen: bool,
+}
+
+/// What retention keeps: stories younger than `keep_days`, and each
+/// channel's `max_items` newest.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    pub keep_days: u32,
+    pub max_items: usize,
+    pub topics: Vec<String>,
+}
+
+const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.content, s.image_url, s.image_caption, s.image_credit, s.authors, \
+                             s.categories, s.topics, s.published, s.updated, s.link, s.source_name, s.hash, s.first_seen";
+
+fn list(text: String) -> Vec<String> {
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+fn story_from_row(r: &Row<'_>) -> rusqlite::Result<StoredStory> {
+    let (url, caption, credit): (Option<String>, Option<String>, Option<String>) = (r.get(4)?, r.get(5)?, r.get(6)?);
+    let image = (url.is_some() || caption.is_some() || credit.is_some()).then_some(Image { url, caption, credit });
+    Ok(StoredStory {
+        story: Story {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            summary: r.get(2)?,
+            content: r.get(3)?,
+            image,
+            authors: list(r.get(7)?),
+            categories: list(r.get(8)?),
+            topics: list(r.get(9)?),
+            published: time(r.get(10)?),
+            updated: opt_time(r.get(11)?),
+            link: r.get(12)?,
+            source: r.get(13)?,
+        },
+        hash: r.get::<_, i64>(14)? as u64,
+        first_seen: time(r.get(15)?),
+    })
+}
+
+/// The newest `limit` stories of a channel (`None`: the merged one),
+/// newest first, equal dates in the order they were stored.
+pub(crate) fn channel(conn: &Connection, topic: Option<&str>, limit: usize) -> rusqlite::Result<Vec<StoredStory>> {
+    let limit = limit as i64;
+    match topic {
+        None => {
+            let sql = format!("SELECT {STORY_COLUMNS} FROM stories s ORDER BY s.published DESC, s.pk LIMIT ?1");
+            conn.prepare_cached(&sql)?.query_map([limit], story_from_row)?.collect()
+        }
+        Some(topic) => {
+            let sql = format!(
+                "SELECT {STORY_COLUMNS} FROM story_topics t JOIN stories s ON s.pk = t.story \
+                 WHERE t.topic = ?1 ORDER BY t.published DESC, t.story LIMIT ?2"
+            );
+            conn.prepare_cached(&sql)?.query_map(params![topic, limit], story_from_row)?.collect()
+        }
+    }
+}
+
+/// The rows each channel shows (what retention must keep).
+fn channel_pks(conn: &Connection, retention: &Retention) -> rusqlite::Result<BTreeSet<i64>> {
+    let limit = retention.max_items as i64;
+    let mut keep = BTreeSet::new();
+    let mut all = conn.prepare_cached("SELECT pk FROM stories ORDER BY published DESC, pk LIMIT ?1")?;
+    for pk in all.query_map([limit], |r| r.get(0))? {
+        keep.insert(pk?);
+    }
+    let mut by_topic = conn.prepare_cached("SELECT story FROM story_topics WHERE topic = ?1 ORDER BY published DESC, story LIMIT ?2")?;
+    for topic in &retention.topics {
+        for pk in by_topic.query_map(params![topic, limit], |r| r.get(0))? {
+            keep.insert(pk?);
+        }
+    }
+    Ok(keep)
+}
+
+fn json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+fn insert_topics(tx: &Transaction<'_>, pk: i64, story: &Story, published: i64) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO story_topics(topic, published, story) VALUES (?1, ?2, ?3)")?;
+    for topic in &story.topics {
+        stmt.execute(params![topic, published, pk])?;
+    }
+    Ok(())
+}
+
+/// Inserts a new story; `published` is the stored date (the story's own,
+/// or the first-seen time for undated entries, already in `story`).
+fn insert(tx: &Transaction<'_>, source_pk: i64, e: &Entry, now: i64) -> rusqlite::Result<()> {
+    let s = &e.story;
+    let image = s.image.as_ref();
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO stories(id, source, hash, canonical, title, summary, content, image_url, image_caption, image_credit, authors, \
+         categories, topics, published, updated, link, source_name, first_seen, last_seen) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+    )?;
+    stmt.execute(params![
+        s.id,
+        source_pk,
+        e.hash as i64,
+        s.link.as_deref().map(canonical_link),
+        s.title,
+        s.summary,
+        s.content,
+        image.and_then(|i| i.url.as_deref()),
+        image.and_then(|i| i.caption.as_deref()),
+        image.and_then(|i| i.credit.as_deref()),
+        json(&s.authors),
+        json(&s.categories),
+        json(&s.topics),
+        s.published.timestamp(),
+        s.updated.map(|u| u.timestamp()),
+        s.link,
+        s.source,
+        now,
+    ])?;
+    insert_topics(tx, tx.last_insert_rowid(), s, s.published.timestamp())
+}
+
+/// Replaces an edited story's content; its id, `published` and first-seen
+/// stay. `updated` moves to the feed's own date when that is newer than
+/// what readers saw, else to now.
+fn update(tx: &Transaction<'_>, pk: i64, old_changed: i64, published: i64, e: &Entry, now: i64) -> rusqlite::Result<()> {
+    let s = &e.story;
+    let updated = s.updated.map(|u| u.timestamp()).filter(|u| *u > old_changed).unwrap_or(now.max(old_changed));
+    let image = s.image.as_ref();
+    let mut stmt = tx.prepare_cached(
+        "UPDATE stories SET hash = ?2, title = ?3, summary = ?4, content = ?5, image_url = ?6, image_caption = ?7, image_credit = ?8, \
+         authors = ?9, categories = ?10, topics = ?11, updated = ?12, link = ?13, last_seen = ?14 WHERE pk = ?1",
+    )?;
+    stmt.execute(params![
+        pk,
+        e.hash as i64,
+        s.title,
+        s.summary,
+        s.content,
+        image.and_then(|i| i.url.as_deref()),
+        image.and_then(|i| i.caption.as_deref()),
+        image.and_then(|i| i.credit.as_deref()),
+        json(&s.authors),
+        json(&s.categories),
+        json(&s.topics),
+        updated,
+        s.link,
+        now,
+    ])?;
+    tx.execute("DELETE FROM story_topics WHERE story = ?1", [pk])?;
+    insert_topics(tx, pk, s, published)
+}
+
+/// Stores one entry; returns which counter it adds to.
+fn apply_entry(tx: &Transaction<'_>, source_pk: i64, e: &Entry, now: i64, out: &mut BatchOutcome) -> rusqlite::Result<()> {
+    let existing = tx
+        .prepare_cached("SELECT pk, source, hash, published, coalesce(max(updated, published), published) FROM stories WHERE id = ?1")?
+        .query_row([&e.story.id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?)))
+        .optional()?;
+    match existing {
+        Some((_, source, ..)) if source != source_pk => out.duplicates += 1,
+        Some((_, _, hash, ..)) if hash as u64 == e.hash => {}
+        Some((pk, _, _, published, changed)) => {
+            update(tx, pk, changed, published, e, now)?;
+            out.changed += 1;
+        }
+        None => {
+            let mut tomb = tx.prepare_cached("UPDATE tombstones SET removed = ?2 WHERE id = ?1")?;
+            if tomb.execute(params![e.story.id, now])? > 0 {
+                out.tombstoned += 1;
+                return Ok(());
+            }
+            if let Some(link) = e.story.link.as_deref().map(canonical_link) {
+                let mut same = tx.prepare_cached("SELECT 1 FROM stories WHERE canonical = ?1")?;
+                if same.exists([link])? {
+                    out.duplicates += 1;
+                    return Ok(());
+                }
+            }
+            insert(tx, source_pk, e, now)?;
+            out.new += 1;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Applies one source's turn in one transaction: its state, its new
+    /// and changed entries, and retention.
+    pub fn apply(&mut self, batch: Batch<'_>, retention: &Retention, now: DateTime<Utc>) -> Result<BatchOutcome> {
+        let now_ts = now.timestamp();
+        let path = self.path.clone();
+        let err = |e| super::StoreError::from_sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut out = BatchOutcome::default();
+        sources::save(&tx, batch.source_pk, batch.state).map_err(err)?;
+        for e in &batch.entries {
+            apply_entry(&tx, batch.source_pk, e, now_ts, &mut out).map_err(err)?;
+        }
+        {
+            let mut seen = tx.prepare_cached("UPDATE stories SET last_seen = ?3 WHERE source = ?1 AND hash = ?2").map_err(err)?;
+            for hash in batch.seen {
+                seen.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)?;
+            }
+        }
+        if batch.retract_unseen {
+            out.retracted =
+                tx.execute("DELETE FROM stories WHERE source = ?1 AND last_seen < ?2", params![batch.source_pk, now_ts]).map_err(err)?;
+        }
+        if out.new + out.changed > 0 || self.prune_mark.is_none() {
+            out.pruned = prune(&tx, retention, now_ts, &mut self.prune_mark).map_err(err)?;
+        }
+        out.total = tx
+            .query_row("SELECT count(*) FROM stories WHERE source = ?1", [batch.source_pk], |r| r.get::<_, i64>(0))
+            .map_err(err)? as usize;
+        tx.commit().map_err(err)?;
+        Ok(out)
+    }
+
+    /// The newest `limit` stories of a channel (`None`: the merged one).
+    pub fn channel(&self, topic: Option<&str>, limit: usize) -> Result<Vec<StoredStory>> {
+        channel(&self.conn, topic, limit).map_err(self.err())
+    }
+
+    /// Digest of what a channel file last published, if recorded.
+    pub fn channel_digest(&self, path: &str) -> Result<Option<u64>> {
+        self.conn
+            .prepare_cached("SELECT digest FROM channels WHERE path = ?1")
+            .and_then(|mut s| s.query_row([path], |r| r.get::<_, i64>(0)).optional())
+            .map(|d| d.map(|d| d as u64))
+            .map_err(self.err())
+    }
+
+    pub fn set_channel_digest(&self, path: &str, digest: u64) -> Result<()> {
+        self.conn
+            .execute("INSERT OR REPLACE INTO channels(path, digest) VALUES (?1, ?2)", params![path, digest as i64])
+            .map(drop)
+            .map_err(self.err())
+    }
+
+    pub fn story_count(&self) -> Result<u64> {
+        self.conn.query_row("SELECT count(*) FROM stories", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(self.err())
+    }
+}
+
+impl Reader {
+    pub fn channel(&self, topic: Option<&str>, limit: usize) -> Result<Vec<StoredStory>> {
+        self.with(|c| channel(c, topic, limit))
+    }
+
+    pub fn story_count(&self) -> Result<u64> {
+        self.with(|c| c.query_row("SELECT count(*) FROM stories", [], |r| r.get::<_, i64>(0)).map(|n| n as u64))
+    }
+}
+
+/// Deletes what retention lets go and leaves tombstones for it. Skipped
+/// when nothing aged past the cutoff and nothing old arrived since the last
+/// pass (`mark` = cutoff and old-story count then), so a run of many
+/// sources pays for it once.
+fn prune(tx: &Transaction<'_>, retention: &Retention, now: i64, mark: &mut Option<(i64, i64)>) -> rusqlite::Result<usize> {
+    let cutoff = now - i64::from(retention.keep_days) * 86_400;
+    let old: i64 = tx.query_row("SELECT count(*) FROM stories WHERE published < ?1", [cutoff], |r| r.get(0))?;
+    if old == 0 || *mark == Some((cutoff, old)) {
+        *mark = Some((cutoff, old));
+        return Ok(0);
+    }
+    let keep = channel_pks(tx, retention)?;
+    let keep_list = keep.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let doomed = format!("SELECT pk FROM stories WHERE published < {cutoff} AND pk NOT IN ({keep_list})");
+    tx.execute(&format!("INSERT OR REPLACE INTO tombstones(id, removed) SELECT id, ?1 FROM stories WHERE pk IN ({doomed})"), [now])?;
+    let pruned = tx.execute(&format!("DELETE FROM stories WHERE pk IN ({doomed})"), [])?;
+    // A tombstone outlives its story by keep_days after the feed last
+    // carried it: long enough that a feed still listing it never brings it back.
+    tx.execute("DELETE FROM tombstones WHERE removed < ?1", [cutoff])?;
+    *mark = Some((cutoff, old - pruned as i64));
+    Ok(pruned)
+}
