@@ -37,6 +37,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     #[serde(default)]
     pub store: StoreConfig,
+    #[serde(default)]
+    pub run: RunConfig,
     /// The config file this was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -151,6 +153,9 @@ pub struct FetchConfig {
     pub future_tolerance: Duration,
     /// Overrides the default `wirefeed/VERSION (+URL)`.
     pub user_agent: Option<String>,
+    /// Least time between the starts of two requests to one host (0: none).
+    #[serde(with = "humantime_serde")]
+    pub per_host_gap: Duration,
 }
 
 impl Default for FetchConfig {
@@ -164,6 +169,42 @@ impl Default for FetchConfig {
             max_body_bytes: 16 << 20,
             future_tolerance: Duration::from_secs(3600),
             user_agent: None,
+            per_host_gap: Duration::ZERO,
+        }
+    }
+}
+
+/// When `wirefeed run` fetches sources and looks at story folders; the
+/// rules are in `operate::schedule`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// A source's interval when its `[[sources]]` entry sets none.
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    /// Longest interval feed and HTTP cache hints may stretch a source's
+    /// own to, so that a month-long `ttl` does not silence it.
+    #[serde(with = "humantime_serde")]
+    pub max_interval: Duration,
+    /// Longest wait after repeated errors.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// Up to this fraction of the interval is added at random (0 to 1), so
+    /// sources set alike do not fire together.
+    pub jitter: f64,
+    /// How often the story folders are checked for changes.
+    #[serde(with = "humantime_serde")]
+    pub watch_interval: Duration,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            interval: Duration::from_secs(30 * 60),
+            max_interval: Duration::from_secs(24 * 3600),
+            max_backoff: Duration::from_secs(24 * 3600),
+            jitter: 0.1,
+            watch_interval: Duration::from_secs(5),
         }
     }
 }
@@ -290,7 +331,26 @@ impl Config {
                 return Err(self.invalid(format!("topics[{i}]"), "keywords, categories and sources must not be empty strings"));
             }
         }
+        self.validate_run()?;
         self.validate_sources()
+    }
+
+    fn validate_run(&self) -> Result<(), ConfigError> {
+        let r = &self.run;
+        for (key, d) in [
+            ("interval", r.interval),
+            ("max_interval", r.max_interval),
+            ("max_backoff", r.max_backoff),
+            ("watch_interval", r.watch_interval),
+        ] {
+            if d.is_zero() {
+                return Err(self.invalid(format!("run.{key}"), "must be longer than zero"));
+            }
+        }
+        if !(0.0..=1.0).contains(&r.jitter) {
+            return Err(self.invalid("run.jitter", format!("{} is not a fraction between 0 and 1", r.jitter)));
+        }
+        Ok(())
     }
 
     fn validate_sources(&self) -> Result<(), ConfigError> {
@@ -308,6 +368,9 @@ impl Config {
             }
             if !names.insert(s.name.to_lowercase()) {
                 return Err(self.invalid(format!("sources[{i}].name"), format!("{:?} is used twice", s.name)));
+            }
+            if s.interval.is_some_and(|d| d.is_zero()) {
+                return Err(self.invalid(format!("sources[{i}].interval"), "must be longer than zero"));
             }
             if s.location(self.root()).is_none() {
                 return Err(self.invalid(format!("sources[{i}].url"), format!("{:?} is neither an http(s) URL nor a file path", s.url)));
@@ -366,6 +429,40 @@ mod tests {
         assert!(err.contains("topics[0].slug"), "{err}");
         let err = load("[publish]\ntitle = \"T\"\nbase_url = \"not a url\"\n").unwrap_err().to_string();
         assert!(err.contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn run_section_defaults_and_human_durations() {
+        let c = load(MINIMAL).unwrap();
+        assert_eq!(c.run.interval, Duration::from_secs(1800));
+        assert_eq!((c.run.max_interval, c.run.max_backoff), (Duration::from_secs(86400), Duration::from_secs(86400)));
+        assert_eq!((c.run.jitter, c.run.watch_interval), (0.1, Duration::from_secs(5)));
+        assert_eq!(c.fetch.per_host_gap, Duration::ZERO);
+        let c = load(&format!(
+            "{MINIMAL}[run]\ninterval = \"1h 30m\"\nmax_interval = \"2days\"\nmax_backoff = \"6h\"\njitter = 0\nwatch_interval = \"4s\"\n\
+             [fetch]\nper_host_gap = \"250ms\"\n[[sources]]\nname = \"s\"\nurl = \"http://e.com/f\"\ninterval = \"1h 30m\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.run.interval, Duration::from_secs(5400));
+        assert_eq!(c.sources[0].interval, Some(Duration::from_secs(5400)));
+        assert_eq!((c.run.max_interval, c.run.max_backoff), (Duration::from_secs(2 * 86400), Duration::from_secs(6 * 3600)));
+        assert_eq!((c.run.jitter, c.run.watch_interval), (0.0, Duration::from_secs(4)));
+        assert_eq!(c.fetch.per_host_gap, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn run_section_bad_values_are_named() {
+        for (text, key) in [
+            ("[run]\njitter = 1.5\n", "run.jitter"),
+            ("[run]\ninterval = \"0s\"\n", "run.interval"),
+            ("[run]\nwatch_interval = \"0s\"\n", "run.watch_interval"),
+            ("[run]\ninterval = \"often\"\n", "interval"),
+            ("[run]\nintervl = \"1m\"\n", "intervl"),
+            ("[[sources]]\nname = \"s\"\nurl = \"http://e.com/f\"\ninterval = \"0m\"\n", "sources[0].interval"),
+        ] {
+            let err = load(&format!("{MINIMAL}{text}")).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! [`model`] normalizes each into one [`model::Story`] →
 //! [`topics`] assigns topic channels →
 //! [`publish`] writes RSS 2.0, Atom 1.0, JSON Feed 1.1, an HTML index and OPML.
-//! [`build`] runs that pipeline for one [`config::Config`].
+//! [`build`] runs that pipeline for one [`config::Config`];
+//! [`operate`] holds what `wirefeed run` needs to keep doing it.
 
 pub mod build;
 pub mod config;
 pub mod ingest;
 pub mod model;
+pub mod operate;
 pub mod publish;
 pub mod store;
 pub mod topics;

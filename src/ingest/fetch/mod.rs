@@ -1,10 +1,12 @@
 //! Fetching external feeds over HTTP, politely.
 //!
 //! One shared client (connection reuse), a cap on requests in flight per
-//! host, conditional GETs with the validators of the last 200, redirects
+//! host (every hop of a redirect counts on its own host) and an optional
+//! least gap between request starts to one host, conditional GETs with the validators of the last 200, redirects
 //! followed by hand so that permanent moves and loops are seen, and a body
 //! cap enforced on the decompressed stream (a gzip bomb stops at the cap).
 
+pub mod cache;
 pub mod discover;
 pub mod retry;
 
@@ -14,8 +16,11 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use url::Url;
+
+pub use cache::CacheHints;
 
 use crate::config::FetchConfig;
 
@@ -48,6 +53,8 @@ pub struct Fetched {
     pub validators: Validators,
     /// Set when every redirect on the way was permanent (301/308).
     pub moved_permanently: Option<Url>,
+    /// How long the response says it stays fresh.
+    pub cache: CacheHints,
 }
 
 #[derive(Debug)]
@@ -110,7 +117,22 @@ fn classify(e: reqwest::Error, timeout: Duration) -> FetchError {
 pub struct Fetcher {
     client: reqwest::Client,
     config: FetchConfig,
-    hosts: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    hosts: std::sync::Mutex<HashMap<String, Arc<Host>>>,
+}
+
+/// One host's share of the fetcher: its request slots, and the earliest
+/// time the next request to it may start (`per_host_gap`).
+struct Host {
+    slots: Arc<Semaphore>,
+    next_start: std::sync::Mutex<Instant>,
+}
+
+/// A fetch's outcome with the freshness the server announced.
+#[derive(Debug)]
+pub struct FetchResponse {
+    pub outcome: FetchOutcome,
+    /// From a 200 or a 304; empty for every other answer.
+    pub cache: CacheHints,
 }
 
 impl Fetcher {
@@ -124,21 +146,79 @@ impl Fetcher {
         Ok(Fetcher { client, config: config.clone(), hosts: Default::default() })
     }
 
-    fn host_permits(&self, url: &Url) -> Arc<Semaphore> {
+    fn host(&self, url: &Url) -> Arc<Host> {
         let key = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
         let mut hosts = self.hosts.lock().expect("host map poisoned");
-        hosts.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.config.per_host))).clone()
+        let new =
+            || Arc::new(Host { slots: Arc::new(Semaphore::new(self.config.per_host)), next_start: std::sync::Mutex::new(Instant::now()) });
+        hosts.entry(key).or_insert_with(new).clone()
     }
 
-    /// Fetches one feed, waiting for a free slot on its host first.
-    pub async fn fetch(&self, req: &FetchRequest) -> Result<FetchOutcome, FetchError> {
-        let permits = self.host_permits(&req.url);
-        let _permit = permits.acquire().await.expect("semaphore never closed");
-        let total = self.config.timeout;
-        match tokio::time::timeout(total, self.fetch_following(req)).await {
-            Ok(result) => result,
-            Err(_) => Err(FetchError::Timeout(total)),
+    /// Waits for a free slot on the host of `url`, then for its turn after
+    /// the previous start plus `per_host_gap`. Returns the slot and how long
+    /// the wait took (which does not count against the timeout). Each hop
+    /// of a redirect takes its own slot, so a host is never over its limit
+    /// however its requests reach it.
+    async fn slot(&self, url: &Url) -> (OwnedSemaphorePermit, Duration) {
+        let asked = Instant::now();
+        let host = self.host(url);
+        let permit = host.slots.clone().acquire_owned().await.expect("semaphore never closed");
+        let gap = self.config.per_host_gap;
+        if !gap.is_zero() {
+            let at = {
+                let mut next = host.next_start.lock().expect("host clock poisoned");
+                let at = (*next).max(Instant::now());
+                *next = at + gap;
+                at
+            };
+            tokio::time::sleep_until(at).await;
         }
+        (permit, asked.elapsed())
+    }
+
+    /// Fetches one feed, following redirects, politely (see [`Fetcher::fetch_with_cache`]).
+    pub async fn fetch(&self, req: &FetchRequest) -> Result<FetchOutcome, FetchError> {
+        self.fetch_with_cache(req).await.map(|r| r.outcome)
+    }
+
+    /// Fetches one feed and reports the freshness the server announced on
+    /// a 200 or 304. `timeout` covers the network (every hop and the body),
+    /// not the waits for a slot on a busy host.
+    pub async fn fetch_with_cache(&self, req: &FetchRequest) -> Result<FetchResponse, FetchError> {
+        let headers = self.request_headers(req);
+        let mut deadline = Instant::now() + self.config.timeout;
+        let mut url = req.url.clone();
+        let mut visited = vec![url.clone()];
+        let mut all_permanent = true;
+        for _ in 0..=self.config.max_redirects {
+            let (_slot, waited) = self.slot(&url).await;
+            deadline += waited;
+            let send = self.client.get(url.clone()).headers(headers.clone()).send();
+            let resp = self.within(deadline, send).await?.map_err(|e| classify(e, self.config.timeout))?;
+            let status = resp.status();
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let next = resp
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| url.join(l).ok())
+                    .ok_or(FetchError::BadRedirect)?;
+                all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
+                if visited.contains(&next) {
+                    return Err(FetchError::RedirectLoop(next.to_string()));
+                }
+                visited.push(next.clone());
+                url = next;
+                continue;
+            }
+            let moved = (all_permanent && visited.len() > 1).then(|| url.clone());
+            return self.finish(resp, url, moved, deadline).await;
+        }
+        Err(FetchError::TooManyRedirects(self.config.max_redirects))
+    }
+
+    async fn within<T>(&self, deadline: Instant, fut: impl Future<Output = T>) -> Result<T, FetchError> {
+        tokio::time::timeout_at(deadline, fut).await.map_err(|_| FetchError::Timeout(self.config.timeout))
     }
 
     fn request_headers(&self, req: &FetchRequest) -> HeaderMap {
@@ -163,44 +243,23 @@ impl Fetcher {
         h
     }
 
-    async fn fetch_following(&self, req: &FetchRequest) -> Result<FetchOutcome, FetchError> {
-        let headers = self.request_headers(req);
-        let mut url = req.url.clone();
-        let mut visited = vec![url.clone()];
-        let mut all_permanent = true;
-        for _ in 0..=self.config.max_redirects {
-            let resp = self.client.get(url.clone()).headers(headers.clone()).send().await.map_err(|e| classify(e, self.config.timeout))?;
-            let status = resp.status();
-            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-                let next = resp
-                    .headers()
-                    .get(header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(|l| url.join(l).ok())
-                    .ok_or(FetchError::BadRedirect)?;
-                all_permanent &= matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT);
-                if visited.contains(&next) {
-                    return Err(FetchError::RedirectLoop(next.to_string()));
-                }
-                visited.push(next.clone());
-                url = next;
-                continue;
-            }
-            let moved = (all_permanent && visited.len() > 1).then(|| url.clone());
-            return self.finish(resp, url, moved).await;
-        }
-        Err(FetchError::TooManyRedirects(self.config.max_redirects))
-    }
-
-    async fn finish(&self, mut resp: reqwest::Response, url: Url, moved: Option<Url>) -> Result<FetchOutcome, FetchError> {
+    async fn finish(
+        &self,
+        mut resp: reqwest::Response,
+        url: Url,
+        moved: Option<Url>,
+        deadline: Instant,
+    ) -> Result<FetchResponse, FetchError> {
         let status = resp.status();
         let header = |name: header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let cache = CacheHints::from_headers(resp.headers(), Utc::now());
+        let bare = |outcome| Ok(FetchResponse { outcome, cache: CacheHints::default() });
         match status.as_u16() {
-            304 => return Ok(FetchOutcome::NotModified { moved_permanently: moved }),
-            410 => return Ok(FetchOutcome::Gone),
+            304 => return Ok(FetchResponse { outcome: FetchOutcome::NotModified { moved_permanently: moved }, cache }),
+            410 => return bare(FetchOutcome::Gone),
             429 | 503 => {
                 if let Some(until) = header(header::RETRY_AFTER).and_then(|v| retry::parse_retry_after(&v, Utc::now())) {
-                    return Ok(FetchOutcome::RetryAfter { status: status.as_u16(), until });
+                    return bare(FetchOutcome::RetryAfter { status: status.as_u16(), until });
                 }
                 return Err(FetchError::Status(status.to_string()));
             }
@@ -215,12 +274,13 @@ impl Fetcher {
         let validators = Validators { etag: header(header::ETAG), last_modified: header(header::LAST_MODIFIED) };
         let mut body = Vec::with_capacity(resp.content_length().unwrap_or(64 * 1024).min(cap) as usize);
         // reqwest decompresses as it streams, so this counts decoded bytes.
-        while let Some(chunk) = resp.chunk().await.map_err(|e| classify(e, self.config.timeout))? {
+        while let Some(chunk) = self.within(deadline, resp.chunk()).await?.map_err(|e| classify(e, self.config.timeout))? {
             if (body.len() + chunk.len()) as u64 > cap {
                 return Err(FetchError::TooLarge(cap));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(FetchOutcome::Fetched(Fetched { body, content_type, final_url: url, validators, moved_permanently: moved }))
+        let fetched = Fetched { body, content_type, final_url: url, validators, moved_permanently: moved, cache };
+        Ok(FetchResponse { outcome: FetchOutcome::Fetched(fetched), cache })
     }
 }

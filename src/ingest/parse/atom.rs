@@ -165,6 +165,7 @@ fn adapt_feed(head: AtomFeed, feed: &mut ParsedFeed) {
     feed.link = head.link.or(head.id);
     feed.updated = head.updated.or(head.ext.date);
     feed.published = head.published.or(head.ext.issued);
+    feed.hints.update_period = head.ext.sy.period();
 }
 
 /// The resolved `href` of a `<link>` that points at the HTML page

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::date::parse_date;
+use super::hints::Syndication;
 use super::item::children;
 use super::model::{EntryImage, resolve_link};
 use super::xml::{Elem, Ev, Ns, XmlReader};
@@ -46,6 +47,8 @@ pub struct ExtFeed {
     pub title: Option<String>,
     pub date: Option<DateTime<Utc>>,
     pub issued: Option<DateTime<Utc>>,
+    /// `sy:updatePeriod` and `sy:updateFrequency`.
+    pub sy: Syndication,
 }
 
 fn set_if_none(slot: &mut Option<String>, value: String) {
@@ -167,6 +170,7 @@ impl ExtFeed {
             (Ns::Dc, b"title") => set_if_none(&mut self.title, xr.read_text().trim().to_string()),
             (Ns::Dc, b"date") | (Ns::DcTerms, b"modified") => self.date = parse_date(&xr.read_text()).or(self.date),
             (Ns::DcTerms, b"issued") => self.issued = parse_date(&xr.read_text()).or(self.issued),
+            (Ns::Syndication, _) => return self.sy.read(xr, e),
             _ => return false,
         }
         true

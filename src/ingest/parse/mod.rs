@@ -16,6 +16,7 @@ mod encoding;
 mod entities;
 mod escape;
 mod ext;
+mod hints;
 mod item;
 mod json;
 mod model;
@@ -29,6 +30,7 @@ use url::Url;
 
 pub use date::{clamp_future, parse_date};
 pub use encoding::{Decoded, parse_content_type, to_utf8};
+pub use hints::FeedHints;
 pub use model::{Enclosure, EntryImage, FeedFormat, ParseContext, ParseError, ParsedEntry, ParsedFeed};
 pub use report::{FIXTURE_URL_ROOT, conformance_json, fixture_context, run_parse_command};
 pub use text::strip_html;

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
+use super::hints::FeedHints;
 use crate::model::{Image, StoryDraft};
 
 /// The HTTP context of a fetched document.
@@ -78,6 +79,8 @@ pub struct ParsedFeed {
     pub published: Option<DateTime<Utc>>,
     /// RSS `<ttl>`, minutes: how long the publisher asks us to wait.
     pub ttl: Option<u32>,
+    /// What the feed says about how often to fetch it (for `wirefeed run`).
+    pub hints: FeedHints,
     pub entries: Vec<ParsedEntry>,
 }
 
@@ -92,6 +95,7 @@ impl ParsedFeed {
             updated: None,
             published: None,
             ttl: None,
+            hints: FeedHints::default(),
             entries: Vec::new(),
         }
     }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use super::atom;
 use super::date::parse_date;
 use super::ext::ExtFeed;
+use super::hints::{FeedHints, read_skip_days, read_skip_hours, ttl_from_minutes};
 use super::item::{ItemParts, Prefer, children, read_item};
 use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, push_unique, resolve_link};
 use super::text::plain_title;
@@ -26,6 +27,9 @@ pub struct RssChannel {
     last_build_date: Option<DateTime<Utc>>,
     pub_date: Option<DateTime<Utc>>,
     ttl: Option<u32>,
+    /// `<skipHours>` and `<skipDays>` as bitmasks (see [`FeedHints`]).
+    skip_hours: u32,
+    skip_days: u8,
     ext: ExtFeed,
 }
 
@@ -137,6 +141,8 @@ fn read_channel<'a>(xr: &mut XmlReader<'a>, ch: &mut RssChannel, entries: &mut V
             b"lastbuilddate" | b"updated" => ch.last_build_date = parse_date(&xr.read_text()).or(ch.last_build_date),
             b"pubdate" => ch.pub_date = parse_date(&xr.read_text()).or(ch.pub_date),
             b"ttl" => ch.ttl = xr.read_text().trim().parse().ok(),
+            b"skiphours" => ch.skip_hours |= read_skip_hours(xr),
+            b"skipdays" => ch.skip_days |= read_skip_days(xr),
             b"item" => entries.push(adapt_item(read_item(xr, home, Prefer::Rss), None)),
             _ => return false,
         }
@@ -236,6 +242,8 @@ fn adapt_channel(ch: RssChannel, feed: &mut ParsedFeed) {
     feed.updated = ch.ext.date.or(ch.last_build_date);
     feed.published = ch.pub_date.or(ch.ext.issued);
     feed.ttl = ch.ttl;
+    feed.hints =
+        FeedHints { ttl: ttl_from_minutes(ch.ttl), update_period: ch.ext.sy.period(), skip_hours: ch.skip_hours, skip_days: ch.skip_days };
 }
 
 #[cfg(test)]
