@@ -12,7 +12,7 @@ use url::Url;
 
 use super::fetch::discover::{feed_links, looks_like_html};
 use super::fetch::{FetchOutcome, FetchRequest, Fetched, Fetcher, Validators};
-use super::parse::{ParseContext, clamp_future, parse_feed};
+use super::parse::{FeedHints, ParseContext, clamp_future, parse_feed};
 use crate::config::{Config, SourceConfig, SourceLocation};
 use crate::model::{Story, StoryDraft};
 use crate::store::{Entry, Reader, SourceState};
@@ -217,7 +217,8 @@ async fn run_source(
         Ok(Some(fetched)) => match reader.known_hashes(pk) {
             Err(e) => SourceStatus::Failed(e.to_string()),
             Ok(known) => match ingest_body(config, source, &known, &fetched.body, fetched.content_type, fetched.base.clone(), now) {
-                Ok(p) => {
+                Ok((p, hints)) => {
+                    state.hints = hints;
                     // Only a body that parsed earns validators: otherwise a 304
                     // would keep serving what we failed to read.
                     state.validators = fetched.validators;
@@ -391,7 +392,7 @@ fn ingest_body(
     content_type: Option<String>,
     base: Option<Url>,
     now: DateTime<Utc>,
-) -> Result<Parsed, String> {
+) -> Result<(Parsed, FeedHints), String> {
     let ctx = ParseContext { base_url: base.clone(), content_type };
     let feed = parse_feed(body, &ctx).map_err(|e| format!("not a usable feed: {e}"))?;
     if feed.bozo {
@@ -424,7 +425,7 @@ fn ingest_body(
             entries.push(Entry { hash, story });
         }
     }
-    Ok((entries, seen))
+    Ok(((entries, seen), feed.hints))
 }
 
 #[cfg(test)]

@@ -97,6 +97,12 @@ CREATE TABLE meta (
 const V2: &str = "
 ALTER TABLE sources ADD COLUMN next_fetch INTEGER;
 ALTER TABLE sources ADD COLUMN last_success INTEGER;
+-- The feed's own scheduling hints from its last body (a 304 has none):
+-- ttl and update period in seconds, skipHours and skipDays as bit sets.
+ALTER TABLE sources ADD COLUMN hint_ttl INTEGER;
+ALTER TABLE sources ADD COLUMN hint_period INTEGER;
+ALTER TABLE sources ADD COLUMN skip_hours INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sources ADD COLUMN skip_days INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE runs (
     pk INTEGER PRIMARY KEY,
     started INTEGER NOT NULL,

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use super::stories::opt_time;
 use super::{Reader, Result, Store};
 use crate::ingest::fetch::Validators;
+use crate::ingest::parse::FeedHints;
 
 /// One source's saved state. A fresh source is all defaults.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,6 +32,8 @@ pub struct SourceState {
     pub consecutive_errors: u32,
     /// When `wirefeed run` fetches it next.
     pub next_fetch: Option<DateTime<Utc>>,
+    /// The feed's scheduling hints, from its last body.
+    pub hints: FeedHints,
 }
 
 /// Whether a source row stands for an external feed or a folder of the
@@ -51,7 +54,7 @@ impl SourceKind {
 }
 
 const COLUMNS: &str = "name, url, etag, last_modified, retry_until, moved_to, discovered, disabled, last_fetch, last_success, \
-                       last_status, last_error, consecutive_errors, next_fetch";
+                       last_status, last_error, consecutive_errors, next_fetch, hint_ttl, hint_period, skip_hours, skip_days";
 
 /// A source as `wirefeed sources` shows it.
 #[derive(Debug, Clone)]
@@ -160,8 +163,18 @@ fn from_row_at(r: &Row<'_>, offset: usize) -> rusqlite::Result<(String, SourceSt
             last_error: r.get(g(11))?,
             consecutive_errors: r.get(g(12))?,
             next_fetch: opt_time(r.get(g(13))?),
+            hints: FeedHints {
+                ttl: r.get::<_, Option<i64>>(g(14))?.map(secs),
+                update_period: r.get::<_, Option<i64>>(g(15))?.map(secs),
+                skip_hours: r.get(g(16))?,
+                skip_days: r.get(g(17))?,
+            },
         },
     ))
+}
+
+fn secs(n: i64) -> std::time::Duration {
+    std::time::Duration::from_secs(n.max(0) as u64)
 }
 
 /// Writes a source's state (inside the caller's transaction).
@@ -169,7 +182,8 @@ pub(super) fn save(conn: &Connection, pk: i64, s: &SourceState) -> rusqlite::Res
     let ts = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp());
     let mut stmt = conn.prepare_cached(
         "UPDATE sources SET url = ?2, etag = ?3, last_modified = ?4, retry_until = ?5, moved_to = ?6, discovered = ?7, disabled = ?8, \
-         last_fetch = ?9, last_success = ?10, last_status = ?11, last_error = ?12, consecutive_errors = ?13, next_fetch = ?14 WHERE pk = ?1",
+         last_fetch = ?9, last_success = ?10, last_status = ?11, last_error = ?12, consecutive_errors = ?13, next_fetch = ?14, \
+         hint_ttl = ?15, hint_period = ?16, skip_hours = ?17, skip_days = ?18 WHERE pk = ?1",
     )?;
     stmt.execute(rusqlite::params![
         pk,
@@ -186,6 +200,10 @@ pub(super) fn save(conn: &Connection, pk: i64, s: &SourceState) -> rusqlite::Res
         s.last_error,
         s.consecutive_errors,
         ts(s.next_fetch),
+        s.hints.ttl.map(|d| d.as_secs() as i64),
+        s.hints.update_period.map(|d| d.as_secs() as i64),
+        s.hints.skip_hours,
+        s.hints.skip_days,
     ])?;
     Ok(())
 }
