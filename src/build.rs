@@ -127,13 +127,14 @@ pub fn retention(config: &Config) -> Retention {
     }
 }
 
-/// The store's name for a `[[stories]]` folder.
-pub fn files_source_name(entry: &StoriesConfig) -> String {
-    format!("files:{}", entry.path.display())
+/// The store's name for a `[[stories]]` folder: its path as configured
+/// (relative to the config's folder).
+pub fn files_source_name(config: &Config, entry: &StoriesConfig) -> String {
+    format!("files:{}", entry.path.strip_prefix(config.root()).unwrap_or(&entry.path).display())
 }
 
 fn configured_names(config: &Config) -> HashSet<String> {
-    let files = config.stories.iter().map(files_source_name);
+    let files = config.stories.iter().map(|e| files_source_name(config, e));
     files.chain(config.sources.iter().map(|s| s.name.clone())).collect()
 }
 
@@ -161,7 +162,7 @@ fn ingest_files(
     let ingested = ingest::load_stories(entry, &config.publish.base_url);
     report.files_read += ingested.files;
     let clean = ingested.failures.is_empty();
-    let name = files_source_name(entry);
+    let name = files_source_name(config, entry);
     let pk = store.source_pk(&name, SourceKind::Files, &entry.path.display().to_string())?;
     let mut stories = ingested.stories;
     // The same story in two files (or twice in one) is stored once.

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use wirefeed::config::{self, Config};
 use wirefeed::ingest::sources::SourceStatus;
 
+mod report;
+
 /// A bar while sources are fetched, only when stderr is a terminal (log
 /// lines otherwise).
 fn progress_bar(sources: usize, quiet: bool) -> indicatif::ProgressBar {
@@ -41,6 +43,16 @@ struct Cli {
 enum Command {
     /// Read every input and write all channels into the output folder.
     Build,
+    /// One line per source: status, last and next fetch, stories kept, last error.
+    Sources,
+    /// What the store holds, newest first.
+    Stories {
+        /// Only this topic's channel.
+        #[arg(long)]
+        topic: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// Import sources from, or export them as, OPML.
     #[command(subcommand)]
     Opml(OpmlCommand),
@@ -86,6 +98,8 @@ fn main() -> ExitCode {
     init_logging(cli.quiet);
     let result = match cli.command {
         Command::Build => build(&cli.config, cli.quiet),
+        Command::Sources => report::sources(&cli.config),
+        Command::Stories { topic, limit } => report::stories(&cli.config, topic.as_deref(), limit),
         Command::Opml(OpmlCommand::Import { file }) => opml_import(&cli.config, &file),
         Command::Opml(OpmlCommand::Export) => Config::load(&cli.config).map_err(Into::into).map(|c| {
             print!("{}", wirefeed::ingest::opml::export(&c));

@@ -27,7 +27,7 @@ impl StoreLock {
     /// Takes the lock, waiting up to `wait` for another process to let go.
     pub fn acquire(store: &Path, wait: Duration) -> Result<StoreLock, StoreError> {
         let path = lock_path(store);
-        let io_err = |source| StoreError::Lock { path: path.clone(), source };
+        let io_err = |cause| StoreError::Lock { path: path.clone(), cause };
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io_err)?;
         let start = Instant::now();
         loop {

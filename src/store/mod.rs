@@ -37,14 +37,14 @@ pub enum StoreError {
         "{path}: the store is damaged or not a database ({message}); it was left as it is: restore a backup (see README, \"State\") or move it away to start afresh"
     )]
     Corrupt { path: PathBuf, message: String },
-    #[error("{path}: {source}")]
-    Schema { path: PathBuf, source: SchemaError },
+    #[error("{path}: {cause}")]
+    Schema { path: PathBuf, cause: SchemaError },
     #[error("{path}: in use by another wirefeed{}; gave up after waiting {}", holder.map(|p| format!(" (PID {p})")).unwrap_or_default(), humantime::format_duration(*waited))]
     Locked { path: PathBuf, holder: Option<u32>, waited: Duration },
-    #[error("{path}: cannot lock the store: {source}")]
-    Lock { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("{path}: cannot lock the store: {cause}")]
+    Lock { path: PathBuf, cause: std::io::Error },
+    #[error("{path}: {cause}")]
+    Sqlite { path: PathBuf, cause: rusqlite::Error },
 }
 
 impl StoreError {
@@ -52,7 +52,7 @@ impl StoreError {
         use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
         match source.sqlite_error_code() {
             Some(NotADatabase | DatabaseCorrupt) => StoreError::Corrupt { path: path.to_owned(), message: source.to_string() },
-            _ => StoreError::Sqlite { path: path.to_owned(), source },
+            _ => StoreError::Sqlite { path: path.to_owned(), cause: source },
         }
     }
 }
@@ -94,7 +94,7 @@ impl Store {
     /// migrations).
     pub fn open_version(path: &Path, lock_wait: Duration, version: u32) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Lock { path: path.to_owned(), source })?;
+            std::fs::create_dir_all(dir).map_err(|cause| StoreError::Lock { path: path.to_owned(), cause })?;
         }
         let lock = StoreLock::acquire(path, lock_wait)?;
         let sql = |e| StoreError::from_sqlite(path, e);
@@ -106,7 +106,7 @@ impl Store {
         }
         schema::migrate(&mut conn, version).map_err(|e| match e {
             SchemaError::Sqlite(e) => StoreError::from_sqlite(path, e),
-            e => StoreError::Schema { path: path.to_owned(), source: e },
+            e => StoreError::Schema { path: path.to_owned(), cause: e },
         })?;
         Ok(Store { conn, path: path.to_owned(), _lock: lock, prune_mark: None })
     }
@@ -182,7 +182,7 @@ impl Reader {
     pub fn open(path: &Path) -> Result<Reader> {
         let err = |e| StoreError::from_sqlite(path, e);
         if !path.exists() {
-            return Err(StoreError::Sqlite { path: path.to_owned(), source: rusqlite::Error::InvalidPath(path.to_owned()) });
+            return Err(StoreError::Sqlite { path: path.to_owned(), cause: rusqlite::Error::InvalidPath(path.to_owned()) });
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
         configure(&conn).map_err(err)?;
@@ -192,7 +192,7 @@ impl Reader {
                 true => SchemaError::TooNew { found: version },
                 false => SchemaError::Old { found: version },
             };
-            return Err(StoreError::Schema { path: path.to_owned(), source });
+            return Err(StoreError::Schema { path: path.to_owned(), cause: source });
         }
         Ok(Reader { conn: Mutex::new(conn), path: path.to_owned() })
     }
