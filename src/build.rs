@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::config::{Config, StoriesConfig};
-use crate::ingest::sources::{SourceInput, SourceReport, SourceStatus, aggregate};
+use crate::ingest::sources::{SourceInput, SourceReport, SourceResult, SourceStatus, aggregate};
 use crate::ingest::{self, InputFailure};
 use crate::model::Story;
 use crate::publish::{self, PublishReport};
@@ -217,38 +217,114 @@ fn aggregate_sources(
         inputs.push(SourceInput { pk, state });
     }
     let reader = Arc::new(store.reader()?);
-    let mut reports: Vec<Option<SourceReport>> = vec![None; config.sources.len()];
-    let mut store_error: Option<StoreError> = None;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(BuildError::Runtime)?;
     let shared_config = Arc::new(config.clone());
-    runtime.block_on(aggregate(shared_config, inputs, reader, rules, now, &mut |i, mut result| {
-        if store_error.is_some() {
+    let mut sink = StoreSink::new(store, retention, now, config.sources.len(), on_source);
+    runtime.block_on(aggregate(shared_config, inputs, reader, rules, now, &mut |i, result| sink.take(i, result)));
+    drop(runtime);
+    let (reports, outcome) = sink.finish()?;
+    report.add(&outcome);
+    report.sources = reports;
+    Ok(())
+}
+
+/// Puts sources' results into the store as they finish: each source with
+/// entries in its own transaction; the many that only change their state
+/// (304, skipped, failed) a few hundred to a transaction, since a commit
+/// per source would cost more than the fetch.
+pub struct StoreSink<'a> {
+    store: &'a mut Store,
+    retention: &'a Retention,
+    now: DateTime<Utc>,
+    on_source: &'a (dyn Fn(&SourceReport) + Sync),
+    reports: Vec<Option<SourceReport>>,
+    pending: Vec<(usize, SourceResult)>,
+    outcome: crate::store::BatchOutcome,
+    error: Option<StoreError>,
+}
+
+const STATE_BATCH: usize = 256;
+
+impl<'a> StoreSink<'a> {
+    pub fn new(
+        store: &'a mut Store,
+        retention: &'a Retention,
+        now: DateTime<Utc>,
+        sources: usize,
+        on_source: &'a (dyn Fn(&SourceReport) + Sync),
+    ) -> StoreSink<'a> {
+        let outcome = Default::default();
+        StoreSink { store, retention, now, on_source, reports: vec![None; sources], pending: Vec::new(), outcome, error: None }
+    }
+
+    pub fn take(&mut self, i: usize, result: SourceResult) {
+        if self.error.is_some() {
+            return;
+        }
+        if result.entries.is_empty() && result.seen.is_empty() {
+            self.pending.push((i, result));
+            if self.pending.len() >= STATE_BATCH {
+                self.flush();
+            }
             return;
         }
         let batch =
             Batch { source_pk: result.pk, state: &result.state, entries: result.entries, seen: &result.seen, retract_unseen: false };
-        match store.apply(batch, retention, now) {
+        match self.store.apply(batch, self.retention, self.now) {
             Ok(outcome) => {
-                result.report.status = match result.report.status {
-                    SourceStatus::Updated { .. } => {
-                        SourceStatus::Updated { new: outcome.new, changed: outcome.changed, total: outcome.total }
-                    }
-                    SourceStatus::NotModified { .. } => SourceStatus::NotModified { total: outcome.total },
-                    other => other,
-                };
-                report.add(&outcome);
+                let mut report = result.report;
+                report.status = with_counts(report.status, outcome.new, outcome.changed, outcome.total);
+                add_outcome(&mut self.outcome, &outcome);
+                self.done(i, report);
             }
-            Err(e) => store_error = Some(e),
+            Err(e) => self.error = Some(e),
         }
-        on_source(&result.report);
-        reports[i] = Some(result.report);
-    }));
-    drop(runtime);
-    if let Some(e) = store_error {
-        return Err(e.into());
     }
-    report.sources = reports.into_iter().flatten().collect();
-    Ok(())
+
+    fn flush(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let states: Vec<(i64, &SourceState)> = pending.iter().map(|(_, r)| (r.pk, &r.state)).collect();
+        match self.store.save_states(&states) {
+            Ok(totals) => {
+                drop(states);
+                for ((i, result), total) in pending.into_iter().zip(totals) {
+                    let mut report = result.report;
+                    report.status = with_counts(report.status, 0, 0, total);
+                    self.done(i, report);
+                }
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    fn done(&mut self, i: usize, report: SourceReport) {
+        (self.on_source)(&report);
+        self.reports[i] = Some(report);
+    }
+
+    /// Flushes what is pending; the reports in config order.
+    pub fn finish(mut self) -> Result<(Vec<SourceReport>, crate::store::BatchOutcome), StoreError> {
+        self.flush();
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok((self.reports.into_iter().flatten().collect(), self.outcome)),
+        }
+    }
+}
+
+fn with_counts(status: SourceStatus, new: usize, changed: usize, total: usize) -> SourceStatus {
+    match status {
+        SourceStatus::Updated { .. } => SourceStatus::Updated { new, changed, total },
+        SourceStatus::NotModified { .. } => SourceStatus::NotModified { total },
+        other => other,
+    }
+}
+
+fn add_outcome(sum: &mut crate::store::BatchOutcome, o: &crate::store::BatchOutcome) {
+    sum.new += o.new;
+    sum.changed += o.changed;
+    sum.duplicates += o.duplicates;
+    sum.pruned += o.pruned;
 }
 
 /// What publishing from the store did.

@@ -109,6 +109,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `wirefeed stories | head` is not an error.
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -33,18 +34,20 @@ pub fn sources(config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let reader = open(&config)?;
     let summaries = reader.source_summaries().context("reading sources")?;
-    println!("{:<24} {:<40} {:<13} {:<19} {:<19} {:>7}  LAST ERROR", "NAME", "URL", "STATUS", "LAST FETCH", "NEXT FETCH", "STORIES");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<24} {:<40} {:<13} {:<19} {:<19} {:>7}  LAST ERROR", "NAME", "URL", "STATUS", "LAST FETCH", "NEXT FETCH", "STORIES")?;
     let configured =
         config.stories.iter().map(|e| wirefeed::build::files_source_name(&config, e)).chain(config.sources.iter().map(|s| s.name.clone()));
     for name in configured {
         let Some(s) = summaries.iter().find(|s| s.name == name) else {
-            println!("{:<24} (not fetched yet)", cell(&name, 24));
+            writeln!(out, "{:<24} (not fetched yet)", cell(&name, 24))?;
             continue;
         };
         let st = &s.state;
         let url = st.moved_to.as_deref().or(st.discovered.as_deref()).unwrap_or(&st.url);
         let status = st.disabled.as_ref().map_or(st.last_status.as_deref().unwrap_or("-"), |_| "disabled");
-        println!(
+        writeln!(
+            out,
             "{:<24} {:<40} {:<13} {:<19} {:<19} {:>7}  {}",
             cell(&s.name, 24),
             cell(url, 40),
@@ -53,7 +56,7 @@ pub fn sources(config_path: &Path) -> anyhow::Result<ExitCode> {
             when(st.next_fetch.or(st.retry_until)),
             s.stories,
             st.disabled.as_deref().or(st.last_error.as_deref()).unwrap_or("")
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -65,15 +68,17 @@ pub fn stories(config_path: &Path, topic: Option<&str>, limit: usize) -> anyhow:
         anyhow::bail!("no topic {t:?} in {} (topics: {})", config.path.display(), known.join(", "));
     }
     let reader = open(&config)?;
+    let mut out = std::io::stdout().lock();
     for s in reader.channel(topic, limit).context("reading stories")? {
         let story = &s.story;
-        println!(
+        writeln!(
+            out,
             "{}  {:<20} {}  {}",
             story.published.format("%Y-%m-%d %H:%M"),
             cell(&story.source, 20),
             story.title,
             story.link.as_deref().unwrap_or(&story.id)
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

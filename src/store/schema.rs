@@ -75,11 +75,16 @@ CREATE TABLE story_topics (
 ) WITHOUT ROWID;
 CREATE INDEX story_topics_by_story ON story_topics(story);
 
--- Ids pruned by retention: a story that comes back is not new again.
+-- Ids let go by retention: a story that comes back is not new again.
+-- `removed` is refreshed while the source still carries the entry, and
+-- (source, hash) lets the fetch skip such entries without normalizing.
 CREATE TABLE tombstones (
     id TEXT PRIMARY KEY,
+    source INTEGER,
+    hash INTEGER,
     removed INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX tombstones_by_source ON tombstones(source, hash);
 
 -- What each channel last published, to skip rendering unchanged ones.
 CREATE TABLE channels (

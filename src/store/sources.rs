@@ -135,11 +135,12 @@ impl Reader {
         self.with(summaries)
     }
 
-    /// Hashes of the entries stored for a source: an entry whose hash is
-    /// here is unchanged and need not be normalized again.
+    /// Hashes of the entries stored (or let go by retention) for a source:
+    /// an entry whose hash is here need not be normalized again.
     pub fn known_hashes(&self, source_pk: i64) -> Result<HashSet<u64>> {
         self.with(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT hash FROM stories WHERE source = ?1")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT hash FROM stories WHERE source = ?1 UNION ALL SELECT hash FROM tombstones WHERE source = ?1")?;
             let rows = stmt.query_map([source_pk], |r| r.get::<_, i64>(0))?;
             rows.map(|h| h.map(|h| h as u64)).collect()
         })

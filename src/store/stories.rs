@@ -222,8 +222,64 @@ fn update(tx: &Transaction<'_>, pk: i64, old_changed: i64, published: i64, e: &E
     insert_topics(tx, pk, s, published)
 }
 
-/// Stores one entry; returns which counter it adds to.
-fn apply_entry(tx: &Transaction<'_>, source_pk: i64, e: &Entry, now: i64, out: &mut BatchOutcome) -> rusqlite::Result<()> {
+/// Each channel's retention floor: the date of its `max_items`-th newest
+/// story (`None` while the channel holds fewer), cached for a transaction.
+struct Floors<'r> {
+    retention: &'r Retention,
+    cutoff: i64,
+    known: std::collections::HashMap<Option<String>, Option<i64>>,
+}
+
+impl Floors<'_> {
+    fn floor(&mut self, tx: &Transaction<'_>, topic: Option<&str>) -> rusqlite::Result<Option<i64>> {
+        let key = topic.map(str::to_owned);
+        if let Some(f) = self.known.get(&key) {
+            return Ok(*f);
+        }
+        let offset = self.retention.max_items.saturating_sub(1) as i64;
+        let f = match topic {
+            None => tx
+                .prepare_cached("SELECT published FROM stories ORDER BY published DESC, pk LIMIT 1 OFFSET ?1")?
+                .query_row([offset], |r| r.get(0))
+                .optional()?,
+            Some(t) => tx
+                .prepare_cached("SELECT published FROM story_topics WHERE topic = ?1 ORDER BY published DESC, story LIMIT 1 OFFSET ?2")?
+                .query_row(params![t, offset], |r| r.get(0))
+                .optional()?,
+        };
+        self.known.insert(key, f);
+        Ok(f)
+    }
+
+    /// Whether a story of this date and these topics would be kept: young
+    /// enough, or among some channel's `max_items` newest.
+    fn keeps(&mut self, tx: &Transaction<'_>, story: &Story) -> rusqlite::Result<bool> {
+        let published = story.published.timestamp();
+        if published >= self.cutoff || self.retention.max_items == 0 {
+            return Ok(published >= self.cutoff);
+        }
+        let channels =
+            std::iter::once(None).chain(story.topics.iter().filter(|t| self.retention.topics.contains(t)).map(|t| Some(t.as_str())));
+        for topic in channels {
+            if self.floor(tx, topic)?.is_none_or(|f| published > f) {
+                // It enters that channel and moves its floor.
+                self.known.clear();
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Stores one entry, counting what happened to it in `out`.
+fn apply_entry(
+    tx: &Transaction<'_>,
+    source_pk: i64,
+    e: &Entry,
+    now: i64,
+    floors: &mut Floors<'_>,
+    out: &mut BatchOutcome,
+) -> rusqlite::Result<()> {
     let existing = tx
         .prepare_cached("SELECT pk, source, hash, published, coalesce(max(updated, published), published) FROM stories WHERE id = ?1")?
         .query_row([&e.story.id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?)))
@@ -248,6 +304,13 @@ fn apply_entry(tx: &Transaction<'_>, source_pk: i64, e: &Entry, now: i64, out: &
                     return Ok(());
                 }
             }
+            if !floors.keeps(tx, &e.story)? {
+                // Too old to keep: let go at once, as retention would.
+                let mut tomb = tx.prepare_cached("INSERT OR REPLACE INTO tombstones(id, source, hash, removed) VALUES (?1, ?2, ?3, ?4)")?;
+                tomb.execute(params![e.story.id, source_pk, e.hash as i64, now])?;
+                out.pruned += 1;
+                return Ok(());
+            }
             insert(tx, source_pk, e, now)?;
             out.new += 1;
         }
@@ -265,13 +328,18 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         let mut out = BatchOutcome::default();
         sources::save(&tx, batch.source_pk, batch.state).map_err(err)?;
+        let cutoff = now_ts - i64::from(retention.keep_days) * 86_400;
+        let mut floors = Floors { retention, cutoff, known: Default::default() };
         for e in &batch.entries {
-            apply_entry(&tx, batch.source_pk, e, now_ts, &mut out).map_err(err)?;
+            apply_entry(&tx, batch.source_pk, e, now_ts, &mut floors, &mut out).map_err(err)?;
         }
         {
             let mut seen = tx.prepare_cached("UPDATE stories SET last_seen = ?3 WHERE source = ?1 AND hash = ?2").map_err(err)?;
+            let mut tomb = tx.prepare_cached("UPDATE tombstones SET removed = ?3 WHERE source = ?1 AND hash = ?2").map_err(err)?;
             for hash in batch.seen {
-                seen.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)?;
+                if seen.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)? == 0 {
+                    tomb.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)?;
+                }
             }
         }
         if batch.retract_unseen {
@@ -286,6 +354,24 @@ impl Store {
             .map_err(err)? as usize;
         tx.commit().map_err(err)?;
         Ok(out)
+    }
+
+    /// Saves the state of sources that brought no entries (304, skipped,
+    /// failed), all in one transaction; returns each one's story count.
+    pub fn save_states(&mut self, states: &[(i64, &SourceState)]) -> Result<Vec<usize>> {
+        let path = self.path.clone();
+        let err = |e| super::StoreError::from_sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut totals = Vec::with_capacity(states.len());
+        {
+            let mut count = tx.prepare_cached("SELECT count(*) FROM stories WHERE source = ?1").map_err(err)?;
+            for (pk, state) in states {
+                sources::save(&tx, *pk, state).map_err(err)?;
+                totals.push(count.query_row([pk], |r| r.get::<_, i64>(0)).map_err(err)? as usize);
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(totals)
     }
 
     /// The newest `limit` stories of a channel (`None`: the merged one).
@@ -338,7 +424,12 @@ fn prune(tx: &Transaction<'_>, retention: &Retention, now: i64, mark: &mut Optio
     let keep = channel_pks(tx, retention)?;
     let keep_list = keep.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let doomed = format!("SELECT pk FROM stories WHERE published < {cutoff} AND pk NOT IN ({keep_list})");
-    tx.execute(&format!("INSERT OR REPLACE INTO tombstones(id, removed) SELECT id, ?1 FROM stories WHERE pk IN ({doomed})"), [now])?;
+    tx.execute(
+        &format!(
+            "INSERT OR REPLACE INTO tombstones(id, source, hash, removed) SELECT id, source, hash, ?1 FROM stories WHERE pk IN ({doomed})"
+        ),
+        [now],
+    )?;
     let pruned = tx.execute(&format!("DELETE FROM stories WHERE pk IN ({doomed})"), [])?;
     // A tombstone outlives its story by keep_days after the feed last
     // carried it: long enough that a feed still listing it never brings it back.
