@@ -1,7 +1,9 @@
 //! `index.html`: every channel with its subscribe links, and autodiscovery
-//! `<link rel="alternate">` tags so a reader given the site URL finds the
-//! merged channel. Links within the page are relative, so the folder works
-//! wherever it is served (or opened from disk).
+//! `<link rel="alternate">` tags for every channel (the merged one first,
+//! since readers that take one feed take the first), so a reader given the
+//! site URL finds them. Links within the page are relative, so the folder
+//! works wherever it is served (or opened from disk). No script and no
+//! external resource: the page is one request, and works in any browser.
 
 use super::{Channel, Format, GENERATOR, Site, VERSION};
 
@@ -9,7 +11,9 @@ fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::escape(s)
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:46rem;padding:1rem;color:#222}\
+// `overflow-wrap:anywhere` keeps long titles and URLs from widening the
+// page past a phone's screen.
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:46rem;padding:1rem;color:#222;overflow-wrap:anywhere}\
 h1{font-size:1.6rem;margin:.5rem 0}ul{list-style:none;padding:0}\
 li.channel{border-top:1px solid #ddd;padding:.75rem 0}\
 .meta{color:#666;font-size:.9rem}.links a{display:inline-block;margin:.25rem .75rem .25rem 0;padding:.1rem .5rem;border:1px solid #ccc;border-radius:4px;text-decoration:none}\
@@ -21,14 +25,14 @@ pub fn render(site: &Site, channels: &[Channel<'_>]) -> String {
     html.push_str(&format!("<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n", esc(&site.language)));
     html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     html.push_str(&format!("<title>{}</title>\n", esc(&site.title)));
-    if let Some(all) = channels.first() {
+    for channel in channels {
         for format in Format::ALL {
             html.push_str(&format!(
                 "<link rel=\"alternate\" type=\"{}\" title=\"{} ({})\" href=\"{}\">\n",
                 format.mime_type(),
-                esc(&all.title),
+                esc(&channel.title),
                 format.label(),
-                esc(&all.url(site, format))
+                esc(&channel.url(site, format))
             ));
         }
     }
