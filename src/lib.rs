@@ -6,11 +6,13 @@
 //! [`topics`] assigns topic channels →
 //! [`publish`] writes RSS 2.0, Atom 1.0, JSON Feed 1.1, an HTML index and OPML.
 //! [`build`] runs that pipeline for one [`config::Config`].
+//! [`operate`] serves the output (`wirefeed serve`), with health and metrics.
 
 pub mod build;
 pub mod config;
 pub mod ingest;
 pub mod model;
+pub mod operate;
 pub mod publish;
 pub mod select;
 pub mod state;
