@@ -362,7 +362,10 @@ fn index_lists_and_advertises_every_channel_and_feeds_name_the_hub() {
 
 /// A WebSub hub that records each ping's form and refuses feeds whose URL
 /// contains "refuse".
-fn start_hub(rt: &tokio::runtime::Runtime, forms: Arc<Mutex<Vec<Vec<(String, String)>>>>) -> url::Url {
+/// Every ping's form fields, in arrival order.
+type Pings = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
+fn start_hub(rt: &tokio::runtime::Runtime, forms: Pings) -> url::Url {
     use axum::http::HeaderMap;
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
