@@ -345,6 +345,27 @@ fn index_lists_and_advertises_every_channel_and_feeds_name_the_hub() {
             assert!(index.contains(&format!("<a href=\"topics/{}.{ext}\"", t.slug)), "{}.{ext}", t.slug);
         }
     }
+    // Each channel's story count and latest date, from its own feed.
+    for (file, heading) in std::iter::once(("all".to_owned(), "All stories"))
+        .chain(config.topics.iter().map(|t| (format!("topics/{}", t.slug), t.title.as_str())))
+    {
+        let feed: serde_json::Value = serde_json::from_str(&site.read(&format!("feeds/{file}.json"))).unwrap();
+        let items = feed["items"].as_array().unwrap();
+        let section = &index[index.find(&format!("<h2>{heading}</h2>")).unwrap_or_else(|| panic!("{heading}"))..];
+        let section = &section[..section.find("</li>").unwrap()];
+        match items.first() {
+            Some(first) => {
+                let n = items.len();
+                let expected = format!(
+                    "{n} {} · latest <time datetime=\"{}\">",
+                    if n == 1 { "story" } else { "stories" },
+                    first["date_published"].as_str().unwrap()
+                );
+                assert!(section.contains(&expected), "{expected} not in {section}");
+            }
+            None => assert!(section.contains("No stories yet."), "{section}"),
+        }
+    }
     assert!(index.contains("name=\"viewport\""));
     assert!(!index.contains("<script") && !index.contains("src=\"http"));
     // Byte-stable: a second build writes nothing.

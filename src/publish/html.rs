@@ -25,6 +25,9 @@ pub fn render(site: &Site, channels: &[Channel<'_>]) -> String {
     html.push_str(&format!("<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n", esc(&site.language)));
     html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     html.push_str(&format!("<title>{}</title>\n", esc(&site.title)));
+    // An empty icon: browsers otherwise ask for /favicon.ico, which the
+    // output folder does not have (a 404 in every server log).
+    html.push_str("<link rel=\"icon\" href=\"data:,\">\n");
     for channel in channels {
         for format in Format::ALL {
             html.push_str(&format!(
@@ -42,22 +45,33 @@ pub fn render(site: &Site, channels: &[Channel<'_>]) -> String {
     }
     html.push_str("<p class=\"meta\">Subscribe to any channel in your feed reader, or import <a href=\"channels.opml\">all channels (OPML)</a>.</p>\n</header>\n<main>\n<ul>\n");
     for channel in channels {
-        channel_item(&mut html, channel);
+        channel_item(&mut html, site, channel);
     }
     html.push_str("</ul>\n</main>\n");
     html.push_str(&format!("<footer>Published by {GENERATOR} {VERSION}.</footer>\n</body>\n</html>\n"));
     html
 }
 
-fn channel_item(html: &mut String, channel: &Channel<'_>) {
+/// The heading the page gives a channel: the page already names the
+/// site, so "All stories" for the merged one and the bare topic title
+/// (channel titles are "Site: Topic", for readers that list many feeds).
+fn heading<'a>(site: &Site, channel: &'a Channel<'_>) -> &'a str {
+    match &channel.slug {
+        None => "All stories",
+        Some(_) => channel.title.strip_prefix(site.title.as_str()).and_then(|t| t.strip_prefix(": ")).unwrap_or(&channel.title),
+    }
+}
+
+fn channel_item(html: &mut String, site: &Site, channel: &Channel<'_>) {
     let class = if channel.slug.is_none() { "channel all" } else { "channel" };
-    html.push_str(&format!("<li class=\"{class}\">\n<h2>{}</h2>\n", esc(&channel.title)));
-    if !channel.description.is_empty() && channel.description != channel.title {
+    html.push_str(&format!("<li class=\"{class}\">\n<h2>{}</h2>\n", esc(heading(site, channel))));
+    // The merged channel's description is the site's, shown above.
+    if channel.slug.is_some() && !channel.description.is_empty() && channel.description != channel.title {
         html.push_str(&format!("<p>{}</p>\n", esc(&channel.description)));
     }
     let latest = match channel.stories.first() {
         Some(s) => format!(
-            "{} {}; latest: <time datetime=\"{}\">{}</time> {}",
+            "{} {} · latest <time datetime=\"{}\">{}</time>: {}",
             channel.stories.len(),
             if channel.stories.len() == 1 { "story" } else { "stories" },
             s.published.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -68,7 +82,14 @@ fn channel_item(html: &mut String, channel: &Channel<'_>) {
     };
     html.push_str(&format!("<p class=\"meta\">{latest}</p>\n<p class=\"links\">"));
     for format in Format::ALL {
-        html.push_str(&format!("<a href=\"{}\" type=\"{}\">{}</a>", esc(&channel.path(format)), format.mime_type(), format.label()));
+        html.push_str(&format!(
+            "<a href=\"{}\" type=\"{}\" title=\"{} ({})\">{}</a>",
+            esc(&channel.path(format)),
+            format.mime_type(),
+            esc(&channel.title),
+            format.label(),
+            format.label()
+        ));
     }
     html.push_str("</p>\n</li>\n");
 }
