@@ -39,6 +39,8 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub run: RunConfig,
+    #[serde(default)]
+    pub serve: ServeConfig,
     /// The config file this was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -61,6 +63,10 @@ pub struct PublishConfig {
     /// Feed-level author (Atom requires one when entries lack authors).
     #[serde(default)]
     pub author: Option<String>,
+    /// A WebSub hub: every feed names it, and it is pinged after a
+    /// republish, so subscribers get pushes instead of polling.
+    #[serde(default)]
+    pub websub_hub: Option<Url>,
 }
 
 /// A file or folder of the newsroom's own stories.
@@ -229,6 +235,24 @@ impl Default for StoreConfig {
     }
 }
 
+/// How `wirefeed serve` (and `wirefeed run --serve`) serves the output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Listening address; the `--addr` flag overrides it.
+    pub addr: std::net::SocketAddr,
+    /// `Cache-Control: max-age` of every file: how long readers and caches
+    /// may reuse a feed without asking again.
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig { addr: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)), max_age: Duration::from_secs(300) }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -298,6 +322,11 @@ impl Config {
         }
         if p.max_items == 0 {
             return Err(self.invalid("publish.max_items", "must be at least 1"));
+        }
+        if let Some(hub) = &p.websub_hub
+            && !matches!(hub.scheme(), "http" | "https")
+        {
+            return Err(self.invalid("publish.websub_hub", "must be an http or https URL"));
         }
         if !p.base_url.path().ends_with('/') {
             let path = format!("{}/", self.publish.base_url.path());
@@ -463,6 +492,25 @@ mod tests {
             let err = load(&format!("{MINIMAL}{text}")).unwrap_err().to_string();
             assert!(err.contains(key), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn serve_section_and_websub_hub() {
+        let c = load(MINIMAL).unwrap();
+        assert_eq!(c.serve.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.serve.max_age, Duration::from_secs(300));
+        assert!(c.publish.websub_hub.is_none());
+        let c = load(&format!("{MINIMAL}websub_hub = \"https://hub.example/\"\n[serve]\naddr = \"0.0.0.0:9000\"\nmax_age = \"1h 30m\"\n"))
+            .unwrap();
+        assert_eq!(c.serve.addr.port(), 9000);
+        assert_eq!(c.serve.max_age, Duration::from_secs(5400));
+        assert_eq!(c.publish.websub_hub.unwrap().as_str(), "https://hub.example/");
+        let err = load(&format!("{MINIMAL}[serve]\nmaxage = \"5m\"\n")).unwrap_err().to_string();
+        assert!(err.contains("maxage"), "{err}");
+        let err = load(&format!("{MINIMAL}[serve]\nmax_age = \"soon\"\n")).unwrap_err().to_string();
+        assert!(err.contains("max_age"), "{err}");
+        let err = load(&format!("{MINIMAL}websub_hub = \"ftp://hub.example/\"\n")).unwrap_err().to_string();
+        assert!(err.contains("publish.websub_hub"), "{err}");
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! [`model`] normalizes each into one [`model::Story`] →
 //! [`topics`] assigns topic channels →
 //! [`publish`] writes RSS 2.0, Atom 1.0, JSON Feed 1.1, an HTML index and OPML.
-//! [`build`] runs that pipeline for one [`config::Config`];
-//! [`operate`] holds what `wirefeed run` needs to keep doing it.
+//! [`build`] runs that pipeline once for one [`config::Config`], through
+//! the [`store`]; [`operate`] keeps doing it (`wirefeed run`) and serves the
+//! output (`wirefeed serve`), with health and metrics.
 
 pub mod build;
 pub mod config;

@@ -75,6 +75,13 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Serve the output folder over HTTP, with /healthz and /metrics
+    /// (until Ctrl-C or SIGTERM).
+    Serve {
+        /// Listening address; overrides `[serve] addr` (default 127.0.0.1:8080).
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +113,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }),
         Command::Parse { jsonl, base, content_type, fixture_http, files } => parse(&files, jsonl, base, content_type, fixture_http),
+        Command::Serve { addr } => serve(&cli.config, addr, cli.quiet),
     };
     match result {
         Ok(code) => code,
@@ -203,6 +211,37 @@ fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode>
         eprintln!("{failed} input(s) failed; everything else was published");
         Ok(ExitCode::from(EXIT_INPUT_FAILED))
     }
+}
+
+fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quiet: bool) -> anyhow::Result<ExitCode> {
+    use wirefeed::operate::{metrics::Metrics, serve};
+    let config = Config::load(config_path)?;
+    let addr = addr.unwrap_or(config.serve.addr);
+    let options = serve::ServeOptions::from_config(&config);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        if !quiet {
+            eprintln!("serving {} on http://{}/", options.root.display(), listener.local_addr()?);
+        }
+        let router = serve::router(options, std::sync::Arc::new(Metrics::new()));
+        serve::serve(listener, router, shutdown_signal()).await.context("server failed")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 // Feed building allocates and frees many short strings per story; mimalloc

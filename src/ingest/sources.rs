@@ -11,10 +11,11 @@ use std::sync::Arc;
 use url::Url;
 
 use super::fetch::discover::{feed_links, looks_like_html};
-use super::fetch::{FetchOutcome, FetchRequest, Fetched, Fetcher, Validators};
+use super::fetch::{CacheHints, FetchOutcome, FetchRequest, Fetched, Fetcher, Validators};
 use super::parse::{FeedHints, ParseContext, clamp_future, parse_feed};
 use crate::config::{Config, SourceConfig, SourceLocation};
 use crate::model::{Story, StoryDraft};
+use crate::operate::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
 use crate::store::{Entry, Reader, SourceState};
 use crate::topics::TopicRules;
 
@@ -198,17 +199,20 @@ async fn run_source(
         state = SourceState { url: source.url.clone(), ..Default::default() };
     }
     if let Some(why) = skip_reason(source, &state, now) {
+        // Waiting out Retry-After: due when it ends; disabled: never.
+        state.next_fetch = state.retry_until.filter(|_| state.disabled.is_none() && source.enabled);
         report.status = SourceStatus::Skipped(why);
         return (state, report, None);
     }
     state.retry_until = None;
     state.last_fetch = Some(now);
+    let mut cache = CacheHints::default();
     let body = match source.location(config.root()) {
         Some(SourceLocation::File(path)) => match tokio::fs::read(&path).await {
             Ok(body) => Ok(Some(Body { body, content_type: None, base: Url::from_file_path(&path).ok(), validators: Default::default() })),
             Err(e) => Err(format!("{}: {e}", path.display())),
         },
-        Some(SourceLocation::Http(url)) => fetch_http(fetcher, source, &mut state, url, &mut report).await,
+        Some(SourceLocation::Http(url)) => fetch_http(fetcher, source, &mut state, url, &mut report, &mut cache).await,
         None => Err(format!("{:?} is neither a URL nor a path", source.url)),
     };
     let mut parsed = None;
@@ -239,6 +243,9 @@ async fn run_source(
         state.last_success = Some(now);
     }
     state.last_status = Some(report.status.label().to_owned());
+    let policy = SchedulePolicy::for_source(&config.run, source);
+    let last = LastFetch { consecutive_errors: state.consecutive_errors, hints: state.hints, cache, retry_until: state.retry_until };
+    state.next_fetch = Some(next_due(now, &policy, &last, jitter_seed(&source.name, now)));
     (state, report, parsed)
 }
 
@@ -277,12 +284,17 @@ async fn fetch_http(
     state: &mut SourceState,
     configured: Url,
     report: &mut SourceReport,
+    cache: &mut CacheHints,
 ) -> Result<Option<Body>, String> {
     // A feed found through a page, or a permanent move, is fetched directly.
     let url =
         [&state.discovered, &state.moved_to].into_iter().flatten().find_map(|u| Url::parse(u).ok()).unwrap_or_else(|| configured.clone());
     let req = FetchRequest { url: url.clone(), validators: state.validators.clone(), headers: headers_for(source, &configured, &url) };
-    let fetched = match fetcher.fetch(&req).await {
+    let response = fetcher.fetch_with_cache(&req).await.map(|r| {
+        *cache = r.cache;
+        r.outcome
+    });
+    let fetched = match response {
         Ok(FetchOutcome::Fetched(f)) => f,
         Ok(FetchOutcome::NotModified { moved_permanently }) => {
             note_move(state, report, moved_permanently);

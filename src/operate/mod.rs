@@ -1,1 +1,8 @@
+//! Running wirefeed as a service: scheduled aggregation, serving the
+//! output folder, the figures it exposes, and the WebSub pings that follow
+//! a republish.
+
+pub mod metrics;
 pub mod schedule;
+pub mod serve;
+pub mod websub;

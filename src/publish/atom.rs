@@ -20,13 +20,17 @@ fn link(href: String, rel: &str, mime: &str) -> Link {
 
 pub fn render(site: &Site, channel: &Channel<'_>) -> Vec<u8> {
     let self_url = channel.url(site, Format::Atom);
+    let mut links = vec![link(self_url.clone(), "self", Format::Atom.mime_type()), link(site.home_url(), "alternate", "text/html")];
+    if let Some(hub) = &site.websub_hub {
+        links.push(Link { href: hub.to_string(), rel: "hub".into(), ..Default::default() });
+    }
     let feed = Feed {
         title: Text::plain(channel.title.clone()),
         id: self_url.clone(),
         updated: fixed(channel.updated),
         authors: vec![Person { name: site.author.clone().unwrap_or_else(|| site.title.clone()), ..Default::default() }],
         generator: Some(Generator { value: GENERATOR.into(), uri: Some(GENERATOR_URI.into()), version: Some(VERSION.into()) }),
-        links: vec![link(self_url, "self", Format::Atom.mime_type()), link(site.home_url(), "alternate", "text/html")],
+        links,
         subtitle: (!channel.description.is_empty()).then(|| Text::plain(channel.description.clone())),
         lang: Some(site.language.clone()),
         entries: channel.stories.iter().map(|s| entry(s)).collect(),

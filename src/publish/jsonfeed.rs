@@ -20,7 +20,17 @@ struct JsonFeed<'a> {
     language: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<Item<'a>>,
+}
+
+/// JSON Feed's real-time notification endpoint (WebSub).
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -76,6 +86,7 @@ pub fn render(site: &Site, channel: &Channel<'_>) -> Vec<u8> {
         description: &channel.description,
         language: &site.language,
         authors: site.author.as_deref().map(|name| Author { name }).into_iter().collect(),
+        hubs: site.websub_hub.as_ref().map(|hub| Hub { kind: "WebSub", url: hub.as_str() }).into_iter().collect(),
         items: channel.stories.iter().map(|s| item(s)).collect(),
     };
     let mut buf = Vec::with_capacity(1024 + channel.stories.iter().map(|s| 2 * s.content.len() + 512).sum::<usize>());

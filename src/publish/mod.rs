@@ -34,6 +34,8 @@ pub struct Site {
     pub base_url: Url,
     pub language: String,
     pub author: Option<String>,
+    /// WebSub hub every feed advertises (`rel="hub"`).
+    pub websub_hub: Option<Url>,
 }
 
 impl Site {
@@ -45,6 +47,7 @@ impl Site {
             base_url: p.base_url.clone(),
             language: p.language.clone(),
             author: p.author.clone(),
+            websub_hub: p.websub_hub.clone(),
         }
     }
 

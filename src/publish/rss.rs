@@ -28,6 +28,9 @@ pub fn render(site: &Site, channel: &Channel<'_>) -> Vec<u8> {
         mime_type: Some(Format::Rss.mime_type().into()),
         ..Default::default()
     };
+    // WebSub: the hub sits beside the self link (the topic URL subscribers use).
+    let hub_link =
+        site.websub_hub.as_ref().map(|hub| rss::extension::atom::Link { href: hub.to_string(), rel: "hub".into(), ..Default::default() });
     let out = rss::Channel {
         title: channel.title.clone(),
         link: site.home_url(),
@@ -36,7 +39,7 @@ pub fn render(site: &Site, channel: &Channel<'_>) -> Vec<u8> {
         last_build_date: Some(channel.updated.to_rfc2822()),
         generator: Some(format!("{GENERATOR} {VERSION} ({GENERATOR_URI})")),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
-        atom_ext: Some(rss::extension::atom::AtomExtension { links: vec![self_link] }),
+        atom_ext: Some(rss::extension::atom::AtomExtension { links: std::iter::once(self_link).chain(hub_link).collect() }),
         namespaces,
         items: channel.stories.iter().map(|s| item(s)).collect(),
         ..Default::default()

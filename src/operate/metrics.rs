@@ -1,0 +1,261 @@
+//! What the aggregator reports about itself, for `/metrics` (Prometheus
+//! text exposition) and `/healthz` (JSON).
+//!
+//! One [`Metrics`] is shared (in an `Arc`) between the scheduler, which
+//! records fetches, publishes and runs, and the server, which only reads.
+//! Counters are atomics or short-held mutexes: recording never waits on a
+//! scrape for longer than a map copy.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Sentinel for "never happened" in the timestamp atomics.
+const NEVER: i64 = i64::MIN;
+
+/// Aggregator figures, updated by the scheduler and read by the server.
+#[derive(Debug)]
+pub struct Metrics {
+    fetches: Mutex<BTreeMap<String, u64>>,
+    stories_stored: AtomicU64,
+    last_publish: AtomicI64,
+    source_errors: Mutex<BTreeMap<String, u64>>,
+    last_run: Mutex<Option<RunRecord>>,
+    runs_ok: AtomicU64,
+    runs_failed: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct RunRecord {
+    time: DateTime<Utc>,
+    ok: bool,
+    summary: String,
+}
+
+/// The body of `/healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// `"ok"`, `"failed"` (the last run had failures) or `"no run yet"`.
+    pub status: &'static str,
+    /// RFC 3339 time of the last run's end.
+    pub last_run: Option<String>,
+    pub summary: Option<String>,
+    /// RFC 3339 time of the last publish that wrote files.
+    pub last_publish: Option<String>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            fetches: Mutex::default(),
+            stories_stored: AtomicU64::new(0),
+            last_publish: AtomicI64::new(NEVER),
+            source_errors: Mutex::default(),
+            last_run: Mutex::new(None),
+            runs_ok: AtomicU64::new(0),
+            runs_failed: AtomicU64::new(0),
+        }
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        Metrics::default()
+    }
+
+    /// One fetch ended with `status_label`: an HTTP status (`"200"`,
+    /// `"304"`), `"error"` or `"skipped"`.
+    pub fn record_fetch(&self, status_label: &str) {
+        let mut map = self.fetches.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(status_label) {
+            Some(n) => *n += 1,
+            None => {
+                map.insert(status_label.to_owned(), 1);
+            }
+        }
+    }
+
+    /// Stories held in the store after the last run.
+    pub fn set_stories_stored(&self, n: u64) {
+        self.stories_stored.store(n, Ordering::Relaxed);
+    }
+
+    /// A publish wrote at least one file at `time`.
+    pub fn record_publish(&self, time: DateTime<Utc>) {
+        self.last_publish.store(time.timestamp(), Ordering::Relaxed);
+    }
+
+    /// Consecutive failed fetches of one source (0 after a success).
+    pub fn set_source_errors(&self, source_name: &str, consecutive_errors: u64) {
+        let mut map = self.source_errors.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(source_name.to_owned(), consecutive_errors);
+    }
+
+    /// A scheduler run ended at `time`; `summary` is one human line.
+    pub fn record_run(&self, time: DateTime<Utc>, ok: bool, summary: String) {
+        if ok { &self.runs_ok } else { &self.runs_failed }.fetch_add(1, Ordering::Relaxed);
+        *self.last_run.lock().unwrap_or_else(|e| e.into_inner()) = Some(RunRecord { time, ok, summary });
+    }
+
+    fn last_publish(&self) -> Option<DateTime<Utc>> {
+        match self.last_publish.load(Ordering::Relaxed) {
+            NEVER => None,
+            secs => DateTime::from_timestamp(secs, 0),
+        }
+    }
+
+    pub fn health(&self) -> Health {
+        let run = self.last_run.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Health {
+            status: match &run {
+                None => "no run yet",
+                Some(r) if r.ok => "ok",
+                Some(_) => "failed",
+            },
+            last_run: run.as_ref().map(|r| rfc3339(r.time)),
+            summary: run.map(|r| r.summary),
+            last_publish: self.last_publish().map(rfc3339),
+        }
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::with_capacity(1024);
+        let fetches = self.fetches.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        family(&mut out, "wirefeed_fetches_total", "counter", "Source fetches by outcome (HTTP status, error or skipped).");
+        for (status, n) in &fetches {
+            sample(&mut out, "wirefeed_fetches_total", &[("status", status)], *n as f64);
+        }
+        family(&mut out, "wirefeed_stories_stored", "gauge", "Stories held in the store after the last run.");
+        sample(&mut out, "wirefeed_stories_stored", &[], self.stories_stored.load(Ordering::Relaxed) as f64);
+        let errors = self.source_errors.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        family(&mut out, "wirefeed_source_consecutive_errors", "gauge", "Consecutive failed fetches per source (0 after a success).");
+        for (source, n) in &errors {
+            sample(&mut out, "wirefeed_source_consecutive_errors", &[("source", source)], *n as f64);
+        }
+        family(&mut out, "wirefeed_runs_total", "counter", "Scheduler runs by result.");
+        sample(&mut out, "wirefeed_runs_total", &[("result", "ok")], self.runs_ok.load(Ordering::Relaxed) as f64);
+        sample(&mut out, "wirefeed_runs_total", &[("result", "failed")], self.runs_failed.load(Ordering::Relaxed) as f64);
+        // Timestamps are left out until known: a 0 would read as 1970.
+        if let Some(t) = self.last_publish() {
+            family(&mut out, "wirefeed_last_publish_timestamp_seconds", "gauge", "Unix time of the last publish that wrote files.");
+            sample(&mut out, "wirefeed_last_publish_timestamp_seconds", &[], t.timestamp() as f64);
+        }
+        if let Some(run) = self.last_run.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            family(&mut out, "wirefeed_last_run_timestamp_seconds", "gauge", "Unix time of the end of the last run.");
+            sample(&mut out, "wirefeed_last_run_timestamp_seconds", &[], run.time.timestamp() as f64);
+            family(&mut out, "wirefeed_last_run_success", "gauge", "1 if the last run had no failures, else 0.");
+            sample(&mut out, "wirefeed_last_run_success", &[], if run.ok { 1.0 } else { 0.0 });
+        }
+        out
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    // HELP text escapes backslash and newline (label values also escape `"`).
+    let help = help.replace('\\', "\\\\").replace('\n', "\\n");
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+    out.push_str(name);
+    if !labels.is_empty() {
+        out.push('{');
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{k}=\"{}\"", escape_label(v));
+        }
+        out.push('}');
+    }
+    let _ = writeln!(out, " {value}");
+}
+
+/// Label values escape `\`, `"` and newline, per the exposition format.
+pub fn escape_label(value: &str) -> String {
+    let mut s = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_metrics_expose_zeros_and_no_timestamps() {
+        let m = Metrics::new();
+        let text = m.render_prometheus();
+        assert!(text.contains("# TYPE wirefeed_fetches_total counter\n"), "{text}");
+        assert!(text.contains("wirefeed_stories_stored 0\n"), "{text}");
+        assert!(text.contains("wirefeed_runs_total{result=\"ok\"} 0\n"), "{text}");
+        assert!(!text.contains("timestamp_seconds"), "{text}");
+        assert_eq!(m.health(), Health { status: "no run yet", last_run: None, summary: None, last_publish: None });
+    }
+
+    #[test]
+    fn exposition_format_has_help_type_and_escaped_labels() {
+        let m = Metrics::new();
+        m.record_fetch("200");
+        m.record_fetch("200");
+        m.record_fetch("304");
+        m.record_fetch("error");
+        m.set_stories_stored(1234);
+        m.set_source_errors("Harbour \"Gazette\"\\daily\nnews", 3);
+        m.set_source_errors("Calm", 0);
+        let t = DateTime::from_timestamp(1_732_615_200, 0).unwrap();
+        m.record_publish(t);
+        m.record_run(t, false, "2 sources failed".into());
+        let text = m.render_prometheus();
+        let expected = [
+            "# HELP wirefeed_fetches_total Source fetches by outcome (HTTP status, error or skipped).",
+            "# TYPE wirefeed_fetches_total counter",
+            "wirefeed_fetches_total{status=\"200\"} 2",
+            "wirefeed_fetches_total{status=\"304\"} 1",
+            "wirefeed_fetches_total{status=\"error\"} 1",
+            "wirefeed_stories_stored 1234",
+            "wirefeed_source_consecutive_errors{source=\"Calm\"} 0",
+            "wirefeed_source_consecutive_errors{source=\"Harbour \\\"Gazette\\\"\\\\daily\\nnews\"} 3",
+            "wirefeed_runs_total{result=\"failed\"} 1",
+            "wirefeed_last_publish_timestamp_seconds 1732615200",
+            "wirefeed_last_run_timestamp_seconds 1732615200",
+            "wirefeed_last_run_success 0",
+        ];
+        let lines: Vec<&str> = text.lines().collect();
+        for e in expected {
+            assert!(lines.contains(&e), "missing {e:?} in:\n{text}");
+        }
+        // Every sample belongs to a family declared by HELP and TYPE before it.
+        let mut declared = Vec::new();
+        for line in &lines {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                declared.push(rest.split(' ').next().unwrap().to_owned());
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                assert_eq!(declared.last().map(String::as_str), Some(name), "{line}");
+            }
+        }
+        assert!(text.ends_with('\n'));
+        let h = m.health();
+        assert_eq!(h.status, "failed");
+        assert_eq!(h.last_run.as_deref(), Some("2024-11-26T10:00:00Z"));
+        assert_eq!(h.summary.as_deref(), Some("2 sources failed"));
+        m.record_run(t, true, "ok".into());
+        assert_eq!(m.health().status, "ok");
+    }
+}
