@@ -150,7 +150,7 @@ fn local_hash(story: &Story) -> u64 {
 /// Reads one `[[stories]]` entry into the store. Stories whose file is
 /// gone are retracted, but only when every file was read cleanly (a file
 /// that failed may hold them).
-fn ingest_files(
+pub fn ingest_files(
     entry: &StoriesConfig,
     config: &Config,
     rules: &TopicRules,

@@ -75,6 +75,20 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Keep aggregating: fetch each source when it is due, republish what
+    /// changed, watch the story folders (until Ctrl-C or SIGTERM).
+    Run {
+        /// One pass over the sources that are due, then exit (for cron or a
+        /// systemd timer).
+        #[arg(long)]
+        once: bool,
+        /// Also serve the output folder on this address (as `serve` does).
+        #[arg(long, value_name = "ADDR")]
+        serve: Option<std::net::SocketAddr>,
+        /// Log one JSON object per line.
+        #[arg(long)]
+        json_logs: bool,
+    },
     /// Serve the output folder over HTTP, with /healthz and /metrics
     /// (until Ctrl-C or SIGTERM).
     Serve {
@@ -102,8 +116,13 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
         }
     };
-    init_logging(cli.quiet);
+    match &cli.command {
+        // A service logs what it does (one line per fetch).
+        Command::Run { json_logs, .. } => init_logging(if cli.quiet { "error" } else { "info" }, *json_logs),
+        _ => init_logging(if cli.quiet { "error" } else { "warn" }, false),
+    }
     let result = match cli.command {
+        Command::Run { once, serve, .. } => run(&cli.config, once, serve),
         Command::Build => build(&cli.config, cli.quiet),
         Command::Sources => report::sources(&cli.config),
         Command::Stories { topic, limit } => report::stories(&cli.config, topic.as_deref(), limit),
@@ -126,10 +145,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(quiet: bool) {
-    let default = if quiet { "error" } else { "warn" };
+fn init_logging(default: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
+    if json { logs.json().init() } else { logs.init() }
 }
 
 fn opml_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {
@@ -230,18 +251,43 @@ fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quie
     Ok(ExitCode::SUCCESS)
 }
 
+fn run(config_path: &std::path::Path, once: bool, serve_on: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
+    use wirefeed::operate::{metrics::Metrics, run::Runner, run::shutdown_on_signals, serve};
+    let config = Config::load(config_path)?;
+    let metrics = std::sync::Arc::new(Metrics::new());
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let shutdown = shutdown_on_signals();
+        let server = match serve_on {
+            None => None,
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+                tracing::info!("serving {} on http://{}/", config.publish.output_dir.display(), listener.local_addr()?);
+                let router = serve::router(serve::ServeOptions::from_config(&config), metrics.clone());
+                let mut stop = shutdown.clone();
+                let stopped = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                Some(tokio::spawn(serve::serve(listener, router, stopped)))
+            }
+        };
+        let mut runner = Runner::new(config, metrics).context("cannot start")?;
+        runner.run(once, shutdown).await?;
+        if let Some(server) = server {
+            // With --once, the server goes on until a signal.
+            server.await.context("server task")?.context("server failed")?;
+        }
+        anyhow::Ok(())
+    })?;
+    // Abandoned fetches must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Ctrl-C, or SIGTERM (what service managers send).
 async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    let mut stop = wirefeed::operate::run::shutdown_on_signals();
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 // Feed building allocates and frees many short strings per story; mimalloc

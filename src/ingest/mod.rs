@@ -59,6 +59,26 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
+/// A hash of the story files under `path` (names, sizes, modification
+/// times): when it changes, the folder needs reading again.
+pub fn folder_fingerprint(path: &Path) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    match story_files(path) {
+        Ok(files) => {
+            for f in files {
+                h.update(f.as_os_str().as_encoded_bytes());
+                if let Ok(m) = std::fs::metadata(&f) {
+                    h.update(&m.len().to_le_bytes());
+                    let mtime = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+                    h.update(&mtime.as_nanos().to_le_bytes());
+                }
+            }
+        }
+        Err(e) => h.update(e.to_string().as_bytes()),
+    }
+    h.digest()
+}
+
 /// The story files under `path`, sorted by name so the order (and thus tie
 /// order between equal dates) is the same on every machine.
 fn story_files(path: &Path) -> Result<Vec<PathBuf>, std::io::Error> {

@@ -3,6 +3,7 @@
 //! a republish.
 
 pub mod metrics;
+pub mod run;
 pub mod schedule;
 pub mod serve;
 pub mod websub;
