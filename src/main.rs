@@ -245,7 +245,10 @@ fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quie
         if !quiet {
             eprintln!("serving {} on http://{}/", options.root.display(), listener.local_addr()?);
         }
-        let router = serve::router(options, std::sync::Arc::new(Metrics::new()));
+        let metrics = std::sync::Arc::new(Metrics::new());
+        // Health and figures come from the store a `run` or `build` writes.
+        tokio::spawn(wirefeed::operate::run::mirror_store(config.store.path.clone(), metrics.clone()));
+        let router = serve::router(options, metrics);
         serve::serve(listener, router, shutdown_signal()).await.context("server failed")
     })?;
     Ok(ExitCode::SUCCESS)

@@ -237,6 +237,27 @@ impl Runner {
     }
 }
 
+/// For `wirefeed serve` without an aggregator in the process: keeps
+/// `/healthz` and `/metrics` up to date from the store that a separate
+/// `run` (or cron `build`) writes, by reading it every few seconds.
+pub async fn mirror_store(store: std::path::PathBuf, metrics: Arc<Metrics>) {
+    let mut last_seen = None;
+    loop {
+        if let Ok(reader) = crate::store::Reader::open(&store) {
+            if let Ok(Some(run)) = reader.last_run() {
+                if last_seen != Some(run.finished) {
+                    last_seen = Some(run.finished);
+                    metrics.record_run(run.finished, run.ok, run.summary);
+                }
+            }
+            if let Ok(n) = reader.story_count() {
+                metrics.set_stories_stored(n);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
 /// The `status` label of `wirefeed_fetches_total`.
 pub fn metric_label(status: &SourceStatus) -> &'static str {
     match status {
