@@ -244,11 +244,11 @@ pub async fn mirror_store(store: std::path::PathBuf, metrics: Arc<Metrics>) {
     let mut last_seen = None;
     loop {
         if let Ok(reader) = crate::store::Reader::open(&store) {
-            if let Ok(Some(run)) = reader.last_run() {
-                if last_seen != Some(run.finished) {
-                    last_seen = Some(run.finished);
-                    metrics.record_run(run.finished, run.ok, run.summary);
-                }
+            if let Ok(Some(run)) = reader.last_run()
+                && last_seen != Some(run.finished)
+            {
+                last_seen = Some(run.finished);
+                metrics.record_run(run.finished, run.ok, run.summary);
             }
             if let Ok(n) = reader.story_count() {
                 metrics.set_stories_stored(n);
