@@ -106,6 +106,7 @@ pub fn build_in(
     let rules = Arc::new(TopicRules::new(&config.topics)?);
     let retention = retention(config);
     let mut report = BuildReport { forgotten: store.forget_sources_except(&configured_names(config))?, ..Default::default() };
+    refresh_topics(config, &rules, store)?;
     for entry in &config.stories {
         ingest_files(entry, config, &rules, store, &retention, now, &mut report)?;
     }
@@ -125,6 +126,26 @@ pub fn retention(config: &Config) -> Retention {
         max_items: config.publish.max_items,
         topics: config.topics.iter().map(|t| t.slug.clone()).collect(),
     }
+}
+
+/// When the topics (or the sources' topics) changed since the last run,
+/// stored stories join the channels they now match, so a new topic starts
+/// with the stories already in the store.
+pub fn refresh_topics(config: &Config, rules: &TopicRules, store: &mut Store) -> Result<(), BuildError> {
+    let sources: Vec<_> = config.sources.iter().map(|s| (&s.name, &s.topics)).collect();
+    let fingerprint = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(format!("{:?}|{sources:?}", config.topics).as_bytes()));
+    if store.meta("topics")?.as_deref() == Some(fingerprint.as_str()) {
+        return Ok(());
+    }
+    let gained = store.add_topics(|story| {
+        let own = config.sources.iter().find(|s| s.name == story.source).map(|s| s.topics.clone()).unwrap_or_default();
+        own.into_iter().chain(rules.matching(story)).collect()
+    })?;
+    if gained > 0 {
+        tracing::info!(stories = gained, "topics changed: stored stories joined the channels they now match");
+    }
+    store.set_meta("topics", &fingerprint)?;
+    Ok(())
 }
 
 /// The store's name for a `[[stories]]` folder: its path as configured

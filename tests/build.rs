@@ -225,3 +225,22 @@ fn a_corrupt_store_is_reported_and_left_alone_with_the_last_feeds() {
     assert_eq!(site.read(store), garbage, "the corrupt store was overwritten");
     assert_eq!(site.read("feeds/all.rss"), feed, "the last good feeds must stay");
 }
+
+#[test]
+fn a_new_topic_starts_with_the_stories_already_stored() {
+    let site = Site::new(&[]);
+    site.write(
+        "in/a.rss",
+        "<rss version=\"2.0\"><channel><title>A</title>\
+         <item><title>Harbour ferry timetable changes</title><link>http://a.example/1</link><pubDate>Tue, 26 Nov 2024 10:00:00 +0000</pubDate></item>\
+         <item><title>Council budget vote</title><link>http://a.example/2</link><pubDate>Tue, 26 Nov 2024 11:00:00 +0000</pubDate></item>\
+         </channel></rss>",
+    );
+    site.write_config("[store]\nkeep_days = 100000\n[[sources]]\nname = \"a\"\nurl = \"in/a.rss\"\n");
+    assert!(site.build().status.success());
+    let config = site.read("wirefeed.toml");
+    site.write("wirefeed.toml", format!("{config}\n[[topics]]\nslug = \"ferries\"\ntitle = \"Ferries\"\nkeywords = [\"ferry\"]\n"));
+    let out = site.build();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(titles(&json(&site, "feeds/topics/ferries.json")), vec!["Harbour ferry timetable changes"]);
+}

@@ -48,8 +48,9 @@ pub struct Pass {
 
 impl Runner {
     pub fn new(config: Config, metrics: Arc<Metrics>) -> Result<Runner, BuildError> {
-        let store = Store::open(&config)?;
+        let mut store = Store::open(&config)?;
         let rules = Arc::new(TopicRules::new(&config.topics)?);
+        crate::build::refresh_topics(&config, &rules, &mut store)?;
         metrics.set_stories_stored(store.story_count()?);
         Ok(Runner { config: Arc::new(config), store, rules, metrics, folders: HashMap::new() })
     }

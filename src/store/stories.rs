@@ -374,6 +374,40 @@ impl Store {
         Ok(totals)
     }
 
+    /// Adds to every stored story the topics `extra` finds for it (after
+    /// the topic rules changed); returns how many stories gained one.
+    /// Topics are only added: a story leaves a channel by ageing out.
+    pub fn add_topics(&mut self, extra: impl Fn(&Story) -> Vec<String>) -> Result<usize> {
+        let path = self.path.clone();
+        let err = |e| super::StoreError::from_sqlite(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut gained: Vec<(i64, i64, Story)> = Vec::new();
+        {
+            let sql = format!("SELECT {STORY_COLUMNS}, s.pk FROM stories s");
+            let mut stmt = tx.prepare(&sql).map_err(err)?;
+            let mut rows = stmt.query([]).map_err(err)?;
+            while let Some(row) = rows.next().map_err(err)? {
+                let mut story = story_from_row(row).map_err(err)?.story;
+                let pk: i64 = row.get(16).map_err(err)?;
+                let before = story.topics.len();
+                for t in extra(&story) {
+                    if !story.topics.contains(&t) {
+                        story.topics.push(t);
+                    }
+                }
+                if story.topics.len() > before {
+                    gained.push((pk, story.published.timestamp(), story));
+                }
+            }
+        }
+        for (pk, published, story) in &gained {
+            tx.execute("UPDATE stories SET topics = ?2 WHERE pk = ?1", params![pk, json(&story.topics)]).map_err(err)?;
+            insert_topics(&tx, *pk, story, *published).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(gained.len())
+    }
+
     /// The newest `limit` stories of a channel (`None`: the merged one).
     pub fn channel(&self, topic: Option<&str>, limit: usize) -> Result<Vec<StoredStory>> {
         channel(&self.conn, topic, limit).map_err(self.err())
