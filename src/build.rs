@@ -88,6 +88,11 @@ pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) +
     let mut store = Store::open(config)?;
     let started = Utc::now();
     let result = build_in(config, &mut store, started, on_source);
+    // A store found damaged is left exactly as it is: no run record goes
+    // into it (its other pages may still take writes).
+    if let Err(BuildError::Store(StoreError::Corrupt { .. })) = &result {
+        return result;
+    }
     let (ok, summary) = match &result {
         Ok(r) => (r.failures.is_empty() && r.failed_sources().next().is_none(), r.summary()),
         Err(e) => (false, e.to_string()),

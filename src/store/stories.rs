@@ -444,6 +444,14 @@ impl Reader {
     }
 }
 
+/// Least time a tombstone is kept after the feed last carried its entry,
+/// whatever `keep_days` says. A tombstone is refreshed only when its
+/// source's feed is read and still lists the entry; with a tiny `keep_days`
+/// another source's turn (or the next run a second later) would expire it
+/// before that, and an undated entry would come back as a new story dated
+/// now. Feeds answering 304 for a while refresh nothing either.
+const TOMBSTONE_MIN_DAYS: i64 = 30;
+
 /// Deletes what retention lets go and leaves tombstones for it. Skipped
 /// when nothing aged past the cutoff and nothing old arrived since the last
 /// pass (`mark` = cutoff and old-story count then), so a run of many
@@ -465,9 +473,11 @@ fn prune(tx: &Transaction<'_>, retention: &Retention, now: i64, mark: &mut Optio
         [now],
     )?;
     let pruned = tx.execute(&format!("DELETE FROM stories WHERE pk IN ({doomed})"), [])?;
-    // A tombstone outlives its story by keep_days after the feed last
-    // carried it: long enough that a feed still listing it never brings it back.
-    tx.execute("DELETE FROM tombstones WHERE removed < ?1", [cutoff])?;
+    // A tombstone outlives its story by keep_days (at least
+    // TOMBSTONE_MIN_DAYS) after the feed last carried it: long enough that
+    // a feed still listing it never brings it back.
+    let tomb_cutoff = now - i64::from(retention.keep_days).max(TOMBSTONE_MIN_DAYS) * 86_400;
+    tx.execute("DELETE FROM tombstones WHERE removed < ?1", [tomb_cutoff])?;
     *mark = Some((cutoff, old - pruned as i64));
     Ok(pruned)
 }
