@@ -226,6 +226,8 @@ fn update(tx: &Transaction<'_>, pk: i64, old_changed: i64, published: i64, e: &E
 /// story (`None` while the channel holds fewer), cached for a transaction.
 struct Floors<'r> {
     retention: &'r Retention,
+    /// Whether any tombstone exists (a fresh store has none to look up).
+    tombstones: bool,
     cutoff: i64,
     known: std::collections::HashMap<Option<String>, Option<i64>>,
 }
@@ -293,7 +295,7 @@ fn apply_entry(
         }
         None => {
             let mut tomb = tx.prepare_cached("UPDATE tombstones SET removed = ?2 WHERE id = ?1")?;
-            if tomb.execute(params![e.story.id, now])? > 0 {
+            if floors.tombstones && tomb.execute(params![e.story.id, now])? > 0 {
                 out.tombstoned += 1;
                 return Ok(());
             }
@@ -329,14 +331,17 @@ impl Store {
         let mut out = BatchOutcome::default();
         sources::save(&tx, batch.source_pk, batch.state).map_err(err)?;
         let cutoff = now_ts - i64::from(retention.keep_days) * 86_400;
-        let mut floors = Floors { retention, cutoff, known: Default::default() };
+        let tombstones = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0)).map_err(err)?;
+        let mut floors = Floors { retention, tombstones, cutoff, known: Default::default() };
         for e in &batch.entries {
             apply_entry(&tx, batch.source_pk, e, now_ts, &mut floors, &mut out).map_err(err)?;
         }
         {
             let mut seen = tx.prepare_cached("UPDATE stories SET last_seen = ?3 WHERE source = ?1 AND hash = ?2").map_err(err)?;
             let mut tomb = tx.prepare_cached("UPDATE tombstones SET removed = ?3 WHERE source = ?1 AND hash = ?2").map_err(err)?;
-            for hash in batch.seen {
+            // Entries just stored already carry last_seen = now.
+            let stored: std::collections::HashSet<u64> = batch.entries.iter().map(|e| e.hash).collect();
+            for hash in batch.seen.iter().filter(|h| !stored.contains(h)) {
                 if seen.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)? == 0 {
                     tomb.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)?;
                 }
