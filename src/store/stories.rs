@@ -333,14 +333,19 @@ impl Store {
         let cutoff = now_ts - i64::from(retention.keep_days) * 86_400;
         let tombstones = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0)).map_err(err)?;
         let mut floors = Floors { retention, tombstones, cutoff, known: Default::default() };
+        let mut written = Vec::new();
         for e in &batch.entries {
+            let before = out.new + out.changed;
             apply_entry(&tx, batch.source_pk, e, now_ts, &mut floors, &mut out).map_err(err)?;
+            if out.new + out.changed > before {
+                written.push(e.hash);
+            }
         }
         {
             let mut seen = tx.prepare_cached("UPDATE stories SET last_seen = ?3 WHERE source = ?1 AND hash = ?2").map_err(err)?;
             let mut tomb = tx.prepare_cached("UPDATE tombstones SET removed = ?3 WHERE source = ?1 AND hash = ?2").map_err(err)?;
-            // Entries just stored already carry last_seen = now.
-            let stored: std::collections::HashSet<u64> = batch.entries.iter().map(|e| e.hash).collect();
+            // Entries just inserted or edited already carry last_seen = now.
+            let stored: std::collections::HashSet<u64> = written.into_iter().collect();
             for hash in batch.seen.iter().filter(|h| !stored.contains(h)) {
                 if seen.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)? == 0 {
                     tomb.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)?;
@@ -352,7 +357,7 @@ impl Store {
                 tx.execute("DELETE FROM stories WHERE source = ?1 AND last_seen < ?2", params![batch.source_pk, now_ts]).map_err(err)?;
         }
         if out.new + out.changed > 0 || self.prune_mark.is_none() {
-            out.pruned = prune(&tx, retention, now_ts, &mut self.prune_mark).map_err(err)?;
+            out.pruned += prune(&tx, retention, now_ts, &mut self.prune_mark).map_err(err)?;
         }
         out.total = tx
             .query_row("SELECT count(*) FROM stories WHERE source = ?1", [batch.source_pk], |r| r.get::<_, i64>(0))
