@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::config::{Config, StoriesConfig};
+use crate::config::{Config, SourceConfig, StoriesConfig};
 use crate::ingest::sources::{SourceInput, SourceReport, SourceResult, SourceStatus, aggregate};
 use crate::ingest::{self, InputFailure};
 use crate::model::Story;
@@ -59,7 +59,7 @@ impl BuildReport {
         self.sources.iter().filter(|s| matches!(s.status, SourceStatus::Failed(_)))
     }
 
-    fn add(&mut self, outcome: &crate::store::BatchOutcome) {
+    pub fn add(&mut self, outcome: &crate::store::BatchOutcome) {
         self.new += outcome.new;
         self.changed += outcome.changed;
         self.duplicates += outcome.duplicates;
@@ -233,15 +233,7 @@ fn aggregate_sources(
     report: &mut BuildReport,
     on_source: &(dyn Fn(&SourceReport) + Sync),
 ) -> Result<(), BuildError> {
-    let mut saved = store.sources()?;
-    let mut inputs = Vec::with_capacity(config.sources.len());
-    for source in &config.sources {
-        let (pk, state) = match saved.remove(&source.name) {
-            Some(found) => found,
-            None => (store.source_pk(&source.name, SourceKind::Feed, &source.url)?, SourceState::default()),
-        };
-        inputs.push(SourceInput { pk, state });
-    }
+    let inputs = source_inputs(store, config.sources.iter())?;
     let reader = Arc::new(store.reader()?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(BuildError::Runtime)?;
     let shared_config = Arc::new(config.clone());
@@ -252,6 +244,21 @@ fn aggregate_sources(
     report.add(&outcome);
     report.sources = reports;
     Ok(())
+}
+
+/// Each source's row and saved state (a row is made on first sight), in
+/// the order given.
+pub fn source_inputs<'a>(store: &Store, sources: impl Iterator<Item = &'a SourceConfig>) -> Result<Vec<SourceInput>, StoreError> {
+    let mut saved = store.sources()?;
+    let mut inputs = Vec::new();
+    for source in sources {
+        let (pk, state) = match saved.remove(&source.name) {
+            Some(found) => found,
+            None => (store.source_pk(&source.name, SourceKind::Feed, &source.url)?, SourceState::default()),
+        };
+        inputs.push(SourceInput { pk, state });
+    }
+    Ok(inputs)
 }
 
 /// Puts sources' results into the store as they finish: each source with
@@ -300,7 +307,7 @@ impl<'a> StoreSink<'a> {
             Ok(outcome) => {
                 let mut report = result.report;
                 report.status = with_counts(report.status, outcome.new, outcome.changed, outcome.total);
-                add_outcome(&mut self.outcome, &outcome);
+                self.outcome += &outcome;
                 self.done(i, report);
             }
             Err(e) => self.error = Some(e),
@@ -344,13 +351,6 @@ fn with_counts(status: SourceStatus, new: usize, changed: usize, total: usize) -
         SourceStatus::NotModified { .. } => SourceStatus::NotModified { total },
         other => other,
     }
-}
-
-fn add_outcome(sum: &mut crate::store::BatchOutcome, o: &crate::store::BatchOutcome) {
-    sum.new += o.new;
-    sum.changed += o.changed;
-    sum.duplicates += o.duplicates;
-    sum.pruned += o.pruned;
 }
 
 /// What publishing from the store did.

@@ -3,6 +3,8 @@
 //! counted on every redirect hop; the least gap between request starts;
 //! and the freshness a 200 or 304 announces.
 
+mod common;
+
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -86,16 +88,8 @@ fn feed() -> Response {
 fn start(all: &Arc<Seen>, target: Option<&Server>) -> Server {
     let seen = Arc::new(Seen::default());
     let ctx = Ctx { seen: seen.clone(), all: all.clone(), target: target.map(|t| t.base.clone()) };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, Router::new().fallback(handler).with_state(ctx)).await.unwrap();
-        });
-    });
-    Server { base: format!("http://{}", rx.recv().unwrap()), seen }
+    let addr = common::serve_in_background(Router::new().fallback(handler).with_state(ctx));
+    Server { base: format!("http://{addr}"), seen }
 }
 
 fn request(url: &str) -> FetchRequest {

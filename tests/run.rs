@@ -59,16 +59,7 @@ async fn handler(State(server): State<Shared>, req: Request) -> Response {
 }
 
 fn start_server(server: Shared) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, Router::new().fallback(handler).with_state(server)).await.unwrap();
-        });
-    });
-    format!("http://{}", rx.recv().unwrap())
+    format!("http://{}", common::serve_in_background(Router::new().fallback(handler).with_state(server)))
 }
 
 fn answer(server: &Shared, path: &str, status: u16, body: String) {

@@ -638,16 +638,7 @@ mod server {
     }
 
     pub fn start(gate: Arc<Gate>) -> String {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                axum::serve(listener, Router::new().fallback(feed).with_state(gate)).await.unwrap();
-            });
-        });
-        format!("http://{}/feed.rss", rx.recv().unwrap())
+        format!("http://{}/feed.rss", crate::common::serve_in_background(Router::new().fallback(feed).with_state(gate)))
     }
 }
 

@@ -143,29 +143,9 @@ async fn source_turn(
     let source = &config.sources[index];
     let pk = input.pk;
     let (state, report, parsed) = run_source(config, fetcher, source, input.state, reader, pk, now).await;
-    let (mut entries, seen) = parsed.unwrap_or_default();
-    for e in &mut entries {
-        let story = std::mem::replace(&mut e.story, placeholder());
-        e.story = with_topics(story, source, rules);
-    }
+    let (entries, seen) = parsed.unwrap_or_default();
+    let entries = entries.into_iter().map(|e| Entry { hash: e.hash, story: with_topics(e.story, source, rules) }).collect();
     SourceResult { pk, report, state, entries, seen }
-}
-
-fn placeholder() -> Story {
-    Story {
-        id: String::new(),
-        title: String::new(),
-        summary: None,
-        content: String::new(),
-        image: None,
-        authors: vec![],
-        categories: vec![],
-        topics: vec![],
-        published: DateTime::UNIX_EPOCH,
-        updated: None,
-        link: None,
-        source: String::new(),
-    }
 }
 
 /// The source's own topics and the rules' matches, added to the story's.

@@ -15,9 +15,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::metrics::Metrics;
-use crate::build::{BuildError, BuildReport, StoreSink, ingest_files, publish_from_store, retention};
+use crate::build::{BuildError, BuildReport, StoreSink, ingest_files, publish_from_store, retention, source_inputs};
 use crate::config::Config;
-use crate::ingest::sources::{SourceInput, SourceReport, SourceStatus, aggregate};
+use crate::ingest::sources::{SourceReport, SourceStatus, aggregate};
 use crate::store::{RunRecord, Store, StoreError};
 use crate::topics::TopicRules;
 
@@ -138,16 +138,7 @@ impl Runner {
     /// what they bring.
     pub async fn pass(&mut self, due: Vec<usize>, mut shutdown: watch::Receiver<bool>) -> Result<Pass, BuildError> {
         let now = Utc::now();
-        let mut saved = self.store.sources()?;
-        let mut inputs = Vec::with_capacity(due.len());
-        for &i in &due {
-            let source = &self.config.sources[i];
-            let (pk, state) = match saved.remove(&source.name) {
-                Some(found) => found,
-                None => (self.store.source_pk(&source.name, crate::store::sources::SourceKind::Feed, &source.url)?, Default::default()),
-            };
-            inputs.push(SourceInput { pk, state });
-        }
+        let inputs = source_inputs(&self.store, due.iter().map(|&i| &self.config.sources[i]))?;
         let subset = Arc::new(Config { sources: due.iter().map(|&i| self.config.sources[i].clone()).collect(), ..(*self.config).clone() });
         let reader = Arc::new(self.store.reader()?);
         let retention = retention(&self.config);
@@ -182,10 +173,7 @@ impl Runner {
         }
         let (sources, outcome) = sink.finish()?;
         let mut report = BuildReport { sources, ..Default::default() };
-        report.new = outcome.new;
-        report.changed = outcome.changed;
-        report.duplicates = outcome.duplicates;
-        report.pruned = outcome.pruned;
+        report.add(&outcome);
         let saved = self.store.sources()?;
         for &i in &due {
             let name = &self.config.sources[i].name;

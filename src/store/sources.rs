@@ -2,7 +2,7 @@
 //! moves, errors and when it is next due.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, Row};
 use std::collections::{HashMap, HashSet};
 
 use super::stories::opt_time;
@@ -207,9 +207,4 @@ pub(super) fn save(conn: &Connection, pk: i64, s: &SourceState) -> rusqlite::Res
         s.hints.skip_days,
     ])?;
     Ok(())
-}
-
-/// The state of one source by name, if saved.
-pub fn load(conn: &Connection, name: &str) -> rusqlite::Result<Option<SourceState>> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM sources WHERE name = ?1"), [name], |r| from_row_at(r, 0).map(|(_, s)| s)).optional()
 }

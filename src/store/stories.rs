@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use super::sources::{self, SourceState};
 use super::{Reader, Result, Store};
@@ -57,6 +58,19 @@ pub struct BatchOutcome {
     pub pruned: usize,
     /// Stories this source has in the store afterwards.
     pub total: usize,
+}
+
+impl std::ops::AddAssign<&BatchOutcome> for BatchOutcome {
+    /// Sums the counts of stories a run changed (`total` is per source and
+    /// is left as it is).
+    fn add_assign(&mut self, o: &BatchOutcome) {
+        self.new += o.new;
+        self.changed += o.changed;
+        self.duplicates += o.duplicates;
+        self.tombstoned += o.tombstoned;
+        self.retracted += o.retracted;
+        self.pruned += o.pruned;
+    }
 }
 
 /// A source's turn, applied in one transaction by [`Store::apply`].
@@ -158,37 +172,53 @@ fn insert_topics(tx: &Transaction<'_>, pk: i64, story: &Story, published: i64) -
     Ok(())
 }
 
+/// The columns an edit replaces: bound as `?1`…`?10`, in this order, by
+/// both [`insert`] and [`update`].
+struct Content<'a> {
+    story: &'a Story,
+    image: [Option<&'a str>; 3],
+    lists: [String; 3],
+}
+
+impl<'a> Content<'a> {
+    const COLUMNS: &'static str = "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, link";
+
+    fn of(story: &'a Story) -> Content<'a> {
+        let image = story.image.as_ref();
+        Content {
+            story,
+            image: [
+                image.and_then(|i| i.url.as_deref()),
+                image.and_then(|i| i.caption.as_deref()),
+                image.and_then(|i| i.credit.as_deref()),
+            ],
+            lists: [json(&story.authors), json(&story.categories), json(&story.topics)],
+        }
+    }
+
+    fn params(&self) -> [&dyn rusqlite::ToSql; 10] {
+        let (s, [url, caption, credit], [authors, categories, topics]) = (self.story, &self.image, &self.lists);
+        [&s.title, &s.summary, &s.content, url, caption, credit, authors, categories, topics, &s.link]
+    }
+}
+
 /// Inserts a new story; `published` is the stored date (the story's own,
 /// or the first-seen time for undated entries, already in `story`).
 fn insert(tx: &Transaction<'_>, source_pk: i64, e: &Entry, now: i64) -> rusqlite::Result<()> {
     let s = &e.story;
-    let image = s.image.as_ref();
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO stories(id, source, hash, canonical, title, summary, content, image_url, image_caption, image_credit, authors, \
-         categories, topics, published, updated, link, source_name, first_seen, last_seen) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
-    )?;
-    stmt.execute(params![
-        s.id,
-        source_pk,
-        e.hash as i64,
-        s.link.as_deref().map(canonical_link),
-        s.title,
-        s.summary,
-        s.content,
-        image.and_then(|i| i.url.as_deref()),
-        image.and_then(|i| i.caption.as_deref()),
-        image.and_then(|i| i.credit.as_deref()),
-        json(&s.authors),
-        json(&s.categories),
-        json(&s.topics),
-        s.published.timestamp(),
-        s.updated.map(|u| u.timestamp()),
-        s.link,
-        s.source,
-        now,
-    ])?;
-    insert_topics(tx, tx.last_insert_rowid(), s, s.published.timestamp())
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO stories({}, id, source, hash, canonical, published, updated, source_name, first_seen, last_seen) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+            Content::COLUMNS
+        )
+    });
+    let content = Content::of(s);
+    let (hash, canonical, published, updated) =
+        (e.hash as i64, s.link.as_deref().map(canonical_link), s.published.timestamp(), s.updated.map(|u| u.timestamp()));
+    let rest: [&dyn rusqlite::ToSql; 8] = [&s.id, &source_pk, &hash, &canonical, &published, &updated, &s.source, &now];
+    tx.prepare_cached(&SQL)?.execute(rusqlite::params_from_iter(content.params().into_iter().chain(rest)))?;
+    insert_topics(tx, tx.last_insert_rowid(), s, published)
 }
 
 /// Replaces an edited story's content; its id, `published` and first-seen
@@ -197,27 +227,14 @@ fn insert(tx: &Transaction<'_>, source_pk: i64, e: &Entry, now: i64) -> rusqlite
 fn update(tx: &Transaction<'_>, pk: i64, old_changed: i64, published: i64, e: &Entry, now: i64) -> rusqlite::Result<()> {
     let s = &e.story;
     let updated = s.updated.map(|u| u.timestamp()).filter(|u| *u > old_changed).unwrap_or(now.max(old_changed));
-    let image = s.image.as_ref();
-    let mut stmt = tx.prepare_cached(
-        "UPDATE stories SET hash = ?2, title = ?3, summary = ?4, content = ?5, image_url = ?6, image_caption = ?7, image_credit = ?8, \
-         authors = ?9, categories = ?10, topics = ?11, updated = ?12, link = ?13, last_seen = ?14 WHERE pk = ?1",
-    )?;
-    stmt.execute(params![
-        pk,
-        e.hash as i64,
-        s.title,
-        s.summary,
-        s.content,
-        image.and_then(|i| i.url.as_deref()),
-        image.and_then(|i| i.caption.as_deref()),
-        image.and_then(|i| i.credit.as_deref()),
-        json(&s.authors),
-        json(&s.categories),
-        json(&s.topics),
-        updated,
-        s.link,
-        now,
-    ])?;
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let assignments: Vec<String> = Content::COLUMNS.split(", ").enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+        format!("UPDATE stories SET {}, hash = ?11, updated = ?12, last_seen = ?13 WHERE pk = ?14", assignments.join(", "))
+    });
+    let content = Content::of(s);
+    let hash = e.hash as i64;
+    let rest: [&dyn rusqlite::ToSql; 4] = [&hash, &updated, &now, &pk];
+    tx.prepare_cached(&SQL)?.execute(rusqlite::params_from_iter(content.params().into_iter().chain(rest)))?;
     tx.execute("DELETE FROM story_topics WHERE story = ?1", [pk])?;
     insert_topics(tx, pk, s, published)
 }
