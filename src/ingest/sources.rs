@@ -12,9 +12,9 @@ use url::Url;
 
 use super::fetch::discover::{feed_links, looks_like_html};
 use super::fetch::{CacheHints, FetchOutcome, FetchRequest, Fetched, Fetcher, Validators};
-use super::parse::{FeedHints, ParseContext, clamp_future, parse_feed};
+use super::parse::{FeedHints, ParseContext, ParsedFeed, clamp_future, parse_feed};
 use crate::config::{Config, SourceConfig, SourceLocation};
-use crate::model::{Story, StoryDraft};
+use crate::model::{Origin, Story, StoryDraft};
 use crate::operate::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
 use crate::store::{Entry, Reader, SourceState};
 use crate::topics::TopicRules;
@@ -371,7 +371,27 @@ fn draft_hash(draft: &StoryDraft) -> u64 {
     for date in [draft.published, draft.updated] {
         put(&date.map_or(i64::MIN, |d| d.timestamp()).to_string());
     }
+    // Only when present, so entries without attachments keep the hash
+    // stores made before attachments were read.
+    for a in &draft.attachments {
+        put(&a.url);
+        put(&a.mime_type);
+        put(&format!("{:?}\u{0}{:?}\u{0}{:?}", a.length, a.title, a.duration));
+    }
     h.digest()
+}
+
+/// What every entry of `feed` says about where it came from: the feed's
+/// own id, title and site, and the URL wirefeed reads it at.
+fn feed_origin(source: &SourceConfig, feed: &ParsedFeed) -> Origin {
+    let feed_url = Url::parse(&source.url).ok().filter(|u| matches!(u.scheme(), "http" | "https")).map(String::from);
+    Origin {
+        id: feed.id.clone().unwrap_or_default(),
+        title: feed.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| source.name.clone()),
+        feed_url,
+        site_url: feed.link.clone(),
+        updated: feed.updated,
+    }
 }
 
 /// Parses a body and replaces the source's stories with its entries,
@@ -394,8 +414,12 @@ fn ingest_body(
     let mut entries = Vec::new();
     let mut seen = Vec::with_capacity(feed.entries.len());
     let mut ids = HashSet::new();
+    let origin = feed_origin(source, &feed);
     for entry in feed.entries {
         let mut draft = entry.into_draft(&source.name, base.as_ref());
+        if draft.authors.is_empty() {
+            draft.authors.clone_from(&feed.authors);
+        }
         if draft.origin_id.is_none() && draft.link.is_none() {
             // Neither an id nor a link: the entry is what it says.
             let key = format!("{}\u{0}{}", draft.title, draft.content);
@@ -411,6 +435,8 @@ fn ingest_body(
         // An entry with only an update date was published no later than that.
         draft.published = draft.published.or(draft.updated).map(|d| clamp_future(d, now, tolerance));
         draft.updated = draft.updated.map(|d| clamp_future(d, now, tolerance));
+        // Not hashed: the feed's `updated` moves on every change of any entry.
+        draft.origin = Some(origin.clone());
         // Undated entries get `now`; the store keeps the first-seen date.
         let Ok(story) = draft.normalize(now) else { continue };
         if ids.insert(story.id.clone()) {

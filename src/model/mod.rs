@@ -1,9 +1,10 @@
 //! The one story model every origin normalizes into.
 
 pub mod id;
+pub mod mime;
 pub mod normalize;
 pub mod sanitize;
 mod story;
 pub mod text;
 
-pub use story::{Image, Story, StoryDraft};
+pub use story::{Attachment, Image, Origin, Story, StoryDraft};

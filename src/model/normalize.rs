@@ -7,7 +7,8 @@ use url::Url;
 use super::id::{IdBasis, clean_link, story_id};
 use super::sanitize::sanitize_html;
 use super::text::{clean_text, html_to_text, truncate_words};
-use super::{Image, Story, StoryDraft};
+use super::{Attachment, Image, Origin, Story, StoryDraft};
+use super::mime;
 
 /// Longest summary derived from content, in characters.
 pub const DERIVED_SUMMARY_CHARS: usize = 300;
@@ -40,6 +41,42 @@ fn clean_list(items: Vec<String>) -> Vec<String> {
         }
     }
     out
+}
+
+/// Attachments with absolute http(s) URLs, each URL once, types filled
+/// in; the lead image's URL is not repeated as an attachment.
+fn clean_attachments(raw: Vec<Attachment>, base: Option<&Url>, image: Option<&str>) -> Vec<Attachment> {
+    let mut out: Vec<Attachment> = Vec::with_capacity(raw.len());
+    for a in raw {
+        let Some(url) = absolute_url(&a.url, base).map(String::from) else { continue };
+        if image == Some(url.as_str()) || out.iter().any(|o| o.url == url) {
+            continue;
+        }
+        let mime_type = mime::clean(&a.mime_type)
+            .or_else(|| mime::from_url(&url).map(str::to_owned))
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        out.push(Attachment {
+            url,
+            mime_type,
+            length: a.length.filter(|&n| n > 0),
+            title: a.title.map(|t| clean_text(&t)).and_then(non_empty),
+            duration: a.duration.filter(|&d| d > 0),
+        });
+    }
+    out
+}
+
+/// The origin with its URLs checked and its id filled in; `None` when it
+/// names nothing (no title, no URL).
+fn clean_origin(o: Origin) -> Option<Origin> {
+    let feed_url = o.feed_url.as_deref().and_then(|u| absolute_url(u, None)).map(String::from);
+    let site_url = o.site_url.as_deref().and_then(|u| absolute_url(u, None)).map(String::from);
+    let title = clean_text(&o.title);
+    let id = match clean_text(&o.id) {
+        id if id.is_empty() => feed_url.clone().unwrap_or_default(),
+        id => id,
+    };
+    (!title.is_empty() || feed_url.is_some()).then_some(Origin { id, title, feed_url, site_url, updated: o.updated.map(to_second) })
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -96,6 +133,8 @@ impl StoryDraft {
             };
             (image.url.is_some() || image.caption.is_some() || image.credit.is_some()).then_some(image)
         });
+        let attachments = clean_attachments(self.attachments, content_base, image.as_ref().and_then(|i| i.url.as_deref()));
+        let origin = self.origin.and_then(clean_origin);
         let source = clean_text(&self.source);
         let link = link.map(String::from);
         let id = match (self.origin_id.as_deref().map(str::trim).filter(|i| !i.is_empty()), &link) {
@@ -124,6 +163,8 @@ impl StoryDraft {
             updated: self.updated.map(to_second).filter(|u| *u != published),
             link,
             source,
+            attachments,
+            origin,
         })
     }
 }

@@ -28,6 +28,63 @@ pub struct Story {
     pub link: Option<String>,
     /// Name of the source the story came from.
     pub source: String,
+    /// Files that travel with the story (podcast audio, video, documents),
+    /// in the order the origin listed them. The lead image is `image`, not
+    /// an attachment.
+    pub attachments: Vec<Attachment>,
+    /// The feed an external story was taken from; `None` for the
+    /// newsroom's own stories (they are the channel's own).
+    pub origin: Option<Origin>,
+}
+
+/// A file attached to a story: an RSS `<enclosure>`, a Media RSS
+/// `media:content`, an Atom `link rel="enclosure"`, a JSON Feed attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Absolute http(s) URL, checked like a story's link.
+    pub url: String,
+    /// MIME type, lowercased (`audio/mpeg`); guessed from the URL's
+    /// extension when the origin gave none, else `application/octet-stream`.
+    pub mime_type: String,
+    /// Size in bytes, when the origin gave a positive one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    /// Plain-text title (JSON Feed `title`, `media:title`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Playing time in seconds (`itunes:duration`, `media:content duration`,
+    /// JSON Feed `duration_in_seconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u64>,
+}
+
+impl Attachment {
+    /// Audio or video: what RSS's single `<enclosure>` is for.
+    pub fn is_media(&self) -> bool {
+        self.mime_type.starts_with("audio/") || self.mime_type.starts_with("video/")
+    }
+}
+
+/// Where an external story was published first: what Atom's `<source>`
+/// (RFC 4287 §4.2.11), RSS's `<source>` and wirefeed's JSON Feed `_source`
+/// extension say about the feed it was copied from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The source feed's own id (Atom `<id>`), else its feed URL, else
+    /// empty.
+    pub id: String,
+    /// The source feed's title, else the name the config gives it.
+    pub title: String,
+    /// The URL the feed is fetched from (absolute http/https); `None` for
+    /// a feed read from a local file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_url: Option<String>,
+    /// The source's web site (the feed's alternate link), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_url: Option<String>,
+    /// The feed's own `updated` when the story was taken from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
 }
 
 /// A story's lead image. The newsroom's wire format carries a caption and
@@ -70,4 +127,7 @@ pub struct StoryDraft {
     /// Base for resolving relative URLs in link, image and content.
     pub base_url: Option<url::Url>,
     pub source: String,
+    /// Attachments as found: URLs may be relative, types missing.
+    pub attachments: Vec<Attachment>,
+    pub origin: Option<Origin>,
 }

@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub const APPLICATION_ID: i32 = 0x7766_6431;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this wirefeed writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -115,6 +115,14 @@ CREATE TABLE runs (
     ok INTEGER NOT NULL,
     summary TEXT NOT NULL
 );
+";
+
+/// Version 3: what a story carries besides its text: attachments
+/// (enclosures) and, for external stories, the feed it came from, both as
+/// JSON in the model's serde shape.
+const V3: &str = "
+ALTER TABLE stories ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE stories ADD COLUMN origin TEXT;
 ";
 
 #[derive(Debug, thiserror::Error)]

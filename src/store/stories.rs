@@ -95,7 +95,11 @@ pub struct Retention {
 }
 
 const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.content, s.image_url, s.image_caption, s.image_credit, s.authors, \
-                             s.categories, s.topics, s.published, s.updated, s.link, s.source_name, s.hash, s.first_seen";
+                             s.categories, s.topics, s.published, s.updated, s.link, s.source_name, s.hash, s.first_seen, \
+                             s.attachments, s.origin";
+
+/// Columns in [`STORY_COLUMNS`]; a query that selects more reads them after.
+const STORY_COLUMN_COUNT: usize = 18;
 
 fn list(text: String) -> Vec<String> {
     serde_json::from_str(&text).unwrap_or_default()
@@ -118,6 +122,8 @@ fn story_from_row(r: &Row<'_>) -> rusqlite::Result<StoredStory> {
             updated: opt_time(r.get(11)?),
             link: r.get(12)?,
             source: r.get(13)?,
+            attachments: serde_json::from_str(&r.get::<_, String>(16)?).unwrap_or_default(),
+            origin: r.get::<_, Option<String>>(17)?.and_then(|o| serde_json::from_str(&o).ok()),
         },
         hash: r.get::<_, i64>(14)? as u64,
         first_seen: time(r.get(15)?),
@@ -172,16 +178,19 @@ fn insert_topics(tx: &Transaction<'_>, pk: i64, story: &Story, published: i64) -
     Ok(())
 }
 
-/// The columns an edit replaces: bound as `?1`…`?10`, in this order, by
-/// both [`insert`] and [`update`].
+/// The columns an edit replaces: bound as `?1`…`?N` (N = [`Content::LEN`]),
+/// in this order, by both [`insert`] and [`update`].
 struct Content<'a> {
     story: &'a Story,
     image: [Option<&'a str>; 3],
-    lists: [String; 3],
+    lists: [String; 4],
+    origin: Option<String>,
 }
 
 impl<'a> Content<'a> {
-    const COLUMNS: &'static str = "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, link";
+    const COLUMNS: &'static str =
+        "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, attachments, link, origin";
+    const LEN: usize = 12;
 
     fn of(story: &'a Story) -> Content<'a> {
         let image = story.image.as_ref();
@@ -192,13 +201,24 @@ impl<'a> Content<'a> {
                 image.and_then(|i| i.caption.as_deref()),
                 image.and_then(|i| i.credit.as_deref()),
             ],
-            lists: [json(&story.authors), json(&story.categories), json(&story.topics)],
+            lists: [
+                json(&story.authors),
+                json(&story.categories),
+                json(&story.topics),
+                serde_json::to_string(&story.attachments).unwrap_or_else(|_| "[]".into()),
+            ],
+            origin: story.origin.as_ref().and_then(|o| serde_json::to_string(o).ok()),
         }
     }
 
-    fn params(&self) -> [&dyn rusqlite::ToSql; 10] {
-        let (s, [url, caption, credit], [authors, categories, topics]) = (self.story, &self.image, &self.lists);
-        [&s.title, &s.summary, &s.content, url, caption, credit, authors, categories, topics, &s.link]
+    fn params(&self) -> [&dyn rusqlite::ToSql; Content::LEN] {
+        let (s, [url, caption, credit], [authors, categories, topics, attachments]) = (self.story, &self.image, &self.lists);
+        [&s.title, &s.summary, &s.content, url, caption, credit, authors, categories, topics, attachments, &s.link, &self.origin]
+    }
+
+    /// `?first, ?first+1, …` for `n` parameters.
+    fn placeholders(first: usize, n: usize) -> String {
+        (first..first + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -207,10 +227,13 @@ impl<'a> Content<'a> {
 fn insert(tx: &Transaction<'_>, source_pk: i64, e: &Entry, now: i64) -> rusqlite::Result<()> {
     let s = &e.story;
     static SQL: LazyLock<String> = LazyLock::new(|| {
+        let n = Content::LEN;
         format!(
             "INSERT INTO stories({}, id, source, hash, canonical, published, updated, source_name, first_seen, last_seen) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
-            Content::COLUMNS
+             VALUES ({}, ?{last}, ?{last})",
+            Content::COLUMNS,
+            Content::placeholders(1, n + 7),
+            last = n + 8
         )
     });
     let content = Content::of(s);
@@ -229,7 +252,15 @@ fn update(tx: &Transaction<'_>, pk: i64, old_changed: i64, published: i64, e: &E
     let updated = s.updated.map(|u| u.timestamp()).filter(|u| *u > old_changed).unwrap_or(now.max(old_changed));
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let assignments: Vec<String> = Content::COLUMNS.split(", ").enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-        format!("UPDATE stories SET {}, hash = ?11, updated = ?12, last_seen = ?13 WHERE pk = ?14", assignments.join(", "))
+        let n = Content::LEN;
+        format!(
+            "UPDATE stories SET {}, hash = ?{}, updated = ?{}, last_seen = ?{} WHERE pk = ?{}",
+            assignments.join(", "),
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        )
     });
     let content = Content::of(s);
     let hash = e.hash as i64;
@@ -415,7 +446,7 @@ impl Store {
             let mut rows = stmt.query([]).map_err(err)?;
             while let Some(row) = rows.next().map_err(err)? {
                 let mut story = story_from_row(row).map_err(err)?.story;
-                let pk: i64 = row.get(16).map_err(err)?;
+                let pk: i64 = row.get(STORY_COLUMN_COUNT).map_err(err)?;
                 let before = story.topics.len();
                 for t in extra(&story) {
                     if !story.topics.contains(&t) {

@@ -133,6 +133,7 @@ impl AtomItem {
                     url: resolve_link(&href, xr.base()),
                     mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
                     length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
+                    ..Default::default()
                 });
             }
         } else if let Some(href) = alternate_href(xr, e) {

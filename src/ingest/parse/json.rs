@@ -112,6 +112,8 @@ fn entry(item: JsonItem, base: Option<&Url>) -> ParsedEntry {
                 url: resolve_link(&url, base),
                 mime: string(&a["mime_type"]),
                 length: a["size_in_bytes"].as_u64(),
+                title: string(&a["title"]),
+                duration: a["duration_in_seconds"].as_f64().filter(|d| d.is_finite() && *d > 0.0).map(|d| d.round() as u64),
             });
         }
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::hints::FeedHints;
-use crate::model::{Image, StoryDraft};
+use crate::model::{Attachment, Image, StoryDraft};
 
 /// The HTTP context of a fetched document.
 #[derive(Debug, Clone, Default)]
@@ -73,10 +73,16 @@ pub struct ParsedFeed {
     /// the parse still recovered what it could.
     pub bozo: bool,
     pub bozo_reason: Option<String>,
+    /// The feed's own id (Atom `<id>`).
+    pub id: Option<String>,
     pub title: Option<String>,
     pub link: Option<String>,
     pub updated: Option<DateTime<Utc>>,
     pub published: Option<DateTime<Utc>>,
+    /// Feed-level authors (Atom `<feed><author>`, JSON Feed `authors`,
+    /// RSS `managingEditor`, channel `dc:creator`): entries without
+    /// authors of their own are by them.
+    pub authors: Vec<String>,
     /// RSS `<ttl>`, minutes: how long the publisher asks us to wait.
     pub ttl: Option<u32>,
     /// What the feed says about how often to fetch it (for `wirefeed run`).
@@ -90,10 +96,12 @@ impl ParsedFeed {
             format,
             bozo: false,
             bozo_reason: None,
+            id: None,
             title: None,
             link: None,
             updated: None,
             published: None,
+            authors: Vec::new(),
             ttl: None,
             hints: FeedHints::default(),
             entries: Vec::new(),
@@ -110,11 +118,17 @@ impl ParsedFeed {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A file attached to an entry, as the feed gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Enclosure {
     pub url: String,
     pub mime: Option<String>,
+    /// Bytes.
     pub length: Option<u64>,
+    /// Plain text.
+    pub title: Option<String>,
+    /// Seconds.
+    pub duration: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,12 +165,24 @@ impl ParsedEntry {
 
     /// The adapter onto the story model. Links here are already resolved
     /// against the feed's bases; `feed_base` covers what still is relative.
+    ///
+    /// The lead image is the entry's Media RSS image, else its first image
+    /// enclosure; every other enclosure is an attachment, so a show's
+    /// cover art never stands in for its audio.
     pub fn into_draft(self, source: &str, feed_base: Option<&Url>) -> StoryDraft {
+        let is_image = |e: &Enclosure| e.mime.as_deref().is_some_and(|m| m.trim().to_ascii_lowercase().starts_with("image/"));
         let image = self.image.map(|i| Image { url: Some(i.url), caption: i.caption, credit: i.credit });
         let image = image.or_else(|| {
-            let e = self.enclosures.iter().find(|e| e.mime.as_deref().is_some_and(|m| m.starts_with("image/")))?;
+            let e = self.enclosures.iter().find(|e| is_image(e))?;
             Some(Image { url: Some(e.url.clone()), caption: None, credit: None })
         });
+        let lead = image.as_ref().and_then(|i| i.url.clone());
+        let attachments = self
+            .enclosures
+            .into_iter()
+            .filter(|e| Some(&e.url) != lead.as_ref())
+            .map(|e| Attachment { url: e.url, mime_type: e.mime.unwrap_or_default(), length: e.length, title: e.title, duration: e.duration })
+            .collect();
         StoryDraft {
             origin_id: self.id,
             title: self.title.unwrap_or_default(),
@@ -171,6 +197,8 @@ impl ParsedEntry {
             link: self.link,
             base_url: feed_base.cloned(),
             source: source.to_string(),
+            attachments,
+            origin: None,
         }
     }
 }
@@ -206,7 +234,7 @@ mod tests {
         let e = ParsedEntry {
             id: Some("a".into()),
             title: Some("T".into()),
-            enclosures: vec![Enclosure { url: "http://e.com/i.jpg".into(), mime: Some("image/jpeg".into()), length: None }],
+            enclosures: vec![Enclosure { url: "http://e.com/i.jpg".into(), mime: Some("image/jpeg".into()), ..Default::default() }],
             ..Default::default()
         };
         feed.entries.push(e.clone());

@@ -190,6 +190,7 @@ impl RssItem {
                         url: resolve_link(&url, xr.base()),
                         mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
                         length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
+                        ..Default::default()
                     });
                 }
                 xr.skip();
