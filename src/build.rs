@@ -12,6 +12,7 @@ use crate::config::{Config, SourceConfig, StoriesConfig};
 use crate::ingest::sources::{SourceInput, SourceReport, SourceResult, SourceStatus, aggregate};
 use crate::ingest::{self, InputFailure};
 use crate::model::Story;
+use crate::model::text::count;
 use crate::publish::{self, PublishReport};
 use crate::store::sources::SourceKind;
 use crate::store::stories::{Batch, Retention};
@@ -33,6 +34,12 @@ pub struct BuildReport {
     pub pruned: usize,
     /// Sources no longer configured, dropped from the store with their stories.
     pub forgotten: Vec<(String, u64)>,
+    /// Sources whose config entry was renamed: (old name, new name). Their
+    /// stories and ids stay.
+    pub renamed: Vec<(String, String)>,
+    /// Things the user should know that are not failures (a file read
+    /// for two `[[stories]]` entries, a removed topic's files deleted).
+    pub notes: Vec<String>,
     pub failures: Vec<InputFailure>,
     /// One per configured source, in config order.
     pub sources: Vec<SourceReport>,
@@ -43,14 +50,28 @@ pub struct BuildReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    // The causes are in the messages and not also `#[source]`: a chain
+    // printed with `{:#}` would name each one twice.
     #[error("topic keywords: {0}")]
-    Topics(#[from] regex::Error),
+    Topics(regex::Error),
     #[error("writing feeds: {0}")]
-    Publish(#[from] std::io::Error),
+    Publish(std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+}
+
+impl From<regex::Error> for BuildError {
+    fn from(e: regex::Error) -> Self {
+        BuildError::Topics(e)
+    }
+}
+
+impl From<std::io::Error> for BuildError {
+    fn from(e: std::io::Error) -> Self {
+        BuildError::Publish(e)
+    }
 }
 
 impl BuildReport {
@@ -70,11 +91,12 @@ impl BuildReport {
     pub fn summary(&self) -> String {
         let failed = self.failures.len() + self.failed_sources().count();
         format!(
-            "{} new, {} updated, {} pruned; {} files written; {failed} input(s) failed",
+            "{} new, {} updated, {} pruned; {} written; {} failed",
             self.new,
             self.changed,
             self.pruned,
-            self.publish.written.len()
+            count(self.publish.written.len(), "file", "files"),
+            count(failed, "input", "inputs")
         )
     }
 }
@@ -110,7 +132,8 @@ pub fn build_in(
 ) -> Result<BuildReport, BuildError> {
     let rules = Arc::new(TopicRules::new(&config.topics)?);
     let retention = retention(config);
-    let mut report = BuildReport { forgotten: store.forget_sources_except(&configured_names(config))?, ..Default::default() };
+    let mut report = BuildReport::default();
+    forget_unconfigured(config, store, &mut report)?;
     refresh_topics(config, &rules, store)?;
     for entry in &config.stories {
         ingest_files(entry, config, &rules, store, &retention, now, &mut report)?;
@@ -159,18 +182,42 @@ pub fn files_source_name(config: &Config, entry: &StoriesConfig) -> String {
     format!("files:{}", entry.path.strip_prefix(config.root()).unwrap_or(&entry.path).display())
 }
 
+/// Renamed sources keep their rows; sources no longer configured leave the
+/// store with their stories. Folders of the newsroom's own stories stay
+/// while any `[[stories]] path` cannot be read: a typo in a folder name
+/// must not unpublish the newsroom.
+pub fn forget_unconfigured(config: &Config, store: &Store, report: &mut BuildReport) -> Result<(), StoreError> {
+    let feeds: Vec<(&str, &str)> = config.sources.iter().map(|s| (s.name.as_str(), s.url.as_str())).collect();
+    report.renamed = store.adopt_renamed_sources(&feeds)?;
+    for (old, new) in &report.renamed {
+        report.notes.push(format!("source {old:?} is now called {new:?}: its stories and ids are kept"));
+    }
+    let unreadable = config.stories.iter().any(|e| std::fs::metadata(&e.path).is_err());
+    report.forgotten = store.forget_sources_except(&configured_names(config), unreadable)?;
+    Ok(())
+}
+
 fn configured_names(config: &Config) -> HashSet<String> {
     let files = config.stories.iter().map(|e| files_source_name(config, e));
     files.chain(config.sources.iter().map(|s| s.name.clone())).collect()
 }
 
 /// A hash of a newsroom story as read, leaving out `published` (a wire
-/// file's date is its modification time: touching it is not an edit).
-fn local_hash(story: &Story) -> u64 {
+/// file's date is its modification time: touching it is not an edit) and
+/// the display name of its source (`scope` stands in, so renaming the
+/// source is not an edit of every story).
+fn local_hash(story: &Story, scope: &str) -> u64 {
     let mut s = story.clone();
     s.published = DateTime::UNIX_EPOCH;
     s.topics.clear();
+    s.source = scope.to_owned();
     xxhash_rust::xxh3::xxh3_64(&serde_json::to_vec(&s).unwrap_or_default())
+}
+
+/// The `[[stories]]` paths configured before `entry`: a file under one of
+/// them was read for that entry already.
+fn earlier_paths<'a>(config: &'a Config, entry: &StoriesConfig) -> Vec<&'a std::path::Path> {
+    config.stories.iter().take_while(|e| !std::ptr::eq(*e, entry)).map(|e| e.path.as_path()).collect()
 }
 
 /// Reads one `[[stories]]` entry into the store. Stories whose file is
@@ -185,27 +232,47 @@ pub fn ingest_files(
     now: DateTime<Utc>,
     report: &mut BuildReport,
 ) -> Result<(), BuildError> {
-    let ingested = ingest::load_stories(entry, &config.publish.base_url);
-    report.files_read += ingested.files;
-    let clean = ingested.failures.is_empty();
     let name = files_source_name(config, entry);
     let pk = store.source_pk(&name, SourceKind::Files, &entry.path.display().to_string())?;
+    let scope = store.source_scope(pk, &entry.source)?;
+    let previous: Vec<ingest::identity::Previous> = store
+        .file_stories(pk)?
+        .into_iter()
+        .map(|r| ingest::identity::Previous { id: r.id, link: r.link, file: r.file, content: r.content })
+        .collect();
+    let earlier = earlier_paths(config, entry);
+    let ingested = ingest::load_stories(entry, &config.publish.base_url, &scope, &previous, &earlier);
+    report.files_read += ingested.files;
+    if !ingested.covered.is_empty() {
+        let n = ingested.covered.len();
+        report.notes.push(format!(
+            "{}: {n} {} also under an earlier [[stories]] path; published once, for that entry",
+            entry.path.display(),
+            if n == 1 { "file is" } else { "files are" }
+        ));
+    }
+    let clean = ingested.failures.is_empty();
     let mut stories = ingested.stories;
-    // The same story in two files (or twice in one) is stored once.
-    let (mut ids, mut links) = (HashSet::new(), HashSet::new());
+    // The same story in two files (or twice in one: an export saved
+    // twice) is stored once: same id, same link, or same headline and body.
+    let (mut ids, mut links, mut texts) = (HashSet::new(), HashSet::new(), HashSet::new());
     let before = stories.len();
     stories.retain(|s| {
-        let link = s.link.as_deref().map(crate::model::id::canonical_link);
-        let fresh = !ids.contains(&s.id) && link.as_ref().is_none_or(|l| !links.contains(l));
+        let link = s.story.link.as_deref().map(crate::model::id::canonical_link);
+        let text = xxhash_rust::xxh3::xxh3_64(format!("{}\u{0}{}", s.story.title, s.story.content).as_bytes());
+        let fresh = !ids.contains(&s.story.id) && link.as_ref().is_none_or(|l| !links.contains(l)) && !texts.contains(&text);
         if fresh {
-            ids.insert(s.id.clone());
+            ids.insert(s.story.id.clone());
             links.extend(link);
+            texts.insert(text);
         }
         fresh
     });
     report.duplicates += before - stories.len();
+    let (files, mut stories): (Vec<String>, Vec<Story>) = stories.into_iter().map(|s| (s.file, s.story)).unzip();
     assign_topics(rules, &mut stories);
-    let entries: Vec<Entry> = stories.into_iter().map(|story| Entry { hash: local_hash(&story), story }).collect();
+    let entries: Vec<Entry> =
+        stories.into_iter().zip(files).map(|(story, file)| Entry { hash: local_hash(&story, &scope), story, file: Some(file) }).collect();
     let seen: Vec<u64> = entries.iter().map(|e| e.hash).collect();
     let state = SourceState {
         url: entry.path.display().to_string(),
@@ -256,7 +323,8 @@ pub fn source_inputs<'a>(store: &Store, sources: impl Iterator<Item = &'a Source
             Some(found) => found,
             None => (store.source_pk(&source.name, SourceKind::Feed, &source.url)?, SourceState::default()),
         };
-        inputs.push(SourceInput { pk, state });
+        let scope = store.source_scope(pk, &source.name)?;
+        inputs.push(SourceInput { pk, state, scope });
     }
     Ok(inputs)
 }

@@ -15,8 +15,10 @@ pub const DEFAULT_FILE: &str = "wirefeed.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read config: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    // `cause`, not `source`: the message names it, and a chain printed
+    // with `{:#}` would name it a second time.
+    #[error("{path}: cannot read config: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: `{key}`: {message}")]
@@ -78,6 +80,17 @@ pub struct StoriesConfig {
     /// Story links are `link_base` + a slug of the title.
     #[serde(default)]
     pub link_base: Option<Url>,
+    /// IANA zone (`Europe/Berlin`) of front-matter dates written without
+    /// one; UTC when unset.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+impl StoriesConfig {
+    /// The folder's time zone (validated when the config is loaded).
+    pub fn timezone(&self) -> Option<chrono_tz::Tz> {
+        self.timezone.as_deref().and_then(|z| z.parse().ok())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -267,9 +280,22 @@ fn default_language() -> String {
     "en".to_owned()
 }
 
+/// Completes a base URL that lacks its trailing slash, and says so: URL
+/// resolution (RFC 3986 §5.2.3) would otherwise drop its last segment
+/// (`http://host/news` + `all.rss` is `http://host/all.rss`).
+fn with_trailing_slash(config: &Path, key: &str, url: &mut Url) {
+    if url.path().ends_with('/') || url.cannot_be_a_base() {
+        return;
+    }
+    let given = url.to_string();
+    let fixed = format!("{}/", url.path());
+    url.set_path(&fixed);
+    tracing::warn!("{}: `{key}` {given} has no trailing slash; using {url} (add the slash to silence this)", config.display());
+}
+
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read { path: path.to_owned(), cause })?;
         // Absolute, so paths derived from it (file sources, which key their
         // saved state) are the same whichever way the config was named.
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
@@ -323,14 +349,28 @@ impl Config {
         if p.max_items == 0 {
             return Err(self.invalid("publish.max_items", "must be at least 1"));
         }
+        let path = self.path.clone();
+        with_trailing_slash(&path, "publish.base_url", &mut self.publish.base_url);
+        for (i, s) in self.stories.iter_mut().enumerate() {
+            if let Some(base) = &mut s.link_base {
+                with_trailing_slash(&path, &format!("stories[{i}].link_base"), base);
+            }
+        }
+        let p = &self.publish;
+        for (i, s) in self.stories.iter().enumerate() {
+            if let Some(zone) = &s.timezone
+                && zone.parse::<chrono_tz::Tz>().is_err()
+            {
+                return Err(self.invalid(
+                    format!("stories[{i}].timezone"),
+                    format!("{zone:?} is not an IANA time zone name (e.g. \"Europe/Berlin\")"),
+                ));
+            }
+        }
         if let Some(hub) = &p.websub_hub
             && !matches!(hub.scheme(), "http" | "https")
         {
             return Err(self.invalid("publish.websub_hub", "must be an http or https URL"));
-        }
-        if !p.base_url.path().ends_with('/') {
-            let path = format!("{}/", self.publish.base_url.path());
-            self.publish.base_url.set_path(&path);
         }
         for (i, s) in self.stories.iter().enumerate() {
             if s.source.trim().is_empty() {

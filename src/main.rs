@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wirefeed::config::{self, Config};
 use wirefeed::ingest::sources::SourceStatus;
+use wirefeed::model::text::count;
 
 mod report;
 
@@ -168,11 +169,11 @@ fn opml_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow:
     wirefeed::publish::write::write_atomic(&target, updated.as_bytes())?;
     std::fs::set_permissions(&target, permissions)?;
     eprintln!(
-        "{}: {} sources added, {} already present, {} new topics",
+        "{}: {} added, {} already present, {}",
         config_path.display(),
-        summary.added.len(),
+        count(summary.added.len(), "source", "sources"),
         summary.skipped.len(),
-        summary.new_topics.len()
+        count(summary.new_topics.len(), "new topic", "new topics")
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -203,6 +204,14 @@ fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode>
     for failure in &report.failures {
         eprintln!("error: {failure}");
     }
+    if !quiet {
+        for note in &report.notes {
+            eprintln!("note: {note}");
+        }
+        for (name, n) in &report.forgotten {
+            eprintln!("note: source {name:?} is no longer configured: removed with its {}", count(*n as usize, "story", "stories"));
+        }
+    }
     for source in &report.sources {
         if !quiet || matches!(source.status, SourceStatus::Failed(_)) {
             eprintln!("source {}: {}", source.name, source.status);
@@ -213,23 +222,23 @@ fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode>
     }
     if !quiet {
         eprintln!(
-            "{} stories from {} files into {}: {} files written, {} unchanged{}",
-            report.stories,
-            report.files_read,
+            "{} from {} into {}: {} written, {} unchanged{}",
+            count(report.stories, "story", "stories"),
+            count(report.files_read, "file", "files"),
             config.publish.output_dir.display(),
-            report.publish.written.len(),
+            count(report.publish.written.len(), "file", "files"),
             report.publish.unchanged.len(),
             if report.duplicates > 0 { format!(", {} duplicates merged", report.duplicates) } else { String::new() }
         );
-        for (channel, count) in &report.channels {
-            eprintln!("  {channel:<24} {count} {}", if *count == 1 { "story" } else { "stories" });
+        for (channel, n) in &report.channels {
+            eprintln!("  {channel:<24} {}", count(*n, "story", "stories"));
         }
     }
     let failed = report.failures.len() + report.failed_sources().count();
     if failed == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("{failed} input(s) failed; everything else was published");
+        eprintln!("{} failed; everything else was published", count(failed, "input", "inputs"));
         Ok(ExitCode::from(EXIT_INPUT_FAILED))
     }
 }

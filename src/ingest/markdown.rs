@@ -1,6 +1,7 @@
 //! Markdown stories with TOML (`+++`) or YAML (`---`) front matter.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 
 use super::parse::parse_date;
 use serde::Deserialize;
@@ -40,6 +41,10 @@ impl OneOrMany {
 
 #[derive(Debug, Default, Deserialize)]
 struct FrontMatter {
+    /// The story's permanent id, when the newsroom assigns its own.
+    id: Option<String>,
+    /// The last part of the story's link under `link_base`.
+    slug: Option<String>,
     title: Option<String>,
     date: Option<String>,
     updated: Option<String>,
@@ -65,6 +70,8 @@ struct FrontMatter {
 /// What a Markdown file says about its story.
 #[derive(Debug, Default, PartialEq)]
 pub struct MarkdownStory {
+    pub id: Option<String>,
+    pub slug: Option<String>,
     pub title: String,
     pub date: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
@@ -75,7 +82,11 @@ pub struct MarkdownStory {
     pub image: Option<String>,
     pub caption: Option<String>,
     pub credit: Option<String>,
+    /// The front matter's summary, plain text.
     pub summary: Option<String>,
+    /// Without one, the body's first words as plain text: deleted text,
+    /// footnotes, images and raw HTML left out.
+    pub lead: String,
     pub draft: bool,
     /// Body rendered to (unsanitized) HTML.
     pub html: String,
@@ -128,19 +139,79 @@ fn parse_front_matter(fence: &str, text: &str) -> Result<FrontMatter, MarkdownEr
     serde_json::from_value(value).map_err(|e| MarkdownError::FrontMatter(e.to_string()))
 }
 
-fn date_field(key: &'static str, value: Option<String>) -> Result<Option<DateTime<Utc>>, MarkdownError> {
-    match value {
-        None => Ok(None),
-        Some(v) => parse_date(&v).map(Some).ok_or(MarkdownError::BadDate { key, value: v }),
+/// A front-matter date. One without a zone is in `tz` when the folder
+/// names one (`[[stories]] timezone`), else in UTC.
+fn date_field(key: &'static str, value: Option<String>, tz: Option<Tz>) -> Result<Option<DateTime<Utc>>, MarkdownError> {
+    let Some(v) = value else { return Ok(None) };
+    if let Some(tz) = tz
+        && let Some(naive) = naive_local(&v)
+    {
+        // A time that a clock change skips is read as the instant after it.
+        let local =
+            tz.from_local_datetime(&naive).earliest().or_else(|| tz.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest());
+        return local.map(|t| Some(t.with_timezone(&Utc))).ok_or(MarkdownError::BadDate { key, value: v });
     }
+    parse_date(&v).map(Some).ok_or(MarkdownError::BadDate { key, value: v })
 }
 
-fn render(markdown: &str) -> String {
-    use pulldown_cmark::{Options, Parser, html};
-    let options = Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_SMART_PUNCTUATION;
+/// `v` as a date and time without any zone or offset, if it is one.
+fn naive_local(v: &str) -> Option<chrono::NaiveDateTime> {
+    let v = v.trim();
+    const FORMATS: [&str; 4] = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"];
+    FORMATS
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(v, f).ok())
+        .or_else(|| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+}
+
+const OPTIONS: pulldown_cmark::Options = pulldown_cmark::Options::ENABLE_TABLES
+    .union(pulldown_cmark::Options::ENABLE_FOOTNOTES)
+    .union(pulldown_cmark::Options::ENABLE_STRIKETHROUGH)
+    .union(pulldown_cmark::Options::ENABLE_SMART_PUNCTUATION);
+
+/// The body as HTML. Footnote names get `footnote_key` in front, so two
+/// stories shown on one page (a river, a reader's list) never share an id.
+fn render(markdown: &str, footnote_key: &str) -> String {
+    use pulldown_cmark::{CowStr, Event, Parser, Tag, html};
+    let key = |name: CowStr<'_>| -> CowStr<'static> { format!("{footnote_key}-{name}").into() };
+    let events = Parser::new_ext(markdown, OPTIONS).map(|ev| match ev {
+        Event::FootnoteReference(name) => Event::FootnoteReference(key(name)),
+        Event::Start(Tag::FootnoteDefinition(name)) => Event::Start(Tag::FootnoteDefinition(key(name))),
+        other => other,
+    });
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut out, Parser::new_ext(markdown, options));
+    html::push_html(&mut out, events);
     out
+}
+
+/// The body's text from the start, for a summary: about `max` characters
+/// of paragraph, heading and list text, without deleted text, footnotes,
+/// images (their alt text), code blocks or raw HTML.
+fn lead_text(markdown: &str, max: usize) -> String {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let mut out = String::new();
+    let mut skip = 0usize;
+    for ev in Parser::new_ext(markdown, OPTIONS) {
+        match ev {
+            Event::Start(Tag::Strikethrough | Tag::FootnoteDefinition(_) | Tag::Image { .. } | Tag::CodeBlock(_)) => skip += 1,
+            Event::End(TagEnd::Strikethrough | TagEnd::FootnoteDefinition | TagEnd::Image | TagEnd::CodeBlock) => {
+                skip = skip.saturating_sub(1)
+            }
+            Event::Text(t) | Event::Code(t) if skip == 0 => out.push_str(&t),
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::TableCell)
+                if skip == 0 =>
+            {
+                out.push(' ')
+            }
+            _ => {}
+        }
+        if out.len() > max * 4 {
+            break;
+        }
+    }
+    crate::model::text::truncate_words(&crate::model::text::clean_text(&out), max)
 }
 
 /// Takes a leading `# Heading` off the body as the title.
@@ -151,7 +222,9 @@ fn take_heading(body: &str) -> Option<(String, &str)> {
     Some((rest[..end].trim().trim_end_matches('#').trim().to_owned(), &rest[end..]))
 }
 
-pub fn parse(text: &str) -> Result<MarkdownStory, MarkdownError> {
+/// Parses a Markdown story; `footnote_key` makes its footnote ids unique
+/// (the file's slug); dates without a zone are in `tz` (UTC when `None`).
+pub fn parse(text: &str, footnote_key: &str, tz: Option<Tz>) -> Result<MarkdownStory, MarkdownError> {
     let (fm, body) = match split_front_matter(text)? {
         Some((fence, fm, body)) => (parse_front_matter(fence, fm)?, body),
         None => (FrontMatter::default(), text),
@@ -160,10 +233,16 @@ pub fn parse(text: &str) -> Result<MarkdownStory, MarkdownError> {
         Some(t) => (t, body),
         None => take_heading(body).ok_or(MarkdownError::NoTitle)?,
     };
+    let lead = match fm.summary {
+        Some(_) => String::new(),
+        None => lead_text(body, crate::model::normalize::DERIVED_SUMMARY_CHARS),
+    };
     Ok(MarkdownStory {
+        id: fm.id.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()),
+        slug: fm.slug.map(|s| crate::model::text::slugify(&s)).filter(|s| !s.is_empty()),
         title,
-        date: date_field("date", fm.date)?,
-        updated: date_field("updated", fm.updated)?,
+        date: date_field("date", fm.date, tz)?,
+        updated: date_field("updated", fm.updated, tz)?,
         link: fm.link,
         authors: fm.author.into_vec(),
         topics: fm.topics.into_vec(),
@@ -172,8 +251,9 @@ pub fn parse(text: &str) -> Result<MarkdownStory, MarkdownError> {
         caption: fm.caption,
         credit: fm.credit,
         summary: fm.summary,
+        lead,
         draft: fm.draft,
-        html: render(body),
+        html: render(body, footnote_key),
         ignored_keys: fm.other.into_keys().collect(),
     })
 }
@@ -183,9 +263,63 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    fn parse_k(text: &str) -> Result<MarkdownStory, MarkdownError> {
+        parse(text, "k", None)
+    }
+
+    #[test]
+    fn dates_without_a_zone_are_in_the_folder_zone() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let at = |date: &str| {
+            parse(&format!("---\ntitle: t\ndate: \"{date}\"\n---\nb\n"), "k", Some(berlin)).unwrap().date.unwrap().to_rfc3339()
+        };
+        let cases = [
+            ("winter, CET", "2024-01-15 09:00:00", "2024-01-15T08:00:00+00:00"),
+            ("summer, CEST", "2024-07-15T09:00", "2024-07-15T07:00:00+00:00"),
+            ("date only", "2024-07-15", "2024-07-14T22:00:00+00:00"),
+            ("explicit offset wins", "2024-07-15T09:00:00+00:00", "2024-07-15T09:00:00+00:00"),
+            ("skipped by the clock change", "2024-03-31 02:30:00", "2024-03-31T01:30:00+00:00"),
+        ];
+        for (name, date, want) in cases {
+            assert_eq!(at(date), want, "{name}");
+        }
+        let toml = parse("+++\ntitle = \"t\"\ndate = 2024-01-15T09:00:00\n+++\nb\n", "k", Some(berlin)).unwrap();
+        assert_eq!(toml.date.unwrap().to_rfc3339(), "2024-01-15T08:00:00+00:00", "TOML local date-time");
+    }
+
+    #[test]
+    fn lead_text_is_what_a_reader_reads_first() {
+        let cases = [
+            ("deleted text", "Launch in ~~2026~~ 2027.\n", "Launch in 2027."),
+            ("footnotes", "Claim.[^1] More.\n\n[^1]: The source.\n", "Claim. More."),
+            ("image alt", "![A photo](p.jpg) Text.\n", "Text."),
+            ("code block", "Intro.\n\n```\nlet x;\n```\n\nAfter.\n", "Intro. After."),
+            ("inline code and emphasis", "Use `cargo` *now*.\n", "Use cargo now."),
+            ("raw html", "<div>hidden</div>\n\nShown.\n", "Shown."),
+        ];
+        for (name, md, want) in cases {
+            assert_eq!(lead_text(md, 300), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn footnote_ids_carry_the_story_key() {
+        let s = parse("# T\n\nClaim.[^a]\n\n[^a]: Source.\n", "my-story", None).unwrap();
+        assert!(s.html.contains(r##"href="#my-story-a""##), "{}", s.html);
+        assert!(s.html.contains(r#"id="my-story-a""#), "{}", s.html);
+    }
+
+    #[test]
+    fn id_and_slug_come_from_front_matter() {
+        let s = parse_k("---\nid: story-0042\nslug: Better Slug!\ntitle: T\n---\nb\n").unwrap();
+        assert_eq!((s.id.as_deref(), s.slug.as_deref()), (Some("story-0042"), Some("better-slug")));
+        assert_eq!(s.summary, None);
+        assert_eq!(s.lead, "b");
+    }
+
     #[test]
     fn toml_front_matter() {
-        let s = parse("+++\ntitle = \"Hello\"\ndate = 2024-03-01T10:00:00Z\nauthor = [\"A\", \"B\"]\ntopics = \"world\"\nweight = 3\n+++\nSome *text*.\n").unwrap();
+        let s = parse_k("+++\ntitle = \"Hello\"\ndate = 2024-03-01T10:00:00Z\nauthor = [\"A\", \"B\"]\ntopics = \"world\"\nweight = 3\n+++\nSome *text*.\n").unwrap();
         assert_eq!(s.title, "Hello");
         assert_eq!(s.date, Some(Utc.with_ymd_and_hms(2024, 3, 1, 10, 0, 0).unwrap()));
         assert_eq!(s.authors, vec!["A", "B"]);
@@ -196,7 +330,7 @@ mod tests {
 
     #[test]
     fn yaml_front_matter_with_tags_alias() {
-        let s = parse("---\ntitle: Hi\ndate: 2024-03-01\ntags: [a, b]\ncaption: Cap\ncredit: AP\n---\n\nBody\n").unwrap();
+        let s = parse_k("---\ntitle: Hi\ndate: 2024-03-01\ntags: [a, b]\ncaption: Cap\ncredit: AP\n---\n\nBody\n").unwrap();
         assert_eq!(s.categories, vec!["a", "b"]);
         assert_eq!(s.date, Some(Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap()));
         assert_eq!((s.caption.as_deref(), s.credit.as_deref()), (Some("Cap"), Some("AP")));
@@ -204,7 +338,7 @@ mod tests {
 
     #[test]
     fn front_matter_dates_in_the_usual_forms() {
-        let at = |s: &str| parse(&format!("---\ntitle: t\ndate: \"{s}\"\n---\nb\n")).unwrap().date.map(|d| d.to_rfc3339());
+        let at = |s: &str| parse_k(&format!("---\ntitle: t\ndate: \"{s}\"\n---\nb\n")).unwrap().date.map(|d| d.to_rfc3339());
         assert_eq!(at("2024-11-25 18:00:00").as_deref(), Some("2024-11-25T18:00:00+00:00"));
         assert_eq!(at("2024-11-25T18:00:00+02:00").as_deref(), Some("2024-11-25T16:00:00+00:00"));
         assert_eq!(at("Mon, 25 Nov 2024 18:00:00 GMT").as_deref(), Some("2024-11-25T18:00:00+00:00"));
@@ -212,16 +346,16 @@ mod tests {
 
     #[test]
     fn heading_becomes_title_without_front_matter() {
-        let s = parse("# The Title\n\nBody.\n").unwrap();
+        let s = parse_k("# The Title\n\nBody.\n").unwrap();
         assert_eq!(s.title, "The Title");
         assert_eq!(s.html.trim(), "<p>Body.</p>");
     }
 
     #[test]
     fn errors_are_specific() {
-        assert_eq!(parse("+++\ntitle = \"x\"\n"), Err(MarkdownError::Unclosed { line: 1, fence: "+++" }));
-        assert!(matches!(parse("---\ntitle: x\ndate: yesterday\n---\n"), Err(MarkdownError::BadDate { key: "date", .. })));
-        assert!(matches!(parse("+++\ntitle = \n+++\n"), Err(MarkdownError::FrontMatter(_))));
-        assert_eq!(parse("just text\n"), Err(MarkdownError::NoTitle));
+        assert_eq!(parse_k("+++\ntitle = \"x\"\n"), Err(MarkdownError::Unclosed { line: 1, fence: "+++" }));
+        assert!(matches!(parse_k("---\ntitle: x\ndate: yesterday\n---\n"), Err(MarkdownError::BadDate { key: "date", .. })));
+        assert!(matches!(parse_k("+++\ntitle = \n+++\n"), Err(MarkdownError::FrontMatter(_))));
+        assert_eq!(parse_k("just text\n"), Err(MarkdownError::NoTitle));
     }
 }

@@ -14,6 +14,7 @@ use super::fetch::discover::{feed_links, looks_like_html};
 use super::fetch::{CacheHints, FetchOutcome, FetchRequest, Fetched, Fetcher, Validators};
 use super::parse::{FeedHints, ParseContext, ParsedFeed, clamp_future, parse_feed};
 use crate::config::{Config, SourceConfig, SourceLocation};
+use crate::model::text::count;
 use crate::model::{Origin, Story, StoryDraft};
 use crate::operate::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
 use crate::store::{Entry, Reader, SourceState};
@@ -55,8 +56,10 @@ impl SourceStatus {
 impl fmt::Display for SourceStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SourceStatus::Updated { new, changed, total } => write!(f, "ok: {new} new, {changed} updated, {total} stories"),
-            SourceStatus::NotModified { total } => write!(f, "not modified: {total} stories"),
+            SourceStatus::Updated { new, changed, total } => {
+                write!(f, "ok: {new} new, {changed} updated, {}", count(*total, "story", "stories"))
+            }
+            SourceStatus::NotModified { total } => write!(f, "not modified: {}", count(*total, "story", "stories")),
             SourceStatus::Skipped(why) => write!(f, "skipped: {why}"),
             SourceStatus::Failed(why) => write!(f, "error: {why}"),
         }
@@ -82,6 +85,8 @@ pub struct SourceResult {
 pub struct SourceInput {
     pub pk: i64,
     pub state: SourceState,
+    /// What the source's ids are scoped by (see [`crate::store::Store::source_scope`]).
+    pub scope: String,
 }
 
 impl SourceResult {
@@ -142,9 +147,9 @@ async fn source_turn(
 ) -> SourceResult {
     let source = &config.sources[index];
     let pk = input.pk;
-    let (state, report, parsed) = run_source(config, fetcher, source, input.state, reader, pk, now).await;
+    let (state, report, parsed) = run_source(config, fetcher, source, input.state, &input.scope, reader, pk, now).await;
     let (entries, seen) = parsed.unwrap_or_default();
-    let entries = entries.into_iter().map(|e| Entry { hash: e.hash, story: with_topics(e.story, source, rules) }).collect();
+    let entries = entries.into_iter().map(|e| Entry { hash: e.hash, story: with_topics(e.story, source, rules), file: None }).collect();
     SourceResult { pk, report, state, entries, seen }
 }
 
@@ -168,6 +173,7 @@ async fn run_source(
     fetcher: &Fetcher,
     source: &SourceConfig,
     mut state: SourceState,
+    scope: &str,
     reader: &Reader,
     pk: i64,
     now: DateTime<Utc>,
@@ -200,7 +206,7 @@ async fn run_source(
         Ok(None) => SourceStatus::NotModified { total: 0 },
         Ok(Some(fetched)) => match reader.known_hashes(pk) {
             Err(e) => SourceStatus::Failed(e.to_string()),
-            Ok(known) => match ingest_body(config, source, &known, &fetched.body, fetched.content_type, fetched.base.clone(), now) {
+            Ok(known) => match ingest_body(config, source, scope, &known, &fetched.body, fetched.content_type, fetched.base.clone(), now) {
                 Ok((p, hints)) => {
                     state.hints = hints;
                     // Only a body that parsed earns validators: otherwise a 304
@@ -358,7 +364,8 @@ fn draft_hash(draft: &StoryDraft) -> u64 {
     put(&draft.content);
     put(opt(draft.link.as_deref()));
     put(opt(draft.base_url.as_ref().map(|u| u.as_str())));
-    put(&draft.source);
+    // The scope, not the display name: renaming a source edits nothing.
+    put(draft.id_scope.as_deref().unwrap_or(&draft.source));
     if let Some(i) = &draft.image {
         put(opt(i.url.as_deref()));
         put(opt(i.caption.as_deref()));
@@ -396,9 +403,11 @@ fn feed_origin(source: &SourceConfig, feed: &ParsedFeed) -> Origin {
 
 /// Parses a body and replaces the source's stories with its entries,
 /// reusing the normalized form of every entry that did not change.
+#[allow(clippy::too_many_arguments)]
 fn ingest_body(
     config: &Config,
     source: &SourceConfig,
+    scope: &str,
     known: &HashSet<u64>,
     body: &[u8],
     content_type: Option<String>,
@@ -417,6 +426,7 @@ fn ingest_body(
     let origin = feed_origin(source, &feed);
     for entry in feed.entries {
         let mut draft = entry.into_draft(&source.name, base.as_ref());
+        draft.id_scope = Some(scope.to_owned());
         if draft.authors.is_empty() {
             draft.authors.clone_from(&feed.authors);
         }
@@ -440,7 +450,7 @@ fn ingest_body(
         // Undated entries get `now`; the store keeps the first-seen date.
         let Ok(story) = draft.normalize(now) else { continue };
         if ids.insert(story.id.clone()) {
-            entries.push(Entry { hash, story });
+            entries.push(Entry { hash, story, file: None });
         }
     }
     Ok(((entries, seen), feed.hints))

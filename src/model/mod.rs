@@ -7,4 +7,4 @@ pub mod sanitize;
 mod story;
 pub mod text;
 
-pub use story::{Attachment, Image, Origin, Story, StoryDraft};
+pub use story::{Attachment, Image, Origin, Story, StoryDraft, TextKind};

@@ -5,10 +5,10 @@ use chrono::{DateTime, SubsecRound, Utc};
 use url::Url;
 
 use super::id::{IdBasis, clean_link, story_id};
+use super::mime;
 use super::sanitize::sanitize_html;
 use super::text::{clean_text, html_to_text, truncate_words};
-use super::{Attachment, Image, Origin, Story, StoryDraft};
-use super::mime;
+use super::{Attachment, Image, Origin, Story, StoryDraft, TextKind};
 
 /// Longest summary derived from content, in characters.
 pub const DERIVED_SUMMARY_CHARS: usize = 300;
@@ -100,27 +100,26 @@ impl StoryDraft {
         // first, as a browser on that page would.
         let content_base = link.as_ref().or(base);
         let mut content = sanitize_html(&self.content, content_base);
+        let summary_html = self.summary_kind == TextKind::Html;
+        let derived = content.is_empty();
         if content.is_empty()
             && let Some(summary) = self.summary.as_deref()
         {
             // Feeds often carry only a description: it is the content too.
-            content = match summary.contains('<') {
+            content = match summary_html {
                 true => sanitize_html(summary, content_base),
-                false => format!(
-                    "<p>{}</p>",
-                    quick_xml::escape::escape(clean_text(&quick_xml::escape::unescape(summary).unwrap_or(summary.into())).as_str())
-                ),
+                false => match clean_text(summary) {
+                    text if text.is_empty() => String::new(),
+                    text => format!("<p>{}</p>", quick_xml::escape::escape(text.as_str())),
+                },
             };
-            if content == "<p></p>" {
-                content.clear();
-            }
         }
         let title = clean_text(&self.title);
         if title.is_empty() && content.is_empty() {
             return Err(NormalizeError::Empty);
         }
         let summary = match self.summary {
-            Some(s) if s.contains(['<', '&']) => non_empty(html_to_text(&sanitize_html(&s, content_base))),
+            Some(s) if summary_html => non_empty(html_to_text(&sanitize_html(&s, content_base))),
             Some(s) => non_empty(clean_text(&s)),
             None => None,
         }
@@ -133,14 +132,20 @@ impl StoryDraft {
             };
             (image.url.is_some() || image.caption.is_some() || image.credit.is_some()).then_some(image)
         });
+        // A feed whose only text is its media description: the figure
+        // shows it as the caption, so it is not repeated as a paragraph.
+        if derived && !content.is_empty() && image.as_ref().and_then(|i| i.caption.as_deref()) == Some(html_to_text(&content).as_str()) {
+            content.clear();
+        }
         let attachments = clean_attachments(self.attachments, content_base, image.as_ref().and_then(|i| i.url.as_deref()));
         let origin = self.origin.and_then(clean_origin);
         let source = clean_text(&self.source);
+        let scope = self.id_scope.as_deref().map(clean_text).unwrap_or_else(|| source.clone());
         let link = link.map(String::from);
         let id = match (self.origin_id.as_deref().map(str::trim).filter(|i| !i.is_empty()), &link) {
-            (Some(origin), _) => story_id(IdBasis::Origin { source: &source, id: origin }),
+            (Some(origin), _) => story_id(IdBasis::Origin { source: &scope, id: origin }),
             (None, Some(link)) => story_id(IdBasis::Link(link)),
-            (None, None) => story_id(IdBasis::Title { source: &source, title: &title }),
+            (None, None) => story_id(IdBasis::Title { source: &scope, title: &title }),
         };
         let mut topics: Vec<String> = Vec::new();
         for t in self.topics {
@@ -220,6 +225,7 @@ mod tests {
     fn html_summary_becomes_text_and_dates_lose_subseconds() {
         let mut d = draft();
         d.summary = Some("<b>Bold</b> &amp; plain".into());
+        d.summary_kind = TextKind::Html;
         d.published = Some(when() + chrono::Duration::milliseconds(750));
         let s = d.normalize(when()).unwrap();
         assert_eq!(s.summary.as_deref(), Some("Bold & plain"));

@@ -14,25 +14,72 @@ use url::Url;
 
 use super::text::xml_safe_nfc;
 
+/// Prefix of every `id` kept in content, so a story's ids cannot clash
+/// with a page's own (`id="main"`) wherever the content is shown.
+pub const ID_PREFIX: &str = "wf-";
+
+/// What the relative-URL hook needs to know about the fragment being
+/// cleaned on this thread. ammonia's hook sees only the URL, and building
+/// a new `Builder` per story (dozens of hash sets) cost more than the
+/// cleaning itself, so one builder per thread reads this.
+#[derive(Default)]
+struct Fragment {
+    base: Option<Url>,
+    /// The `id`s the fragment defines: in-page links to them stay in-page.
+    ids: Vec<String>,
+}
+
 thread_local! {
-    /// The base URL of the fragment being cleaned on this thread. ammonia's
-    /// relative-URL hook sees only the URL, and building a new `Builder`
-    /// per story (dozens of hash sets) cost more than the cleaning itself,
-    /// so one builder per thread reads the base from here.
-    static BASE: RefCell<Option<Url>> = const { RefCell::new(None) };
+    static FRAGMENT: RefCell<Fragment> = RefCell::new(Fragment::default());
     static BUILDER: Builder<'static> = builder();
 }
 
-/// Resolves a relative URL against the current base; without a base it is
+/// Resolves a relative URL. `#name` pointing at an id of the same fragment
+/// (footnotes, a table of contents) stays in-page, prefixed like the id;
+/// anything else resolves against the base, and without a base it is
 /// dropped, since a reader would resolve it against the feed's own URL.
 fn resolve(relative: &str) -> Option<Cow<'_, str>> {
-    BASE.with_borrow(|base| base.as_ref().and_then(|b| b.join(relative).ok()).map(|u| Cow::Owned(u.into())))
+    FRAGMENT.with_borrow(|f| {
+        if let Some(name) = relative.strip_prefix('#')
+            && f.ids.iter().any(|id| id == name)
+        {
+            return Some(Cow::Owned(format!("#{ID_PREFIX}{name}")));
+        }
+        f.base.as_ref().and_then(|b| b.join(relative).ok()).map(|u| Cow::Owned(u.into()))
+    })
+}
+
+/// The values of `id` attributes in raw HTML: a cheap scan, not a parse;
+/// an id it misses only loses its in-page link.
+fn ids_in(html: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("id=") {
+        let at = from + i;
+        from = at + 3;
+        let before = lower[..at].chars().next_back();
+        if !before.is_some_and(|c| c.is_whitespace()) {
+            continue;
+        }
+        let rest = &html[from..];
+        let value = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => rest[1..].split(q).next(),
+            _ => rest.split(|c: char| c.is_whitespace() || c == '>').next(),
+        };
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            ids.push(v.to_owned());
+        }
+    }
+    ids
 }
 
 fn builder() -> Builder<'static> {
     let mut b = Builder::default();
     b.link_rel(Some("noopener noreferrer"));
     b.url_relative(UrlRelative::Custom(Box::new(resolve)));
+    b.add_generic_attributes(["id"]);
+    b.id_prefix(Some(ID_PREFIX));
     b
 }
 
@@ -43,7 +90,8 @@ pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
         return String::new();
     }
     let input = xml_safe_nfc(html);
-    BASE.with_borrow_mut(|b| b.clone_from(&base.cloned()));
+    let ids = if input.contains("id=") || input.contains("ID=") { ids_in(&input) } else { Vec::new() };
+    FRAGMENT.with_borrow_mut(|f| *f = Fragment { base: base.cloned(), ids });
     let cleaned = BUILDER.with(|builder| builder.clean(&input).to_string());
     cleaned.trim().to_owned()
 }
@@ -74,6 +122,26 @@ mod tests {
         let out = sanitize_html(r#"<a href="../b">b</a> <img src="/i.jpg" alt="x">"#, Some(&base()));
         assert!(out.contains(r#"href="https://news.example.org/b""#), "{out}");
         assert!(out.contains(r#"src="https://news.example.org/i.jpg""#), "{out}");
+    }
+
+    #[test]
+    fn in_page_links_keep_pointing_at_ids_that_exist() {
+        let html = r##"<p>Claim<sup><a href="#fn1" id="ref1">1</a></sup> <a href="#elsewhere">x</a></p><div id='fn1'>Source <a href="#ref1">↩</a></div>"##;
+        let out = sanitize_html(html, Some(&base()));
+        for (what, needle) in [
+            ("reference link", r##"href="#wf-fn1""##),
+            ("reference id", r#"id="wf-ref1""#),
+            ("definition id", r#"id="wf-fn1""#),
+            ("back link", r##"href="#wf-ref1""##),
+            ("link to the origin page's anchor", r##"href="https://news.example.org/a/story#elsewhere""##),
+        ] {
+            assert!(out.contains(needle), "{what}: {out}");
+        }
+    }
+
+    #[test]
+    fn ids_are_found_only_as_attributes() {
+        assert_eq!(ids_in(r#"<a id="a" data-id="no" href='x?id=no'><b ID=b>"#), vec!["a", "b"]);
     }
 
     #[test]

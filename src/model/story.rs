@@ -31,9 +31,11 @@ pub struct Story {
     /// Files that travel with the story (podcast audio, video, documents),
     /// in the order the origin listed them. The lead image is `image`, not
     /// an attachment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
     /// The feed an external story was taken from; `None` for the
     /// newsroom's own stories (they are the channel's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
 }
 
@@ -103,6 +105,18 @@ impl Story {
     }
 }
 
+/// How a field of an origin is written. A plain-text field is never
+/// parsed as markup (`Vector<T>` stays `Vector<T>`); an HTML field is
+/// sanitized and, where the model wants text, reduced to its text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TextKind {
+    /// Atom `type="text"`, JSON Feed `summary`, front matter, wire text.
+    #[default]
+    Text,
+    /// RSS `<description>`, Atom `type="html"`/`"xhtml"`.
+    Html,
+}
+
 /// What an importer knows about a story before normalization. Importers
 /// fill what their format has; [`StoryDraft::normalize`] does the rest.
 #[derive(Debug, Clone, Default)]
@@ -110,9 +124,15 @@ pub struct StoryDraft {
     /// An id the origin assigned (feed guid / Atom id). When absent the id
     /// is derived from the link, else from source + title.
     pub origin_id: Option<String>,
+    /// What origin ids and title-derived ids are scoped by: a name the
+    /// store remembers for the source, so renaming the source moves no id.
+    /// `None`: the source name.
+    pub id_scope: Option<String>,
+    /// Plain text, never parsed as markup.
     pub title: String,
-    /// Plain text or HTML; reduced to plain text.
+    /// Plain text or HTML, as `summary_kind` says; reduced to plain text.
     pub summary: Option<String>,
+    pub summary_kind: TextKind,
     /// HTML (unsanitized).
     pub content: String,
     pub image: Option<Image>,

@@ -45,23 +45,36 @@ fn collapse_whitespace(s: &str) -> String {
 
 /// Text of an HTML fragment that has been through the sanitizer (so its
 /// markup is well-formed and its only entities are the few the serializer
-/// emits). Block-level tags become word breaks. Not for raw HTML.
+/// emits). Block-level tags become word breaks; deleted text (`<del>`,
+/// `<s>`, `<strike>`) is left out, as it is no longer part of the story.
+/// Not for raw HTML.
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
+    // Depth inside deleted text; counted so nesting cannot end it early.
+    let mut deleted = 0usize;
     while let Some(lt) = rest.find('<') {
-        decode_entities_into(&rest[..lt], &mut out);
+        if deleted == 0 {
+            decode_entities_into(&rest[..lt], &mut out);
+        }
         let Some(gt) = rest[lt..].find('>') else {
             rest = "";
             break;
         };
         let tag = &rest[lt + 1..lt + gt];
-        if is_block_tag(tag) {
-            out.push(' ');
+        match tag_name(tag) {
+            (name, closing) if is_deletion(name) => match closing {
+                false => deleted += 1,
+                true => deleted = deleted.saturating_sub(1),
+            },
+            _ if is_block_tag(tag) => out.push(' '),
+            _ => {}
         }
         rest = &rest[lt + gt + 1..];
     }
-    decode_entities_into(rest, &mut out);
+    if deleted == 0 {
+        decode_entities_into(rest, &mut out);
+    }
     // Sanitized HTML is already NFC and free of forbidden characters, but
     // an entity may decode to a control character.
     if out.is_ascii() && !out.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
@@ -69,6 +82,17 @@ pub fn html_to_text(html: &str) -> String {
     } else {
         clean_text(&out)
     }
+}
+
+/// A tag's lowercase-insensitive name and whether it is a closing tag.
+fn tag_name(tag: &str) -> (&str, bool) {
+    let closing = tag.starts_with('/');
+    let name = tag.trim_start_matches('/');
+    (name.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or(""), closing)
+}
+
+fn is_deletion(name: &str) -> bool {
+    ["del", "s", "strike"].iter().any(|d| d.eq_ignore_ascii_case(name))
 }
 
 fn is_block_tag(tag: &str) -> bool {
@@ -141,6 +165,11 @@ fn decode_entity(name: &str) -> Option<char> {
     }
 }
 
+/// "1 story", "2 stories": a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Cuts `text` to at most `max` characters at a word boundary, adding "…".
 pub fn truncate_words(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -173,6 +202,21 @@ mod tests {
     fn html_to_text_breaks_blocks_and_decodes_entities() {
         assert_eq!(html_to_text("<p>Fish &amp; chips</p><p>A&nbsp;<b>b</b>old &#8220;x&#x201D;</p>"), "Fish & chips A bold “x”");
         assert_eq!(html_to_text("AT&T &bogus; &"), "AT&T &bogus; &");
+    }
+
+    #[test]
+    fn html_to_text_leaves_out_deleted_text() {
+        let cases = [
+            ("del", "<p>Due <del>2026</del> 2027</p>", "Due 2027"),
+            ("s", "<p><s>Old</s> New</p>", "New"),
+            ("strike upper", "<p><STRIKE>x</STRIKE>y</p>", "y"),
+            ("nested", "<p>a <del>b <del>c</del> d</del> e</p>", "a e"),
+            ("not span or sub", "<p><span>kept</span> <sub>2</sub> <small>x</small></p>", "kept 2 x"),
+            ("unclosed", "<p>a <del>gone", "a"),
+        ];
+        for (name, html, want) in cases {
+            assert_eq!(html_to_text(html), want, "{name}");
+        }
     }
 
     #[test]

@@ -56,6 +56,33 @@ struct Item<'a> {
     authors: Vec<Author<'a>>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     tags: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<JsonAttachment<'a>>,
+    /// wirefeed's extension (JSON Feed 1.1 allows `_`-prefixed keys): the
+    /// feed an external item was taken from.
+    #[serde(rename = "_source", skip_serializing_if = "Option::is_none")]
+    source: Option<JsonSource<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonAttachment<'a> {
+    url: &'a str,
+    mime_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_in_seconds: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct JsonSource<'a> {
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    feed_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    home_page_url: Option<&'a str>,
 }
 
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -74,6 +101,22 @@ fn item(story: &Story) -> Item<'_> {
         date_modified: story.updated.map(rfc3339),
         authors: story.authors.iter().map(|a| Author { name: a }).collect(),
         tags: &story.categories,
+        attachments: story
+            .attachments
+            .iter()
+            .map(|a| JsonAttachment {
+                url: &a.url,
+                mime_type: &a.mime_type,
+                title: a.title.as_deref(),
+                size_in_bytes: a.length,
+                duration_in_seconds: a.duration,
+            })
+            .collect(),
+        source: story.origin.as_ref().map(|o| JsonSource {
+            title: if o.title.is_empty() { &story.source } else { &o.title },
+            feed_url: o.feed_url.as_deref(),
+            home_page_url: o.site_url.as_deref(),
+        }),
     }
 }
 

@@ -166,8 +166,9 @@ pub fn content_html(story: &Story) -> Cow<'_, str> {
     let mut html = String::with_capacity(story.content.len() + 256);
     html.push_str("<figure>");
     if let Some(url) = &image.url {
-        let alt = image.caption.as_deref().unwrap_or("");
-        html.push_str(&format!(r#"<img src="{}" alt="{}">"#, esc(url), esc(alt)));
+        // The figcaption labels the image; repeating the caption as alt
+        // text would read it out twice.
+        html.push_str(&format!(r#"<img src="{}" alt="">"#, esc(url)));
     }
     if image.caption.is_some() || image.credit.is_some() {
         html.push_str("<figcaption>");
@@ -187,17 +188,10 @@ pub fn content_html(story: &Story) -> Cow<'_, str> {
     Cow::Owned(html)
 }
 
-/// MIME type of an image URL, guessed from its extension.
+/// MIME type of an image URL, guessed from its extension (JPEG when
+/// the extension names no image type).
 pub fn image_mime(url: &str) -> &'static str {
-    let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
-    match path.rsplit('.').next() {
-        Some("png") => "image/png",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("avif") => "image/avif",
-        Some("svg") => "image/svg+xml",
-        _ => "image/jpeg",
-    }
+    crate::model::mime::from_url(url).filter(|m| m.starts_with("image/")).unwrap_or("image/jpeg")
 }
 
 /// What a publish run did to the output folder.

@@ -119,10 +119,14 @@ CREATE TABLE runs (
 
 /// Version 3: what a story carries besides its text: attachments
 /// (enclosures) and, for external stories, the feed it came from, both as
-/// JSON in the model's serde shape.
+/// JSON in the model's serde shape; the file a newsroom story was read
+/// from (its identity across edits); and each source's id scope, the name
+/// its ids were first derived under, kept when the source is renamed.
 const V3: &str = "
 ALTER TABLE stories ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE stories ADD COLUMN origin TEXT;
+ALTER TABLE stories ADD COLUMN file TEXT;
+ALTER TABLE sources ADD COLUMN scope TEXT;
 ";
 
 #[derive(Debug, thiserror::Error)]

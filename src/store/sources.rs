@@ -104,13 +104,60 @@ impl Store {
         self.conn.query_row("SELECT pk FROM sources WHERE name = ?1", [name], |r| r.get(0)).map_err(self.err())
     }
 
+    /// The name a source's ids are scoped by: the one it had when first
+    /// stored (`default` for a row that has none yet, which it then keeps).
+    /// Renaming the source does not change it, so no id moves.
+    pub fn source_scope(&self, pk: i64, default: &str) -> Result<String> {
+        self.conn
+            .execute("UPDATE sources SET scope = ?2 WHERE pk = ?1 AND scope IS NULL", rusqlite::params![pk, default])
+            .map_err(self.err())?;
+        self.conn.query_row("SELECT scope FROM sources WHERE pk = ?1", [pk], |r| r.get(0)).map_err(self.err())
+    }
+
+    /// Renames stored feed sources whose config entry was renamed: a
+    /// configured feed with no row of its name takes over the row of an
+    /// unconfigured feed at the same URL (or at the URL it moved to), with
+    /// its stories, state and id scope. Returns (old, new) names.
+    pub fn adopt_renamed_sources(&self, configured: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
+        let names: HashSet<&str> = configured.iter().map(|(n, _)| *n).collect();
+        let rows: Vec<(i64, String, String, Option<String>)> = {
+            let mut stmt = self.conn.prepare("SELECT pk, name, url, moved_to FROM sources WHERE kind = 'feed'").map_err(self.err())?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(self.err())?;
+            rows.collect::<rusqlite::Result<_>>().map_err(self.err())?
+        };
+        let stored: HashSet<&str> = rows.iter().map(|(_, n, ..)| n.as_str()).collect();
+        let mut renamed = Vec::new();
+        let mut adopted = HashSet::new();
+        for (name, url) in configured.iter().filter(|(n, _)| !stored.contains(n)) {
+            let orphan = rows.iter().find(|(pk, old, row_url, moved)| {
+                !names.contains(old.as_str()) && !adopted.contains(pk) && (row_url == url || moved.as_deref() == Some(*url))
+            });
+            if let Some((pk, old, ..)) = orphan {
+                let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+                tx.execute("UPDATE sources SET scope = coalesce(scope, name), name = ?2 WHERE pk = ?1", rusqlite::params![pk, name])
+                    .map_err(self.err())?;
+                tx.execute("UPDATE stories SET source_name = ?2 WHERE source = ?1", rusqlite::params![pk, name]).map_err(self.err())?;
+                tx.commit().map_err(self.err())?;
+                adopted.insert(*pk);
+                renamed.push((old.clone(), name.to_string()));
+            }
+        }
+        Ok(renamed)
+    }
+
     /// Deletes sources (and their stories) that are no longer configured;
-    /// returns each one's name and how many stories went with it.
-    pub fn forget_sources_except(&self, configured: &HashSet<String>) -> Result<Vec<(String, u64)>> {
+    /// returns each one's name and how many stories went with it. With
+    /// `keep_files`, folders of the newsroom's own stories stay even when
+    /// unconfigured (a `[[stories]] path` could not be read: it may be a
+    /// typo for one of them).
+    pub fn forget_sources_except(&self, configured: &HashSet<String>, keep_files: bool) -> Result<Vec<(String, u64)>> {
         let gone: Vec<(i64, String)> = {
-            let mut stmt = self.conn.prepare("SELECT pk, name FROM sources").map_err(self.err())?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(self.err())?;
-            rows.filter_map(|r| r.ok()).filter(|(_, name): &(i64, String)| !configured.contains(name)).collect()
+            let mut stmt = self.conn.prepare("SELECT pk, name, kind FROM sources").map_err(self.err())?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))).map_err(self.err())?;
+            rows.filter_map(|r| r.ok())
+                .filter(|(_, name, kind): &(i64, String, String)| !configured.contains(name) && !(keep_files && kind == "files"))
+                .map(|(pk, name, _)| (pk, name))
+                .collect()
         };
         let mut out = Vec::new();
         for (pk, name) in gone {

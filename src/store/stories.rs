@@ -33,6 +33,18 @@ pub struct Entry {
     /// xxh3 of the entry as the source gave it.
     pub hash: u64,
     pub story: Story,
+    /// For the newsroom's own stories: the file it was read from, relative
+    /// to its `[[stories]] path`.
+    pub file: Option<String>,
+}
+
+/// A newsroom story as stored, for carrying its identity over an edit.
+#[derive(Debug, Clone)]
+pub struct FileStoryRow {
+    pub id: String,
+    pub link: Option<String>,
+    pub file: Option<String>,
+    pub content: String,
 }
 
 /// A stored story and what the store knows about it.
@@ -182,6 +194,7 @@ fn insert_topics(tx: &Transaction<'_>, pk: i64, story: &Story, published: i64) -
 /// in this order, by both [`insert`] and [`update`].
 struct Content<'a> {
     story: &'a Story,
+    file: Option<&'a str>,
     image: [Option<&'a str>; 3],
     lists: [String; 4],
     origin: Option<String>,
@@ -189,13 +202,15 @@ struct Content<'a> {
 
 impl<'a> Content<'a> {
     const COLUMNS: &'static str =
-        "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, attachments, link, origin";
-    const LEN: usize = 12;
+        "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, attachments, link, origin, file";
+    const LEN: usize = 13;
 
-    fn of(story: &'a Story) -> Content<'a> {
+    fn of(entry: &'a Entry) -> Content<'a> {
+        let story = &entry.story;
         let image = story.image.as_ref();
         Content {
             story,
+            file: entry.file.as_deref(),
             image: [
                 image.and_then(|i| i.url.as_deref()),
                 image.and_then(|i| i.caption.as_deref()),
@@ -213,7 +228,21 @@ impl<'a> Content<'a> {
 
     fn params(&self) -> [&dyn rusqlite::ToSql; Content::LEN] {
         let (s, [url, caption, credit], [authors, categories, topics, attachments]) = (self.story, &self.image, &self.lists);
-        [&s.title, &s.summary, &s.content, url, caption, credit, authors, categories, topics, attachments, &s.link, &self.origin]
+        [
+            &s.title,
+            &s.summary,
+            &s.content,
+            url,
+            caption,
+            credit,
+            authors,
+            categories,
+            topics,
+            attachments,
+            &s.link,
+            &self.origin,
+            &self.file,
+        ]
     }
 
     /// `?first, ?first+1, …` for `n` parameters.
@@ -236,7 +265,7 @@ fn insert(tx: &Transaction<'_>, source_pk: i64, e: &Entry, now: i64) -> rusqlite
             last = n + 8
         )
     });
-    let content = Content::of(s);
+    let content = Content::of(e);
     let (hash, canonical, published, updated) =
         (e.hash as i64, s.link.as_deref().map(canonical_link), s.published.timestamp(), s.updated.map(|u| u.timestamp()));
     let rest: [&dyn rusqlite::ToSql; 8] = [&s.id, &source_pk, &hash, &canonical, &published, &updated, &s.source, &now];
@@ -249,7 +278,12 @@ fn insert(tx: &Transaction<'_>, source_pk: i64, e: &Entry, now: i64) -> rusqlite
 /// what readers saw, else to now.
 fn update(tx: &Transaction<'_>, pk: i64, old_changed: i64, published: i64, e: &Entry, now: i64) -> rusqlite::Result<()> {
     let s = &e.story;
-    let updated = s.updated.map(|u| u.timestamp()).filter(|u| *u > old_changed).unwrap_or(now.max(old_changed));
+    let own = s.updated.map(|u| u.timestamp());
+    let updated = match e.file {
+        // The newsroom's own `updated` (front matter) is what it says.
+        Some(_) if own.is_some() => own.unwrap_or(now),
+        _ => own.filter(|u| *u > old_changed).unwrap_or(now.max(old_changed)),
+    };
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let assignments: Vec<String> = Content::COLUMNS.split(", ").enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
         let n = Content::LEN;
@@ -262,7 +296,7 @@ fn update(tx: &Transaction<'_>, pk: i64, old_changed: i64, published: i64, e: &E
             n + 4
         )
     });
-    let content = Content::of(s);
+    let content = Content::of(e);
     let hash = e.hash as i64;
     let rest: [&dyn rusqlite::ToSql; 4] = [&hash, &updated, &now, &pk];
     tx.prepare_cached(&SQL)?.execute(rusqlite::params_from_iter(content.params().into_iter().chain(rest)))?;
@@ -464,6 +498,16 @@ impl Store {
         }
         tx.commit().map_err(err)?;
         Ok(gained.len())
+    }
+
+    /// The stories a `[[stories]]` folder's source holds, with the file
+    /// each was read from (`None` for stories stored before V3).
+    pub fn file_stories(&self, source_pk: i64) -> Result<Vec<FileStoryRow>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, link, file, content FROM stories WHERE source = ?1").map_err(self.err())?;
+        let rows = stmt
+            .query_map([source_pk], |r| Ok(FileStoryRow { id: r.get(0)?, link: r.get(1)?, file: r.get(2)?, content: r.get(3)? }))
+            .map_err(self.err())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
     }
 
     /// The newest `limit` stories of a channel (`None`: the merged one).

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::hints::FeedHints;
-use crate::model::{Attachment, Image, StoryDraft};
+use crate::model::{Attachment, Image, StoryDraft, TextKind};
 
 /// The HTTP context of a fetched document.
 #[derive(Debug, Clone, Default)]
@@ -181,12 +181,20 @@ impl ParsedEntry {
             .enclosures
             .into_iter()
             .filter(|e| Some(&e.url) != lead.as_ref())
-            .map(|e| Attachment { url: e.url, mime_type: e.mime.unwrap_or_default(), length: e.length, title: e.title, duration: e.duration })
+            .map(|e| Attachment {
+                url: e.url,
+                mime_type: e.mime.unwrap_or_default(),
+                length: e.length,
+                title: e.title,
+                duration: e.duration,
+            })
             .collect();
         StoryDraft {
             origin_id: self.id,
+            id_scope: None,
             title: self.title.unwrap_or_default(),
             summary: self.summary,
+            summary_kind: TextKind::Html,
             content: self.content.unwrap_or_default(),
             image,
             authors: self.authors,
