@@ -145,6 +145,10 @@ pub fn build_in(
     report.stories = published.stories;
     report.channels = published.channels;
     report.publish = published.report;
+    if !published.removed.is_empty() {
+        let names: Vec<String> = published.removed.iter().map(|p| p.display().to_string()).collect();
+        report.notes.push(format!("topics no longer configured: deleted {}", names.join(", ")));
+    }
     Ok(report)
 }
 
@@ -426,6 +430,8 @@ pub struct Published {
     pub stories: usize,
     pub channels: Vec<(String, usize)>,
     pub report: PublishReport,
+    /// Files of topics no longer configured, deleted.
+    pub removed: Vec<std::path::PathBuf>,
 }
 
 /// Reads every channel's newest stories from the store and renders the
@@ -434,6 +440,7 @@ pub struct Published {
 /// small, and list every channel).
 pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, BuildError> {
     remove_stale_temp_files(&config.publish.output_dir);
+    let removed = remove_dropped_topics(config, store)?;
     let max = config.publish.max_items;
     let mut stored = vec![store.channel(None, max)?];
     for t in &config.topics {
@@ -463,7 +470,42 @@ pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, B
     }
     let ids: HashSet<&str> = stored.iter().flatten().map(|s| s.story.id.as_str()).collect();
     let counts = channels.iter().map(|c| (c.path(publish::Format::Rss).trim_end_matches(".rss").to_owned(), c.stories.len())).collect();
-    Ok(Published { stories: ids.len(), channels: counts, report })
+    Ok(Published { stories: ids.len(), channels: counts, report, removed })
+}
+
+/// Deletes the files of topics no longer in the config (the store knows
+/// which channels were published); returns the files deleted. A topic's
+/// files are its feeds and its pages: `<slug>.<ext>` and `<slug>-<n>.html`.
+fn remove_dropped_topics(config: &Config, store: &Store) -> Result<Vec<std::path::PathBuf>, BuildError> {
+    let configured: HashSet<&str> = config.topics.iter().map(|t| t.slug.as_str()).collect();
+    let topics_dir = config.publish.output_dir.join("topics");
+    let mut removed = Vec::new();
+    for path in store.channel_paths()? {
+        let Some(slug) = path.strip_prefix("topics/").and_then(|p| p.strip_suffix(".rss")) else { continue };
+        if configured.contains(slug) {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&topics_dir) else {
+            store.forget_channel(&path)?;
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((stem, ext)) = name.rsplit_once('.') else { continue };
+            let page = stem
+                .strip_prefix(slug)
+                .and_then(|r| r.strip_prefix('-'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let ours =
+                (stem == slug && matches!(ext, "rss" | "atom" | "json" | "html")) || (page && ext == "html" && !configured.contains(stem));
+            if ours {
+                std::fs::remove_file(entry.path())?;
+                removed.push(entry.path());
+            }
+        }
+        store.forget_channel(&path)?;
+    }
+    Ok(removed)
 }
 
 /// Everything besides the items that shapes a channel's files.

@@ -45,7 +45,11 @@ enum Command {
     /// Read every input and write all channels into the output folder.
     Build,
     /// One line per source: status, last and next fetch, stories kept, last error.
-    Sources,
+    Sources {
+        /// One JSON object per line, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// What the store holds, newest first.
     Stories {
         /// Only this topic's channel.
@@ -53,6 +57,9 @@ enum Command {
         topic: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// One JSON object per line (the story model), for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Import sources from, or export them as, OPML.
     #[command(subcommand)]
@@ -125,8 +132,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { once, serve, .. } => run(&cli.config, once, serve),
         Command::Build => build(&cli.config, cli.quiet),
-        Command::Sources => report::sources(&cli.config),
-        Command::Stories { topic, limit } => report::stories(&cli.config, topic.as_deref(), limit),
+        Command::Sources { json } => report::sources(&cli.config, json),
+        Command::Stories { topic, limit, json } => report::stories(&cli.config, topic.as_deref(), limit, json),
         Command::Opml(OpmlCommand::Import { file }) => opml_import(&cli.config, &file),
         Command::Opml(OpmlCommand::Export) => Config::load(&cli.config).map_err(Into::into).map(|c| {
             print!("{}", wirefeed::ingest::opml::export(&c));

@@ -30,38 +30,95 @@ fn cell(s: &str, n: usize) -> String {
     }
 }
 
-pub fn sources(config_path: &Path) -> anyhow::Result<ExitCode> {
+/// One configured input as `wirefeed sources` lists it.
+struct Row<'a> {
+    /// The `[[sources]] name`, or the `[[stories]] source` name of a folder.
+    name: &'a str,
+    kind: &'static str,
+    summary: Option<&'a wirefeed::store::SourceSummary>,
+}
+
+fn rows<'a>(config: &'a Config, summaries: &'a [wirefeed::store::SourceSummary]) -> Vec<Row<'a>> {
+    let find = |key: &str| summaries.iter().find(|s| s.name == key);
+    let folders = config.stories.iter().map(|e| Row {
+        name: &e.source,
+        kind: "files",
+        summary: find(&wirefeed::build::files_source_name(config, e)),
+    });
+    folders.chain(config.sources.iter().map(|s| Row { name: &s.name, kind: "feed", summary: find(&s.name) })).collect()
+}
+
+/// The URL a source is read from now (after moves and discovery).
+fn current_url(st: &wirefeed::store::SourceState) -> &str {
+    st.moved_to.as_deref().or(st.discovered.as_deref()).unwrap_or(&st.url)
+}
+
+fn rfc3339(t: Option<DateTime<Utc>>) -> serde_json::Value {
+    t.map_or(serde_json::Value::Null, |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into())
+}
+
+/// `wirefeed sources`: a table for people (URLs cut to fit a terminal,
+/// whole when piped), or with `json` one object per line for scripts.
+pub fn sources(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
     let config = Config::load(config_path)?;
     let reader = open(&config)?;
     let summaries = reader.source_summaries().context("reading sources")?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<24} {:<40} {:<13} {:<19} {:<19} {:>7}  LAST ERROR", "NAME", "URL", "STATUS", "LAST FETCH", "NEXT FETCH", "STORIES")?;
-    let configured =
-        config.stories.iter().map(|e| wirefeed::build::files_source_name(&config, e)).chain(config.sources.iter().map(|s| s.name.clone()));
-    for name in configured {
-        let Some(s) = summaries.iter().find(|s| s.name == name) else {
-            writeln!(out, "{:<24} (not fetched yet)", cell(&name, 24))?;
+    let terminal = std::io::stdout().is_terminal();
+    if !json {
+        writeln!(
+            out,
+            "{:<24} {:<40} {:<13} {:<19} {:<19} {:>7}  LAST ERROR",
+            "NAME", "URL", "STATUS", "LAST FETCH", "NEXT FETCH", "STORIES"
+        )?;
+    }
+    for row in rows(&config, &summaries) {
+        let Some(s) = row.summary else {
+            match json {
+                true => writeln!(out, "{}", serde_json::json!({"name": row.name, "kind": row.kind, "status": "not fetched yet"}))?,
+                false => writeln!(out, "{:<24} (not fetched yet)", cell(row.name, 24))?,
+            }
             continue;
         };
         let st = &s.state;
-        let url = st.moved_to.as_deref().or(st.discovered.as_deref()).unwrap_or(&st.url);
         let status = st.disabled.as_ref().map_or(st.last_status.as_deref().unwrap_or("-"), |_| "disabled");
+        let error = st.disabled.as_deref().or(st.last_error.as_deref());
+        if json {
+            let line = serde_json::json!({
+                "name": row.name,
+                "kind": row.kind,
+                "url": current_url(st),
+                "status": status,
+                "last_fetch": rfc3339(st.last_fetch),
+                "last_success": rfc3339(st.last_success),
+                "next_fetch": rfc3339(st.next_fetch.or(st.retry_until)),
+                "consecutive_errors": st.consecutive_errors,
+                "stories": s.stories,
+                "last_error": error,
+            });
+            writeln!(out, "{line}")?;
+            continue;
+        }
+        let url = if terminal { cell(current_url(st), 40) } else { current_url(st).to_owned() };
         writeln!(
             out,
             "{:<24} {:<40} {:<13} {:<19} {:<19} {:>7}  {}",
-            cell(&s.name, 24),
-            cell(url, 40),
+            cell(row.name, 24),
+            url,
             status,
             when(st.last_fetch),
             when(st.next_fetch.or(st.retry_until)),
             s.stories,
-            st.disabled.as_deref().or(st.last_error.as_deref()).unwrap_or("")
+            error.unwrap_or("")
         )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn stories(config_path: &Path, topic: Option<&str>, limit: usize) -> anyhow::Result<ExitCode> {
+/// `wirefeed stories`: the newest stories of a channel, a line each, or
+/// with `json` the whole story (the model's shape) one per line.
+pub fn stories(config_path: &Path, topic: Option<&str>, limit: usize, json: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     if let Some(t) = topic.filter(|t| !config.topics.iter().any(|c| c.slug == *t)) {
         let known: Vec<&str> = config.topics.iter().map(|c| c.slug.as_str()).collect();
@@ -71,6 +128,11 @@ pub fn stories(config_path: &Path, topic: Option<&str>, limit: usize) -> anyhow:
     let mut out = std::io::stdout().lock();
     for s in reader.channel(topic, limit).context("reading stories")? {
         let story = &s.story;
+        if json {
+            serde_json::to_writer(&mut out, story)?;
+            writeln!(out)?;
+            continue;
+        }
         writeln!(
             out,
             "{}  {:<20} {}  {}",

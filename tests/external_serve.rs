@@ -81,6 +81,24 @@ fn newsboat_stores_every_item_of_the_served_channel() {
     assert_eq!(got, want, "{stdout}");
 }
 
+#[test]
+fn newsboat_keeps_the_podcast_enclosure() {
+    let served = serve_default_config();
+    let script = shared().join("tools/conformance/newsboat_check.sh");
+    let url = format!("{}all.rss", served.base);
+    let out = Command::new("bash").arg(&script).arg("-v").arg(&url).output().expect("running newsboat_check.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "newsboat_check.sh -v {url} failed:\n{stdout}");
+    // TSV rows: guid, link, pubDate, author, enclosure url, enclosure type, content length.
+    let row = stdout
+        .lines()
+        .filter(|l| l.matches('\t').count() >= 6)
+        .find(|l| l.contains("hanseatic-league"))
+        .unwrap_or_else(|| panic!("no row for the podcast item:\n{stdout}"));
+    let cols: Vec<&str> = row.split('\t').collect();
+    assert_eq!((cols[4], cols[5]), ("https://media.example.org/iot/hanseatic.mp3", "audio/mpeg"), "{row}");
+}
+
 /// Headless Chromium with a fresh profile; returns (stdout, stderr).
 fn chromium(profile: &Path, args: &[&str]) -> (String, String) {
     let out = Command::new("/usr/bin/chromium")

@@ -28,7 +28,7 @@ use crate::config::Config;
 use lock::StoreLock;
 use schema::SchemaError;
 
-pub use sources::SourceState;
+pub use sources::{SourceState, SourceSummary};
 pub use stories::{BatchOutcome, Entry, StoredStory};
 
 #[derive(Debug, thiserror::Error)]

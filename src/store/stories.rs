@@ -524,6 +524,17 @@ impl Store {
             .map_err(self.err())
     }
 
+    /// Every channel path a digest is recorded for (`all.rss`, `topics/x.rss`).
+    pub fn channel_paths(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT path FROM channels").map_err(self.err())?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+    }
+
+    pub fn forget_channel(&self, path: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM channels WHERE path = ?1", [path]).map(drop).map_err(self.err())
+    }
+
     pub fn set_channel_digest(&self, path: &str, digest: u64) -> Result<()> {
         self.conn
             .execute("INSERT OR REPLACE INTO channels(path, digest) VALUES (?1, ?2)", params![path, digest as i64])
