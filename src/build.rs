@@ -524,6 +524,9 @@ fn channel_digest(settings: u64, stories: &[crate::store::StoredStory]) -> u64 {
         h.update(&s.story.published.timestamp().to_le_bytes());
         h.update(&s.story.updated.map_or(0, |u| u.timestamp()).to_le_bytes());
         h.update(s.story.topics.join(",").as_bytes());
+        // A renamed source, or an origin filled in for an old story, shows.
+        h.update(s.story.source.as_bytes());
+        h.update(&[u8::from(s.story.origin.is_some())]);
     }
     h.digest()
 }

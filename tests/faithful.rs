@@ -399,3 +399,20 @@ fn os_errors_are_named_once_and_counts_agree_in_number() {
     assert!(err.contains("1 story from 1 file"), "{err}");
     assert!(!err.contains("1 stories") && !err.contains("1 files"), "{err}");
 }
+
+#[test]
+fn stories_stored_before_origins_were_kept_still_name_their_feed() {
+    let base = feed_server(&[("origin-wire.atom", "application/atom+xml")]);
+    let site = Site::new(&[]);
+    site.write_config(&format!("[[sources]]\nname = \"Coastal\"\nurl = \"{base}/origin-wire.atom\"\n"));
+    build_ok(&site);
+    // As a store from before schema V3 has them: no origin recorded.
+    let db = rusqlite::Connection::open(site.path(".wirefeed/state.db")).unwrap();
+    assert_eq!(db.execute("UPDATE stories SET origin = NULL", []).unwrap(), 1);
+    db.execute("DELETE FROM channels", []).unwrap();
+    drop(db);
+    build_ok(&site);
+    let j = item_titled(&site, "Harbour tolls rise");
+    let feed_url = format!("{base}/origin-wire.atom");
+    assert_eq!(j["_source"], serde_json::json!({"title": "Coastal", "feed_url": feed_url}), "{j}");
+}

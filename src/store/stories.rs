@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 use super::sources::{self, SourceState};
 use super::{Reader, Result, Store};
 use crate::model::id::canonical_link;
-use crate::model::{Image, Story};
+use crate::model::{Image, Origin, Story};
 
 pub(crate) fn time(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or(DateTime::UNIX_EPOCH)
@@ -108,10 +108,19 @@ pub struct Retention {
 
 const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.content, s.image_url, s.image_caption, s.image_credit, s.authors, \
                              s.categories, s.topics, s.published, s.updated, s.link, s.source_name, s.hash, s.first_seen, \
-                             s.attachments, s.origin";
+                             s.attachments, s.origin, \
+                             (SELECT url FROM sources WHERE pk = s.source AND kind = 'feed' AND s.origin IS NULL)";
 
 /// Columns in [`STORY_COLUMNS`]; a query that selects more reads them after.
-const STORY_COLUMN_COUNT: usize = 18;
+const STORY_COLUMN_COUNT: usize = 19;
+
+/// The origin of an external story stored before wirefeed kept origins:
+/// what the store knows of its source (the URL it is read from, the name
+/// it is published under).
+fn origin_of_source(url: Option<String>, name: &str) -> Option<Origin> {
+    let feed_url = url.filter(|u| u.starts_with("http://") || u.starts_with("https://"))?;
+    Some(Origin { id: feed_url.clone(), title: name.to_owned(), feed_url: Some(feed_url), site_url: None, updated: None })
+}
 
 fn list(text: String) -> Vec<String> {
     serde_json::from_str(&text).unwrap_or_default()
@@ -135,7 +144,10 @@ fn story_from_row(r: &Row<'_>) -> rusqlite::Result<StoredStory> {
             link: r.get(12)?,
             source: r.get(13)?,
             attachments: serde_json::from_str(&r.get::<_, String>(16)?).unwrap_or_default(),
-            origin: r.get::<_, Option<String>>(17)?.and_then(|o| serde_json::from_str(&o).ok()),
+            origin: match r.get::<_, Option<String>>(17)? {
+                Some(o) => serde_json::from_str(&o).ok(),
+                None => origin_of_source(r.get(18)?, &r.get::<_, String>(13)?),
+            },
         },
         hash: r.get::<_, i64>(14)? as u64,
         first_seen: time(r.get(15)?),
