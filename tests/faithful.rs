@@ -73,6 +73,9 @@ fn podcast_audio_reaches_every_format() {
     assert_eq!((a["url"].as_str(), a["mime_type"].as_str()), (Some(MP3), Some("audio/mpeg")), "{j}");
     assert_eq!((a["size_in_bytes"].as_u64(), a["duration_in_seconds"].as_u64()), (Some(50_496_000), Some(3156)), "{j}");
     assert_eq!(j["attachments"].as_array().unwrap().len(), 1, "{j}");
+    // No author of its own: the feed's managingEditor, by name only.
+    assert_eq!(j["authors"], serde_json::json!([{"name": "Radio Desk"}]), "{j}");
+    assert!(!rss.contains("radio.desk@example.org"), "an e-mail address was published");
 }
 
 #[test]
