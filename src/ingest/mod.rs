@@ -161,10 +161,16 @@ pub fn load_file(path: &Path, entry: &StoriesConfig, site_base: &Url) -> Result<
     drafts.into_iter().map(|(line, d)| d.normalize(file_time).map_err(|e| fail(Some(line), e.to_string()))).collect()
 }
 
-fn story_link(entry: &StoriesConfig, title: &str) -> Option<String> {
-    let base = entry.link_base.as_ref()?;
+/// `link_base` + slug; without a `link_base`, the story's own page that
+/// `publish::pages` writes: `base_url` + `stories/<slug>.html`.
+fn story_link(entry: &StoriesConfig, site_base: &Url, title: &str) -> Option<String> {
     let slug = slugify(title);
-    (!slug.is_empty()).then(|| base.join(&slug).map(String::from).ok()).flatten()
+    let link = match &entry.link_base {
+        _ if slug.is_empty() => return None,
+        Some(base) => base.join(&slug),
+        None => site_base.join(&format!("stories/{slug}.html")),
+    };
+    link.map(String::from).ok()
 }
 
 fn escape_html(s: &str) -> String {
@@ -179,7 +185,7 @@ fn wire_draft(w: wire::WireStory, entry: &StoriesConfig, site_base: &Url) -> Sto
         content.push_str("</p>\n");
     }
     StoryDraft {
-        link: story_link(entry, &w.headline),
+        link: story_link(entry, site_base, &w.headline),
         title: w.headline,
         summary: w.paragraphs.into_iter().next(),
         content,
@@ -193,7 +199,7 @@ fn wire_draft(w: wire::WireStory, entry: &StoriesConfig, site_base: &Url) -> Sto
 fn markdown_draft(md: markdown::MarkdownStory, entry: &StoriesConfig, site_base: &Url) -> StoryDraft {
     let has_image = md.image.is_some() || md.caption.is_some() || md.credit.is_some();
     StoryDraft {
-        link: md.link.or_else(|| story_link(entry, &md.title)),
+        link: md.link.or_else(|| story_link(entry, site_base, &md.title)),
         title: md.title,
         summary: md.summary,
         content: md.html,
