@@ -6,7 +6,7 @@
 //! It shows no request header, and no credential that a URL carries:
 //! user names and passwords are cut from every URL (in error messages
 //! too), and the values of query parameters named like secrets
-//! (`token`, `key`, `password`, `sig`…) are replaced by `…`.
+//! (`token`, `key`, `password`, `sig`…) are replaced by `redacted`.
 
 use chrono::{DateTime, Utc};
 use regex::Regex;
@@ -104,8 +104,7 @@ fn status(enabled: bool, summary: Option<&SourceSummary>) -> (String, &'static s
     let Some(s) = summary else {
         return (if enabled { "not fetched yet" } else { "paused" }.to_owned(), "status-warn");
     };
-    if let Some(why) = &s.state.disabled {
-        let _ = why;
+    if s.state.disabled.is_some() {
         return ("disabled".to_owned(), "status-bad");
     }
     if !enabled {
@@ -147,7 +146,7 @@ pub fn public_url(url: &str) -> Option<String> {
         let pairs: Vec<(String, String)> = parsed
             .query_pairs()
             .map(|(k, v)| {
-                let v = if SECRET_PARAM.is_match(&k) { "…".to_owned() } else { v.into_owned() };
+                let v = if SECRET_PARAM.is_match(&k) { "redacted".to_owned() } else { v.into_owned() };
                 (k.into_owned(), v)
             })
             .collect();
@@ -162,12 +161,36 @@ static URL_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?i)\b[a-z]
 pub fn redact_text(text: &str) -> String {
     URL_IN_TEXT
         .replace_all(text, |c: &regex::Captures<'_>| {
-            let found = &c[0];
-            public_url(found).unwrap_or_else(|| match found.find('@') {
+            // "…/feed.rss: cannot connect": the punctuation after a URL is the sentence's.
+            let found = c[0].trim_end_matches(['.', ',', ':', ';', '!', '?']);
+            let tail = &c[0][found.len()..];
+            let public = public_url(found).unwrap_or_else(|| match found.find('@') {
                 // Not http(s): cut anything that looks like userinfo.
                 Some(at) => format!("{}//{}", &found[..found.find("//").unwrap_or(0)], &found[at + 1..]),
                 None => found.to_owned(),
-            })
+            });
+            format!("{public}{tail}")
         })
         .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_show() {
+        let cases = [
+            ("https://user:pw@feeds.example/a.rss", "https://feeds.example/a.rss"),
+            ("https://feeds.example/a.rss?api_key=k1&page=2", "https://feeds.example/a.rss?api_key=redacted&page=2"),
+            ("https://feeds.example/a?access_token=t&sig=s&q=x", "https://feeds.example/a?access_token=redacted&sig=redacted&q=x"),
+            ("https://feeds.example/a?monkey=1", "https://feeds.example/a?monkey=1"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(public_url(url).as_deref(), Some(want), "{url}");
+        }
+        let text = redact_text("fetching https://u:p@x.example/f?token=abc: 401; see ftp://a:b@y.example/z.");
+        assert_eq!(text, "fetching https://x.example/f?token=redacted: 401; see ftp://y.example/z.");
+        assert_eq!(public_url("javascript:alert(1)"), None);
+    }
 }
