@@ -5,6 +5,7 @@
 //! strangers wrote never becomes markup; the sources page tells status
 //! without credentials; an unchanged build writes no page.
 
+mod common;
 mod pages_site;
 
 use regex::Regex;
@@ -431,4 +432,43 @@ fn index_links_channels_their_latest_stories_and_the_newest_across_the_site() {
     let feed = site.json("all.json");
     let want: Vec<&str> = feed["items"].as_array().unwrap().iter().take(10).map(|i| i["title"].as_str().unwrap()).collect();
     assert_eq!(titles, want);
+}
+
+#[test]
+fn serve_sends_a_content_security_policy_with_pages() {
+    use wirefeed::operate::serve::{self, ServeOptions};
+    let site = build_site(25);
+    let router = serve::router(ServeOptions::from_config(&site.config), std::sync::Arc::new(wirefeed::operate::metrics::Metrics::new()));
+    let addr = common::serve_in_background(router);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for (path, html) in [
+        ("/", true),
+        ("/all.html", true),
+        ("/stories/gulf-port-reopens-after-storm-repairs.html", true),
+        ("/sources.html", true),
+        ("/media/port.svg", true),
+        ("/all.rss", false),
+        ("/style.css", false),
+    ] {
+        let response = rt.block_on(client.get(format!("http://{addr}{path}")).send()).unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let csp = response.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_owned());
+        match (html, csp) {
+            (true, Some(csp)) => {
+                let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+                for want in ["default-src 'none'", "script-src 'none'", "style-src 'self'", "font-src 'self'", "frame-src 'none'", "base-uri 'none'", "form-action 'none'"] {
+                    assert!(directives.contains(&want), "{path}: {want} not in {csp}");
+                }
+                assert!(directives.iter().any(|d| d.starts_with("img-src *")), "{csp}");
+                assert!(directives.contains(&"media-src *"), "{csp}");
+            }
+            (false, None) => {}
+            (html, csp) => panic!("{path}: page {html}, policy {csp:?}"),
+        }
+    }
+    // The stylesheet is served as CSS, so `style-src 'self'` takes it.
+    let css = rt.block_on(client.get(format!("http://{addr}/style.css")).send()).unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(rt.block_on(css.text()).unwrap().contains("prefers-color-scheme:dark"));
 }
