@@ -125,8 +125,14 @@ fn pages_pass_axe_and_load_cleanly_on_desktop_and_phone() {
         }
         if let Some(dark) = page.get("darkBackground") {
             assert_ne!(dark, &page["lightBackground"], "{path}: dark mode changes nothing");
-            let rgb: Vec<u32> =
-                dark.as_str().unwrap().trim_start_matches("rgb(").trim_end_matches(')').split(',').map(|c| c.trim().parse().unwrap()).collect();
+            let rgb: Vec<u32> = dark
+                .as_str()
+                .unwrap()
+                .trim_start_matches("rgb(")
+                .trim_end_matches(')')
+                .split(',')
+                .map(|c| c.trim().parse().unwrap())
+                .collect();
             assert!(rgb.iter().all(|c| *c < 60), "{path}: dark background {dark}");
         }
         if let Some(nav) = page.get("printNav") {

@@ -128,16 +128,25 @@ fn each_river_shows_its_channels_stories_in_order_across_linked_pages() {
             // The same links in the page's pager, for people.
             if let Some(next) = &next {
                 assert!(html.contains(&format!("<a rel=\"next\" href=\"{next}\">")), "{page_path}");
-                page_path = expect(n + 1).path().trim_start_matches('/').to_owned();
             }
             if pages == 1 {
                 assert!(!html.contains("class=\"pager\""), "{page_path}: one page needs no pager");
             }
             // Subscribe links and autodiscovery for this channel.
-            for ext in ["rss", "atom", "json"] {
-                assert!(html.contains(&format!("<link rel=\"alternate\" type=\"")), "{page_path}");
-                assert!(html.contains(&format!("href=\"{BASE}{path}.{ext}\"")), "{page_path}: autodiscovery {ext}");
+            for (ext, mime) in [("rss", "application/rss+xml"), ("atom", "application/atom+xml"), ("json", "application/feed+json")] {
+                let link = Regex::new(&format!(
+                    r#"<link rel="alternate" type="{}" title="[^"]*" href="{}">"#,
+                    regex::escape(mime),
+                    regex::escape(&format!("{BASE}{path}.{ext}"))
+                ))
+                .unwrap();
+                assert!(link.is_match(&html), "{page_path}: autodiscovery {ext}");
+                assert!(
+                    html.contains(&format!("<a href=\"{}{path}.{ext}\" type=\"{mime}\"", "../".repeat(page_path.matches('/').count()))),
+                    "{page_path}: subscribe {ext}"
+                );
             }
+            page_path = expect(n + 1).path().trim_start_matches('/').to_owned();
         }
         assert_eq!(got, want, "{path}: river against its feed");
         let beyond = match &slug {
@@ -183,13 +192,8 @@ fn every_link_and_source_inside_the_site_resolves_to_a_file() {
     assert!(checked > 200, "only {checked} internal links");
     // The newsroom's stories link to their pages from every feed too.
     let feed = site.json("all.json");
-    let own: Vec<&str> = feed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|i| i["url"].as_str())
-        .filter(|url| !url.contains(".example/"))
-        .collect();
+    let own: Vec<&str> =
+        feed["items"].as_array().unwrap().iter().filter_map(|i| i["url"].as_str()).filter(|url| !url.contains(".example/")).collect();
     assert!(own.len() >= 9, "{own:?}");
     for url in own {
         let rel = url.strip_prefix(BASE).unwrap_or_else(|| panic!("{url}"));
@@ -321,7 +325,11 @@ fn check_markup(page: &str, html: &str) {
         assert!(ld_json || !CODE.contains(&name.as_str()), "{page}: <{name}>: …{}…", context(i));
         assert!(!head_only || i < body_at, "{page}: <{name}> in the body: …{}…", context(i));
         for (key, value) in &attrs {
-            assert!(!key.starts_with("on") && !["autofocus", "srcdoc", "formaction", "style"].contains(&key.as_str()), "{page}: {key}= on <{name}>: …{}…", context(i));
+            assert!(
+                !key.starts_with("on") && !["autofocus", "srcdoc", "formaction", "style"].contains(&key.as_str()),
+                "{page}: {key}= on <{name}>: …{}…",
+                context(i)
+            );
             if URL_ATTRS.contains(&key.as_str()) {
                 let v = value.trim().to_ascii_lowercase();
                 let icon = name == "link" && v == "data:,";
@@ -457,7 +465,15 @@ fn serve_sends_a_content_security_policy_with_pages() {
         match (html, csp) {
             (true, Some(csp)) => {
                 let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
-                for want in ["default-src 'none'", "script-src 'none'", "style-src 'self'", "font-src 'self'", "frame-src 'none'", "base-uri 'none'", "form-action 'none'"] {
+                for want in [
+                    "default-src 'none'",
+                    "script-src 'none'",
+                    "style-src 'self'",
+                    "font-src 'self'",
+                    "frame-src 'none'",
+                    "base-uri 'none'",
+                    "form-action 'none'",
+                ] {
                     assert!(directives.contains(&want), "{path}: {want} not in {csp}");
                 }
                 assert!(directives.iter().any(|d| d.starts_with("img-src *")), "{csp}");

@@ -50,8 +50,7 @@ pub fn router(options: ServeOptions, metrics: Arc<Metrics>) -> Router {
     let cache_control = HeaderValue::from_str(&format!("max-age={}", options.max_age.as_secs())).expect("ASCII header");
     // No `allow_embeds` key yet: no frame may load.
     let csp = HeaderValue::from_str(&content_security_policy(&[])).expect("ASCII policy");
-    let state =
-        Arc::new(Files { root: options.root, cache_control, csp, cache: RwLock::default(), loading: tokio::sync::Mutex::new(()) });
+    let state = Arc::new(Files { root: options.root, cache_control, csp, cache: RwLock::default(), loading: tokio::sync::Mutex::new(()) });
     let m = metrics.clone();
     Router::new()
         .route("/healthz", get(move || healthz(m.clone())))

@@ -400,10 +400,15 @@ pub(crate) fn meta_line(out: &mut String, pages: &Pages<'_>, story: &Story) {
 /// One story in a river (or the index's latest): `level` is its heading's.
 pub(crate) fn story_card(out: &mut String, pages: &Pages<'_>, root: &str, story: &Story, level: u8) {
     out.push_str("<article class=\"story\">\n");
-    let title = esc(&story.title);
+    // A title that was all markup is empty once stripped; a link needs words.
+    let title = if story.title.trim().is_empty() { Cow::Borrowed("(untitled)") } else { esc(&story.title) };
     match story_href(pages, root, story) {
-        Some(href) => _ = writeln!(out, "<h{level} dir=\"auto\"><a href=\"{href}\">{title}</a></h{level}>"),
-        None => _ = writeln!(out, "<h{level} dir=\"auto\">{title}</h{level}>"),
+        Some(href) => {
+            let _ = writeln!(out, "<h{level} dir=\"auto\"><a href=\"{href}\">{title}</a></h{level}>");
+        }
+        None => {
+            let _ = writeln!(out, "<h{level} dir=\"auto\">{title}</h{level}>");
+        }
     }
     meta_line(out, pages, story);
     figure(out, story, true);

@@ -35,23 +35,15 @@ pub fn render(pages: &Pages<'_>, channel: &Channel<'_>) -> Vec<(String, String)>
     chunks.into_iter().enumerate().map(|(i, stories)| render_page(pages, channel, i + 1, count, stories)).collect()
 }
 
-fn render_page(
-    pages: &Pages<'_>,
-    channel: &Channel<'_>,
-    page: usize,
-    count: usize,
-    stories: &[&crate::model::Story],
-) -> (String, String) {
+fn render_page(pages: &Pages<'_>, channel: &Channel<'_>, page: usize, count: usize, stories: &[&crate::model::Story]) -> (String, String) {
     let slug = channel.slug.as_deref();
     let path = river_path(slug, page);
     let root = root_of(&path);
     let link = |n: usize| format!("{root}{}", esc(&river_path(slug, n)));
     let heading = heading(pages, channel);
-    let title = match (channel.slug.is_some(), page) {
-        (false, 1) => format!("{} — {}", heading, pages.site.title),
-        (false, n) => format!("{} (page {n}) — {}", heading, pages.site.title),
-        (true, 1) => format!("{heading} — {}", pages.site.title),
-        (true, n) => format!("{heading} (page {n}) — {}", pages.site.title),
+    let title = match page {
+        1 => format!("{heading} — {}", pages.site.title),
+        n => format!("{heading} (page {n}) — {}", pages.site.title),
     };
     let mut extra = String::new();
     autodiscovery(&mut extra, &pages.site, channel);
@@ -79,9 +71,10 @@ fn render_page(
     }
     if count > 1 {
         out.push_str("<nav class=\"pager\" aria-label=\"Pages\">\n");
-        match page {
-            1 => out.push_str("<span></span>\n"),
-            n => _ = writeln!(out, "<a rel=\"prev\" href=\"{}\">← Newer stories</a>", link(n - 1)),
+        if page > 1 {
+            let _ = writeln!(out, "<a rel=\"prev\" href=\"{}\">← Newer stories</a>", link(page - 1));
+        } else {
+            out.push_str("<span></span>\n");
         }
         let _ = writeln!(out, "<span>Page {page} of {count}</span>");
         if page < count {

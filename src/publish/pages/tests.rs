@@ -89,16 +89,12 @@ fn hostile_text_is_escaped_everywhere_a_card_puts_it() {
     s.authors = vec!["\"><img src=x onerror=alert(1)>".into()];
     s.categories = vec!["<b onmouseover=alert(1)>".into()];
     s.summary = Some("</p><script>alert(2)</script>".into());
-    s.image = Some(Image { url: Some("javascript:alert(3)".into()), caption: Some("\" onerror=\"alert(4)".into()), credit: Some("<i>".into()) });
+    s.image =
+        Some(Image { url: Some("javascript:alert(3)".into()), caption: Some("\" onerror=\"alert(4)".into()), credit: Some("<i>".into()) });
     s.origin.as_mut().unwrap().site_url = Some("javascript:alert(5)".into());
     s.origin.as_mut().unwrap().title = "<svg onload=alert(6)>".into();
-    s.attachments = vec![Attachment {
-        url: "javascript:alert(7)".into(),
-        mime_type: "audio/mpeg".into(),
-        length: None,
-        title: None,
-        duration: None,
-    }];
+    s.attachments =
+        vec![Attachment { url: "javascript:alert(7)".into(), mime_type: "audio/mpeg".into(), length: None, title: None, duration: None }];
     let config = crate::Config::from_toml(
         "[publish]\ntitle = \"D\"\nbase_url = \"https://news.example/feeds/\"\n",
         std::path::Path::new("/tmp/wirefeed.toml"),
