@@ -96,6 +96,8 @@ fn pages_pass_axe_and_load_cleanly_on_desktop_and_phone() {
             {"path": STORY, "width": 390, "height": 844, "mobile": true, "out": served.dir.path().join("story-phone.png")},
             {"path": STORY, "width": 1280, "height": 900, "out": served.dir.path().join("story-desktop.png")},
             {"path": "all.html", "width": 390, "height": 844, "mobile": true, "dark": true, "out": served.dir.path().join("river-phone-dark.png")},
+            {"path": ARABIC, "width": 390, "height": 844, "mobile": true, "out": served.dir.path().join("story-rtl-phone.png")},
+            {"path": "sources.html", "width": 1280, "height": 900, "out": served.dir.path().join("sources-desktop.png")},
         ],
     });
     let report = check(&served, job);

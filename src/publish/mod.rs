@@ -208,8 +208,9 @@ pub struct PublishReport {
     pub unchanged: Vec<PathBuf>,
 }
 
-/// Renders every channel in every format, the index and the OPML list, and
-/// writes each file that changed.
+/// Renders every channel in every format, the pages, the index and the
+/// OPML list, and writes each file that changed. (`sources.html` reads the
+/// store: `build::publish_from_store` adds it.)
 pub fn publish(config: &Config, stories: &[Story]) -> std::io::Result<PublishReport> {
     let channels = channels(config, stories);
     write_all(config, &render(config, &channels, |_| false))
