@@ -453,13 +453,16 @@ pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, B
     let mut unchanged = HashSet::new();
     for (channel, digest) in channels.iter().zip(&digests) {
         let path = channel.path(publish::Format::Rss);
-        let files_there = publish::Format::ALL.iter().all(|f| config.publish.output_dir.join(channel.path(*f)).is_file());
+        let files_there = publish::Format::ALL.iter().all(|f| config.publish.output_dir.join(channel.path(*f)).is_file())
+            && config.publish.output_dir.join(publish::pages::river_path(channel.slug.as_deref(), 1)).is_file();
         if files_there && store.channel_digest(&path)? == Some(*digest) {
             unchanged.insert(path);
         }
     }
-    let files = publish::render(config, &channels, |c| unchanged.contains(&c.path(publish::Format::Rss)));
+    let mut files = publish::render(config, &channels, |c| unchanged.contains(&c.path(publish::Format::Rss)));
+    files.push(sources_page(config, store, &channels)?);
     let mut report = publish::write_all(config, &files)?;
+    remove_stale_pages(config, &channels, &unchanged);
     for (channel, digest) in channels.iter().zip(&digests) {
         let path = channel.path(publish::Format::Rss);
         if unchanged.contains(&path) {
@@ -508,6 +511,33 @@ fn remove_dropped_topics(config: &Config, store: &Store) -> Result<Vec<std::path
     Ok(removed)
 }
 
+/// `sources.html`, from the store's view of every source; a source's site
+/// is the one its stories in the channels name.
+fn sources_page(config: &Config, store: &Store, channels: &[publish::Channel<'_>]) -> Result<(String, Vec<u8>), BuildError> {
+    let summaries = store.source_summaries()?;
+    let mut sites = std::collections::HashMap::new();
+    for story in channels.iter().flat_map(|c| c.stories.iter()) {
+        if let Some(site) = story.origin.as_ref().and_then(|o| o.site_url.as_deref()) {
+            sites.entry(story.source.as_str()).or_insert(site);
+        }
+    }
+    let html = publish::pages::sources::render(&publish::pages::Pages::new(config), config, &summaries, &sites);
+    Ok((publish::pages::SOURCES_PATH.to_owned(), html.into_bytes()))
+}
+
+/// River pages past a channel's last page (it had more stories before).
+fn remove_stale_pages(config: &Config, channels: &[publish::Channel<'_>], unchanged: &HashSet<String>) {
+    let out = &config.publish.output_dir;
+    for channel in channels.iter().filter(|c| !unchanged.contains(&c.path(publish::Format::Rss))) {
+        for rel in publish::pages::stale_river_pages(out, channel, config.publish.page_size) {
+            match std::fs::remove_file(out.join(&rel)) {
+                Ok(()) => tracing::debug!(page = rel, "removed a river page past the channel's last"),
+                Err(e) => tracing::warn!(page = rel, "cannot remove a stale river page: {e}"),
+            }
+        }
+    }
+}
+
 /// Everything besides the items that shapes a channel's files.
 fn settings_fingerprint(config: &Config) -> u64 {
     let topics: Vec<_> = config.topics.iter().map(|t| (&t.slug, &t.title, &t.description)).collect();
@@ -534,7 +564,12 @@ fn channel_digest(settings: u64, stories: &[crate::store::StoredStory]) -> u64 {
 /// A build killed while writing leaves its temporary file behind; the
 /// next one (holding the store's lock) clears them.
 fn remove_stale_temp_files(output: &std::path::Path) {
-    for dir in [output.to_owned(), output.join("topics")] {
+    let mut dirs = vec![output.to_owned(), output.join("topics"), output.join("all"), output.join("stories")];
+    // Later river pages of topics: topics/<slug>/2.html.
+    if let Ok(entries) = std::fs::read_dir(output.join("topics")) {
+        dirs.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    }
+    for dir in dirs {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
             let name = entry.file_name();

@@ -60,6 +60,9 @@ pub struct PublishConfig {
     pub output_dir: PathBuf,
     #[serde(default = "default_max_items")]
     pub max_items: usize,
+    /// Stories per river page (`all.html`, `topics/<slug>.html`).
+    #[serde(default = "default_page_size")]
+    pub page_size: usize,
     #[serde(default = "default_language")]
     pub language: String,
     /// Feed-level author (Atom requires one when entries lack authors).
@@ -276,6 +279,10 @@ fn default_output_dir() -> PathBuf {
 fn default_max_items() -> usize {
     50
 }
+fn default_page_size() -> usize {
+    25
+}
+
 fn default_language() -> String {
     "en".to_owned()
 }
@@ -366,6 +373,9 @@ impl Config {
                     format!("{zone:?} is not an IANA time zone name (e.g. \"Europe/Berlin\")"),
                 ));
             }
+        }
+        if p.page_size == 0 {
+            return Err(self.invalid("publish.page_size", "must be at least 1"));
         }
         if let Some(hub) = &p.websub_hub
             && !matches!(hub.scheme(), "http" | "https")
@@ -478,6 +488,7 @@ mod tests {
         let c = load(&format!("{MINIMAL}[[stories]]\npath = \"stories\"\nsource = \"N\"\n")).unwrap();
         assert_eq!(c.publish.output_dir, Path::new("/etc/wf/feeds"));
         assert_eq!(c.publish.max_items, 50);
+        assert_eq!(c.publish.page_size, 25);
         assert_eq!(c.publish.language, "en");
         assert_eq!(c.publish.base_url.as_str(), "https://x.org/feeds/");
         assert_eq!(c.stories[0].path, Path::new("/etc/wf/stories"));
@@ -494,6 +505,8 @@ mod tests {
     fn bad_values_are_named() {
         let err = load(&format!("{MINIMAL}max_items = 0\n")).unwrap_err().to_string();
         assert!(err.contains("publish.max_items"), "{err}");
+        let err = load(&format!("{MINIMAL}page_size = 0\n")).unwrap_err().to_string();
+        assert!(err.contains("publish.page_size"), "{err}");
         let err = load(&format!("{MINIMAL}[[topics]]\nslug = \"Bad Slug\"\ntitle = \"x\"\n")).unwrap_err().to_string();
         assert!(err.contains("topics[0].slug"), "{err}");
         let err = load("[publish]\ntitle = \"T\"\nbase_url = \"not a url\"\n").unwrap_err().to_string();

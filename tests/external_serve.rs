@@ -138,7 +138,8 @@ fn chromium_shows_every_channel_with_its_links_and_no_errors() {
     let channels = std::iter::once(("all".to_owned(), "All stories".to_owned()))
         .chain(served.config.topics.iter().map(|t| (format!("topics/{}", t.slug), t.title.clone())));
     for (path, title) in channels {
-        assert!(dom.contains(&format!("<h2>{}</h2>", title.replace('&', "&amp;"))), "{title} missing from:\n{dom}");
+        let heading = format!("<h3><a href=\"{path}.html\">{}</a></h3>", title.replace('&', "&amp;"));
+        assert!(dom.contains(&heading), "{heading} missing from:\n{dom}");
         for (ext, label) in [("rss", "RSS"), ("atom", "Atom"), ("json", "JSON Feed")] {
             let link = format!("<a href=\"{path}.{ext}\" type=\"");
             assert!(dom.contains(&link), "{link} missing");

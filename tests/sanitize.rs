@@ -43,6 +43,17 @@ fn rendered_html(site: &Site) -> Vec<(String, String)> {
     // The page's own <head> (meta, style, link tags) is ours; stories appear in the body.
     let index = site.read("feeds/index.html");
     out.push(("index.html body".into(), index[index.find("<body>").unwrap()..].to_owned()));
+    // Every river page and story page, and the sources page, likewise.
+    let mut pages = vec![site.path("feeds/sources.html"), site.path("feeds/all.html")];
+    for dir in ["feeds/all", "feeds/stories"] {
+        if let Ok(entries) = std::fs::read_dir(site.path(dir)) {
+            pages.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    for page in pages {
+        let html = std::fs::read_to_string(&page).unwrap();
+        out.push((format!("{} body", page.display()), html[html.find("<body>").unwrap()..].to_owned()));
+    }
     out
 }
 

@@ -48,7 +48,9 @@ impl ServeOptions {
 /// file of the output folder.
 pub fn router(options: ServeOptions, metrics: Arc<Metrics>) -> Router {
     let cache_control = HeaderValue::from_str(&format!("max-age={}", options.max_age.as_secs())).expect("ASCII header");
-    let state = Arc::new(Files { root: options.root, cache_control, cache: RwLock::default(), loading: tokio::sync::Mutex::new(()) });
+    // No `allow_embeds` key yet: no frame may load.
+    let csp = HeaderValue::from_str(&content_security_policy(&[])).expect("ASCII policy");
+    let state = Arc::new(Files { root: options.root, cache_control, csp, cache: RwLock::default(), loading: tokio::sync::Mutex::new(()) });
     let m = metrics.clone();
     Router::new()
         .route("/healthz", get(move || healthz(m.clone())))
@@ -87,6 +89,8 @@ async fn prometheus(metrics: Arc<Metrics>) -> Response {
 struct Files {
     root: PathBuf,
     cache_control: HeaderValue,
+    /// Sent with documents a browser renders (HTML, SVG).
+    csp: HeaderValue,
     /// Keyed by the decoded path relative to the root.
     cache: RwLock<HashMap<Box<str>, Arc<Entry>>>,
     /// One load at a time: a file replaced under heavy traffic is read and
@@ -155,6 +159,26 @@ async fn file(State(files): State<Arc<Files>>, req: Request) -> Response {
         return not_found();
     };
     files.respond(&entry, req.headers())
+}
+
+/// The `Content-Security-Policy` of the pages (CSP Level 3): no script
+/// at all, styles and fonts from the site only (the shared stylesheet),
+/// images and media from anywhere (stories show them from where their
+/// source serves them), frames only from `embed_hosts` (else none), and
+/// no `<base>` or form that could send a reader elsewhere. A story's
+/// text that slipped past every escape still could not run.
+pub fn content_security_policy(embed_hosts: &[String]) -> String {
+    // Host sources only: nothing that could end the directive or the header.
+    let hosts: Vec<&str> = embed_hosts
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:*/".contains(c)))
+        .collect();
+    let frames = if hosts.is_empty() { "'none'".to_owned() } else { hosts.join(" ") };
+    format!(
+        "default-src 'none'; script-src 'none'; style-src 'self'; font-src 'self'; img-src * data:; media-src *; \
+         frame-src {frames}; base-uri 'none'; form-action 'none'"
+    )
 }
 
 fn not_found() -> Response {
@@ -266,6 +290,9 @@ impl Files {
         h.insert(header::ETAG, variant.etag.clone());
         h.insert(header::LAST_MODIFIED, entry.last_modified.clone());
         h.insert(header::CACHE_CONTROL, self.cache_control.clone());
+        if entry.content_type.as_bytes().starts_with(b"text/html") || entry.content_type.as_bytes().starts_with(b"image/svg") {
+            h.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+        }
         if compressible {
             h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         }
@@ -440,6 +467,15 @@ fn content_type(path: &Path) -> (&'static str, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_lets_no_script_run_and_frames_only_from_embed_hosts() {
+        let none = content_security_policy(&[]);
+        assert!(none.contains("script-src 'none'") && none.contains("frame-src 'none'") && none.contains("style-src 'self'"), "{none}");
+        let some = content_security_policy(&["https://www.youtube-nocookie.com".into(), "evil; script-src *".into()]);
+        assert!(some.contains("frame-src https://www.youtube-nocookie.com;"), "{some}");
+        assert!(!some.contains("evil") && some.matches("script-src").count() == 1, "{some}");
+    }
 
     #[test]
     fn request_paths_that_leave_the_root_or_hide_are_refused() {

@@ -10,6 +10,7 @@ pub mod atom;
 pub mod html;
 pub mod jsonfeed;
 pub mod opml;
+pub mod pages;
 pub mod rss;
 pub mod write;
 
@@ -201,15 +202,17 @@ pub struct PublishReport {
     pub unchanged: Vec<PathBuf>,
 }
 
-/// Renders every channel in every format, the index and the OPML list, and
-/// writes each file that changed.
+/// Renders every channel in every format, the pages, the index and the
+/// OPML list, and writes each file that changed. (`sources.html` reads the
+/// store: `build::publish_from_store` adds it.)
 pub fn publish(config: &Config, stories: &[Story]) -> std::io::Result<PublishReport> {
     let channels = channels(config, stories);
     write_all(config, &render(config, &channels, |_| false))
 }
 
-/// Every output file's path (relative to the output folder) and bytes;
-/// the three files of a channel for which `unchanged` says so are left out.
+/// Every output file's path (relative to the output folder) and bytes:
+/// feeds, pages (see [`pages`]), the index and the OPML list; the feeds
+/// and river pages of a channel for which `unchanged` says so are left out.
 pub fn render(config: &Config, channels: &[Channel<'_>], unchanged: impl Fn(&Channel<'_>) -> bool) -> Vec<(String, Vec<u8>)> {
     let site = Site::from_config(config);
     let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(channels.len() * 3 + 2);
@@ -218,7 +221,8 @@ pub fn render(config: &Config, channels: &[Channel<'_>], unchanged: impl Fn(&Cha
         files.push((channel.path(Format::Atom), atom::render(&site, channel)));
         files.push((channel.path(Format::Json), jsonfeed::render(&site, channel)));
     }
-    files.push(("index.html".into(), html::render(&site, channels).into_bytes()));
+    files.extend(pages::render(config, channels, &unchanged));
+    files.push(("index.html".into(), html::render(&pages::Pages::new(config), channels).into_bytes()));
     files.push(("channels.opml".into(), opml::render(&site, channels).into_bytes()));
     files
 }
