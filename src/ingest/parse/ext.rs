@@ -352,3 +352,38 @@ impl ExtFeed {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_every_written_form() {
+        let cases = [
+            ("seconds", "3156", Some(3156)),
+            ("seconds with spaces", " 45 ", Some(45)),
+            ("fractional seconds round", "3156.4", Some(3156)),
+            ("fraction rounds up", "59.5", Some(60)),
+            ("MM:SS", "52:36", Some(3156)),
+            ("MM:SS past an hour", "90:00", Some(5400)),
+            ("H:MM:SS", "0:52:36", Some(3156)),
+            ("HH:MM:SS", "01:02:03", Some(3723)),
+            ("HH:MM:SS.f", "00:52:36.6", Some(3157)),
+            ("MM:SS.f", "2:05.5", Some(126)),
+            ("zero is no duration", "0", None),
+            ("all zero", "00:00:00", None),
+            ("empty", "", None),
+            ("words", "52 minutes", None),
+            ("four parts", "1:02:03:04", None),
+            ("empty part", "1::02", None),
+            ("seconds past 59 after minutes", "12:75", None),
+            ("negative", "-5", None),
+            ("signed part", "1:-2:03", None),
+            ("not a number", "NaN", None),
+            ("infinite", "inf", None),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(parse_duration(input), want, "{name}: {input:?}");
+        }
+    }
+}
