@@ -342,6 +342,17 @@ fn plain_text_stays_text_and_html_becomes_its_text() {
             Some("y"),
         ),
         (
+            "naked markup in a text summary is markup, not flattened",
+            r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><id>e</id><title>t</title>
+            <summary>Example <b>Atom</b> &amp; co</summary></entry></feed>"#
+                .into(),
+            Some("t"),
+            Some("Example <b>Atom</b> & co"),
+            TextKind::Html,
+            "t",
+            Some("Example Atom & co"),
+        ),
+        (
             "Atom 0.3 base64 text/plain summary is text",
             r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><id>e</id><title>t</title>
             <summary type="text/plain" mode="base64">YSA8Yj4gYw==</summary></entry></feed>"#

@@ -269,10 +269,15 @@ fn text_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
 }
 
 /// A summary as found, with its kind: text stays text (never parsed as
-/// markup), HTML stays HTML, XHTML is serialized as HTML.
+/// markup), HTML stays HTML, XHTML is serialized as HTML. "Text" that
+/// holds child elements (naked markup, common in Atom 0.3) is markup
+/// whatever its type says, and is kept as such rather than flattened.
 fn summary_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> (String, TextKind) {
     match kind(xr, e) {
-        Kind::Text => (xr.read_text(), TextKind::Text),
+        Kind::Text => match xr.read_markup_checked() {
+            (markup, true) => (markup, TextKind::Html),
+            (text, false) => (text, TextKind::Text),
+        },
         Kind::Base64(k) => (decode_base64(xr.read_text().trim()), k),
         Kind::Xhtml => (xhtml(xr), TextKind::Html),
         Kind::Html => (xr.read_markup(), TextKind::Html),

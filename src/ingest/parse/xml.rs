@@ -411,6 +411,17 @@ impl<'a> XmlReader<'a> {
         fit(out)
     }
 
+    /// Content of the current element as markup, and whether it had child
+    /// elements at all (without them the markup is just its text).
+    pub fn read_markup_checked(&mut self) -> (String, bool) {
+        let mut out = String::new();
+        let depth = self.depth();
+        let leaf = self.fast_leaf_text(&mut out);
+        let mut names = Vec::new();
+        let had_elements = self.markup_events(&mut out, depth, &mut names, true);
+        (fit(out), !leaf && had_elements)
+    }
+
     fn read_into(&mut self, out: &mut String, markup: bool) {
         let depth = self.depth();
         self.fast_leaf_text(out);
@@ -422,12 +433,15 @@ impl<'a> XmlReader<'a> {
     /// nested in child elements is escaped only in markup mode; `names`
     /// holds the names written for open child elements, so end tags match
     /// their (possibly unprefixed) start tags.
-    fn markup_events(&mut self, out: &mut String, depth: usize, names: &mut Vec<Cow<'a, str>>, markup: bool) {
+    /// Returns whether any child element was met.
+    fn markup_events(&mut self, out: &mut String, depth: usize, names: &mut Vec<Cow<'a, str>>, markup: bool) -> bool {
+        let mut elements = false;
         loop {
             match self.next() {
                 Ev::Text(t) if markup && self.depth() > depth => escape_into(out, &t),
                 Ev::Text(t) => out.push_str(&t),
                 Ev::Start(e) => {
+                    elements = true;
                     if markup {
                         let name = self.write_start_tag(out, &e);
                         names.push(name);
@@ -435,7 +449,7 @@ impl<'a> XmlReader<'a> {
                 }
                 Ev::End(q) => {
                     if self.depth() < depth {
-                        return;
+                        return elements;
                     }
                     if markup {
                         out.push_str("</");
@@ -443,7 +457,7 @@ impl<'a> XmlReader<'a> {
                         out.push('>');
                     }
                 }
-                Ev::Eof => return,
+                Ev::Eof => return elements,
             }
         }
     }
