@@ -179,7 +179,9 @@ mod tests {
             .encode_utf16()
             .flat_map(|u| u.to_le_bytes())
             .collect();
-        let cases: Vec<(&str, Vec<u8>, Option<&str>, BodyKind, bool)> = vec![
+        // (case, body, Content-Type, what the body is, treated as a page)
+        type Case = (&'static str, Vec<u8>, Option<&'static str>, BodyKind, bool);
+        let cases: Vec<Case> = vec![
             ("RSS as text/html", b"<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel/></rss>".to_vec(), Some("text/html"), BodyKind::Feed, false),
             ("Atom as text/plain", b"<feed xmlns=\"http://www.w3.org/2005/Atom\"/>".to_vec(), Some("text/plain"), BodyKind::Feed, false),
             ("RDF without a type", b"<rdf:RDF xmlns:rdf=\"x\"/>".to_vec(), None, BodyKind::Feed, false),
