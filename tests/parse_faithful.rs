@@ -106,6 +106,36 @@ fn podcast_audio_is_an_attachment_and_cover_art_the_image() {
             vec![att("https://pod.example.org/e/7.mp3", "audio/mpeg", Some(10), Some(126), None)],
         ),
         (
+            "itunes:duration on an enclosure whose kind nothing tells, not on the PDF",
+            rss_item(
+                r#"<enclosure url="https://pod.example.org/notes.pdf" type="application/pdf"/>
+                <enclosure url="https://cdn.example.org/stream?id=5"/><itunes:duration>10:00</itunes:duration>"#,
+            ),
+            None,
+            vec![
+                att("https://pod.example.org/notes.pdf", "application/pdf", None, None, None),
+                att("https://cdn.example.org/stream?id=5", "application/octet-stream", None, Some(600), None),
+            ],
+        ),
+        (
+            "itunes:duration with only a document goes nowhere",
+            rss_item(
+                r#"<enclosure url="https://pod.example.org/notes.pdf" type="application/pdf"/><itunes:duration>10:00</itunes:duration>"#,
+            ),
+            None,
+            vec![att("https://pod.example.org/notes.pdf", "application/pdf", None, None, None)],
+        ),
+        (
+            "RSS 1.0 mod_enclosure",
+            r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+            xmlns:enc="http://purl.oclc.org/net/rss_2.0/enc#"><channel rdf:about="https://pod.example.org/"><title>R</title></channel>
+            <item rdf:about="https://pod.example.org/1"><title>One</title>
+            <enc:enclosure rdf:resource="https://pod.example.org/1.mp3" enc:type="audio/mpeg" enc:length="321"/></item></rdf:RDF>"#
+                .to_string(),
+            None,
+            vec![att("https://pod.example.org/1.mp3", "audio/mpeg", Some(321), None, None)],
+        ),
+        (
             "media:group: the isDefault rendition, titled by the group",
             rss_item(
                 r#"<media:group><media:title>Episode 9</media:title>
@@ -182,7 +212,7 @@ fn media_content_is_no_enclosure_for_feedparser_but_counts_as_attachment() {
     );
     let e = &parse(&doc).entries[0];
     assert_eq!(urls(&e.enclosures), ["https://pod.example.org/a.mp3", "https://pod.example.org/v.mp4"]);
-    assert_eq!(e.enclosures.iter().map(|x| x.media_rss).collect::<Vec<_>>(), [false, true]);
+    assert_eq!(e.enclosures.iter().map(|x| x.extension).collect::<Vec<_>>(), [false, true]);
     let report = wirefeed::ingest::parse::conformance_json(&Ok(parse(&doc)));
     assert_eq!(report["entries"][0]["enclosures"], serde_json::json!(["https://pod.example.org/a.mp3"]));
 }

@@ -49,8 +49,8 @@ pub struct ExtItem {
     /// Media RSS picture or `itunes:image`, with caption and credit. The
     /// URL is empty while only a caption or credit has been seen.
     pub image: EntryImage,
-    /// Non-picture `media:content`, each with whether it is its group's
-    /// `isDefault`.
+    /// Non-picture `media:content` and `enc:enclosure`, each with whether
+    /// it is its `media:group`'s `isDefault`.
     media_files: Vec<(Enclosure, bool)>,
 }
 
@@ -118,6 +118,21 @@ impl ExtItem {
                 xr.skip();
             }
             (Ns::Media, _) => self.media(xr, e),
+            (Ns::Enclosure, b"enclosure") => {
+                // mod_enclosure: <enc:enclosure rdf:resource="…" enc:type="…" enc:length="…"/>
+                let url = xr.attr(e, Ns::Rdf, b"resource").or_else(|| xr.attr(e, Ns::Enclosure, b"url")).filter(|u| !u.trim().is_empty());
+                if let Some(url) = url {
+                    let enclosure = Enclosure {
+                        url: resolve_link(&url, xr.base()),
+                        mime: xr.attr(e, Ns::Enclosure, b"type").map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+                        length: xr.attr(e, Ns::Enclosure, b"length").and_then(|l| l.trim().parse().ok()),
+                        extension: true,
+                        ..Default::default()
+                    };
+                    self.media_files.push((enclosure, false));
+                }
+                xr.skip();
+            }
             _ => return false,
         }
         true
@@ -174,7 +189,7 @@ impl ExtItem {
                             length: xr.attr(e, Ns::None, b"fileSize").and_then(|l| l.trim().parse().ok()),
                             title: None,
                             duration: xr.attr(e, Ns::None, b"duration").and_then(|d| parse_duration(&d)),
-                            media_rss: true,
+                            extension: true,
                         };
                         let is_default = xr.attr(e, Ns::None, b"isDefault").is_some_and(|d| d.trim() == "true");
                         self.media_file(xr, enclosure, is_default);
@@ -253,7 +268,8 @@ impl ExtItem {
         }
     }
 
-    /// The Media RSS files, in document order; call once the item is read.
+    /// The Media RSS and mod_enclosure files, in document order; call once
+    /// the item is read.
     pub fn take_enclosures(&mut self) -> Vec<Enclosure> {
         self.media_files.drain(..).map(|(e, _)| e).collect()
     }

@@ -133,7 +133,7 @@ fn entry(item: JsonItem, base: Option<&Url>) -> ParsedEntry {
                 length: a["size_in_bytes"].as_u64(),
                 title: string(&a["title"]),
                 duration: a["duration_in_seconds"].as_f64().filter(|d| d.is_finite() && *d > 0.0).map(|d| d.round() as u64),
-                media_rss: false,
+                extension: false,
             });
         }
     }

@@ -119,8 +119,8 @@ impl ParsedFeed {
 }
 
 /// A file attached to an entry, as the feed gives it: RSS `<enclosure>`,
-/// Atom `<link rel="enclosure">`, JSON Feed `attachments`, and Media RSS
-/// `media:content` that is not a picture.
+/// Atom `<link rel="enclosure">`, JSON Feed `attachments`, Media RSS
+/// `media:content` that is not a picture, and RSS 1.0 `enc:enclosure`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Enclosure {
     pub url: String,
@@ -131,9 +131,11 @@ pub struct Enclosure {
     pub title: Option<String>,
     /// Seconds.
     pub duration: Option<u64>,
-    /// Read from Media RSS (`media:content`), which feedparser does not
-    /// count among enclosures; the conformance report leaves these out.
-    pub media_rss: bool,
+    /// Read from an extension (Media RSS `media:content`, RSS 1.0
+    /// `enc:enclosure`) rather than the format's own enclosure element.
+    /// feedparser does not count these among enclosures, so the
+    /// conformance report leaves them out.
+    pub extension: bool,
 }
 
 impl Enclosure {
@@ -213,11 +215,11 @@ impl ParsedEntry {
         push_unique(&mut self.categories, term.to_string());
     }
 
-    /// Adds an enclosure; one read from Media RSS whose URL is already
+    /// Adds an enclosure; one read from an extension whose URL is already
     /// there only fills in what the first one lacked (type, size, title,
     /// duration), so a file named twice is one attachment.
     pub fn add_enclosure(&mut self, e: Enclosure) {
-        if e.media_rss
+        if e.extension
             && let Some(known) = self.enclosures.iter_mut().find(|k| k.url == e.url)
         {
             known.absorb(e);
@@ -227,10 +229,16 @@ impl ParsedEntry {
     }
 
     /// `itunes:duration` describes the episode's audio or video: it goes on
-    /// the first such enclosure that has no duration of its own.
+    /// the first such enclosure that has no duration of its own, else on
+    /// the first whose kind nothing tells (no type, an unknown extension:
+    /// `https://cdn.example/stream?id=5` is still the episode).
     pub fn apply_episode_duration(&mut self, seconds: Option<u64>) {
         let Some(seconds) = seconds else { return };
-        if let Some(e) = self.enclosures.iter_mut().find(|e| e.duration.is_none() && e.is_audio_video()) {
+        let target = match self.enclosures.iter().position(|e| e.duration.is_none() && e.is_audio_video()) {
+            Some(i) => self.enclosures.get_mut(i),
+            None => self.enclosures.iter_mut().find(|e| e.duration.is_none() && e.effective_mime().is_none()),
+        };
+        if let Some(e) = target {
             e.duration = Some(seconds);
         }
     }

@@ -100,7 +100,7 @@ impl<'a> EntryView<'a> {
             updated: e.updated,
             summary_len: summary.map(|s| s.chars().count()),
             categories: &e.categories,
-            enclosures: e.enclosures.iter().filter(|x| !x.media_rss).map(|x| x.url.as_str()).collect(),
+            enclosures: e.enclosures.iter().filter(|x| !x.extension).map(|x| x.url.as_str()).collect(),
             summary_is_html: e.summary.as_ref().map(|_| e.summary_kind == TextKind::Html),
             authors: &e.authors,
             attachments: e
