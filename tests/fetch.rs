@@ -302,3 +302,46 @@ fn a_feed_is_read_as_a_feed_whatever_its_content_type_and_304_needs_a_condition(
     failed_with(&report, "always-304", "unconditional request");
     assert_eq!(log.lock().unwrap().hits["/always-304"], 2);
 }
+
+#[test]
+fn entries_without_authors_are_by_their_feed_and_no_address_is_published() {
+    let site = Site::new(&[]);
+    site.write(
+        "in/j.json",
+        r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","authors":[{"name":"Feed Author"}],
+            "items":[{"id":"j1","url":"http://authors.example/j1","title":"JSON item without authors","content_text":"x"},
+                     {"id":"j2","url":"http://authors.example/j2","title":"JSON item with its author","content_text":"y","authors":[{"name":"Own Author"}]}]}"#,
+    );
+    site.write(
+        "in/r.rss",
+        r#"<rss version="2.0"><channel><title>R</title><managingEditor>desk@example.org (News Desk)</managingEditor>
+            <item><guid>http://authors.example/r1</guid><title>RSS item without author</title><description>d</description></item>
+            <item><guid>http://authors.example/r2</guid><title>RSS item by address</title><description>d</description><author>noreply@example.org</author></item>
+            <item><guid>http://authors.example/r3</guid><title>RSS item by Jane</title><description>d</description><author>jane@example.org (Jane Doe)</author></item>
+            </channel></rss>"#,
+    );
+    site.write_config("[[sources]]\nname = \"json\"\nurl = \"in/j.json\"\n[[sources]]\nname = \"rss\"\nurl = \"in/r.rss\"\n");
+    let out = site.build();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let all: serde_json::Value = serde_json::from_str(&site.read("feeds/all.json")).unwrap();
+    let by = |title: &str| -> Vec<String> {
+        let item = all["items"].as_array().unwrap().iter().find(|i| i["title"] == title).unwrap_or_else(|| panic!("{title} missing"));
+        item["authors"].as_array().into_iter().flatten().map(|a| a["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let cases = [
+        ("JSON item without authors", vec!["Feed Author"]),
+        ("JSON item with its author", vec!["Own Author"]),
+        ("RSS item without author", vec!["News Desk"]),
+        ("RSS item by address", vec!["News Desk"]),
+        ("RSS item by Jane", vec!["Jane Doe"]),
+    ];
+    for (title, want) in cases {
+        assert_eq!(by(title), want, "{title}");
+    }
+    for file in ["feeds/all.json", "feeds/all.rss", "feeds/all.atom"] {
+        let text = site.read(file);
+        for address in ["desk@example.org", "noreply@example.org", "jane@example.org"] {
+            assert!(!text.contains(address), "{file} publishes {address}");
+        }
+    }
+}
