@@ -94,7 +94,7 @@ pub enum FetchError {
     /// RFC 9110 §15.4.5: 304 answers a conditional request only. Without
     /// validators there is nothing "not modified" could refer to, so the
     /// answer is a server fault, not "no new stories".
-    #[error("answered 304 Not Modified to an unconditional request (no If-None-Match or If-Modified-Since was sent)")]
+    #[error("answered 304 to an unconditional request (Not Modified, but no If-None-Match or If-Modified-Since was sent)")]
     UnconditionalNotModified,
 }
 
