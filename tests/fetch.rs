@@ -267,6 +267,10 @@ fn a_feed_is_read_as_a_feed_whatever_its_content_type_and_304_needs_a_condition(
     for (name, path) in sources {
         extra.push_str(&format!("[[sources]]\nname = \"{name}\"\nurl = \"{base}{path}\"\n"));
     }
+    // Validators the user configured as headers make the request conditional.
+    extra.push_str(&format!(
+        "[[sources]]\nname = \"validator-header\"\nurl = \"{base}/ok.rss\"\nheaders = {{ \"If-None-Match\" = '\"v1\"' }}\n"
+    ));
     site.write_config(&extra);
     let config = site.config();
     let report = wirefeed::build(&config).unwrap();
@@ -279,6 +283,7 @@ fn a_feed_is_read_as_a_feed_whatever_its_content_type_and_304_needs_a_condition(
     failed_with(&report, "fragment-as-html", "HTML page, not a feed, and advertises no feed");
     // No validators were sent: a 304 cannot mean "nothing changed".
     failed_with(&report, "always-304", "answered 304 to an unconditional request");
+    assert_eq!(status(&report, "validator-header"), SourceStatus::NotModified { total: 0 });
     {
         let l = log.lock().unwrap();
         let first = &l.headers["/always-304"][0];
