@@ -91,6 +91,26 @@ async fn handler(State(log): State<Shared>, req: Request) -> Response {
         )
             .into_response(),
         "/garbage" => ([(header::ETAG, "\"g1\""), (header::CONTENT_TYPE, "application/rss+xml")], "this is not a feed at all").into_response(),
+        "/as-html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], rss("As HTML", &[("Served as text/html", "http://ct.example/html")])).into_response(),
+        "/as-plain" => ([(header::CONTENT_TYPE, "text/plain")], rss("As text", &[("Served as text/plain", "http://ct.example/plain")])).into_response(),
+        "/no-type" => Response::new(Body::from(rss("No type", &[("Served without a type", "http://ct.example/none")]))),
+        "/atom-as-html" => (
+            [(header::CONTENT_TYPE, "text/html")],
+            "<?xml version=\"1.0\"?>\n<!-- generated -->\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><id>urn:a</id><title>A</title><entry><id>urn:a:1</id><title>Atom served as text/html</title><link href=\"http://ct.example/atom\"/><updated>2024-11-26T10:00:00Z</updated></entry></feed>",
+        )
+            .into_response(),
+        "/json-as-plain" => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"j1","url":"http://ct.example/json","title":"JSON Feed served as text/plain","content_text":"x","date_published":"2024-11-26T10:00:00Z"}]}"#,
+        )
+            .into_response(),
+        "/page-as-rss" => (
+            [(header::CONTENT_TYPE, "application/rss+xml")],
+            "<!DOCTYPE html><html><head><link rel=\"alternate\" type=\"application/atom+xml\" href=\"/atom-as-html\"></head></html>",
+        )
+            .into_response(),
+        "/fragment-as-html" => ([(header::CONTENT_TYPE, "text/html")], "<div>Down for maintenance</div>").into_response(),
+        "/always-304" => StatusCode::NOT_MODIFIED.into_response(),
         "/discovered.rss" => ([(header::CONTENT_TYPE, "application/rss+xml")], rss("Disc", &[("Discovered story", "http://disc.example/1")])).into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
@@ -226,4 +246,107 @@ fn local_file_sources_and_exit_status_two_for_a_failing_source() {
     let err = common::stderr(&out);
     assert!(err.contains("source absent: error:") && err.contains("none.rss"), "{err}");
     assert!(site.read("feeds/all.rss").contains("Local feed story"));
+}
+
+#[test]
+fn a_feed_is_read_as_a_feed_whatever_its_content_type_and_304_needs_a_condition() {
+    let log: Shared = Default::default();
+    let base = start_server(log.clone());
+    let site = Site::new(&[]);
+    let sources = [
+        ("as-html", "/as-html"),
+        ("as-plain", "/as-plain"),
+        ("no-type", "/no-type"),
+        ("atom-as-html", "/atom-as-html"),
+        ("json-as-plain", "/json-as-plain"),
+        ("page-as-rss", "/page-as-rss"),
+        ("fragment-as-html", "/fragment-as-html"),
+        ("always-304", "/always-304"),
+    ];
+    let mut extra = String::from("[fetch]\ntimeout = \"2s\"\n");
+    for (name, path) in sources {
+        extra.push_str(&format!("[[sources]]\nname = \"{name}\"\nurl = \"{base}{path}\"\n"));
+    }
+    // Validators the user configured as headers make the request conditional.
+    extra.push_str(&format!(
+        "[[sources]]\nname = \"validator-header\"\nurl = \"{base}/ok.rss\"\nheaders = {{ \"If-None-Match\" = '\"v1\"' }}\n"
+    ));
+    site.write_config(&extra);
+    let config = site.config();
+    let report = wirefeed::build(&config).unwrap();
+    for name in ["as-html", "as-plain", "no-type", "atom-as-html", "json-as-plain"] {
+        assert_eq!(status(&report, name), SourceStatus::Updated { new: 1, changed: 0, total: 1 }, "{name}");
+    }
+    // An HTML body is a page whatever its label; a fragment labelled HTML too.
+    failed_with(&report, "page-as-rss", "HTML page, not a feed; it advertises");
+    failed_with(&report, "page-as-rss", "/atom-as-html");
+    failed_with(&report, "fragment-as-html", "HTML page, not a feed, and advertises no feed");
+    // No validators were sent: a 304 cannot mean "nothing changed".
+    failed_with(&report, "always-304", "answered 304 to an unconditional request");
+    assert_eq!(status(&report, "validator-header"), SourceStatus::NotModified { total: 0 });
+    {
+        let l = log.lock().unwrap();
+        let first = &l.headers["/always-304"][0];
+        assert!(first.get(header::IF_NONE_MATCH).is_none() && first.get(header::IF_MODIFIED_SINCE).is_none());
+    }
+    let all: serde_json::Value = serde_json::from_str(&site.read("feeds/all.json")).unwrap();
+    let titles: Vec<&str> = all["items"].as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap()).collect();
+    for t in [
+        "Served as text/html",
+        "Served as text/plain",
+        "Served without a type",
+        "Atom served as text/html",
+        "JSON Feed served as text/plain",
+    ] {
+        assert!(titles.contains(&t), "{t} missing from {titles:?}");
+    }
+
+    // Second run: the failure repeats, since a failed fetch earns no
+    // validators and there is still nothing to be "not modified" against.
+    let report = wirefeed::build(&config).unwrap();
+    failed_with(&report, "always-304", "unconditional request");
+    assert_eq!(log.lock().unwrap().hits["/always-304"], 2);
+}
+
+#[test]
+fn entries_without_authors_are_by_their_feed_and_no_address_is_published() {
+    let site = Site::new(&[]);
+    site.write(
+        "in/j.json",
+        r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","authors":[{"name":"Feed Author"}],
+            "items":[{"id":"j1","url":"http://authors.example/j1","title":"JSON item without authors","content_text":"x"},
+                     {"id":"j2","url":"http://authors.example/j2","title":"JSON item with its author","content_text":"y","authors":[{"name":"Own Author"}]}]}"#,
+    );
+    site.write(
+        "in/r.rss",
+        r#"<rss version="2.0"><channel><title>R</title><managingEditor>desk@example.org (News Desk)</managingEditor>
+            <item><guid>http://authors.example/r1</guid><title>RSS item without author</title><description>d</description></item>
+            <item><guid>http://authors.example/r2</guid><title>RSS item by address</title><description>d</description><author>noreply@example.org</author></item>
+            <item><guid>http://authors.example/r3</guid><title>RSS item by Jane</title><description>d</description><author>jane@example.org (Jane Doe)</author></item>
+            </channel></rss>"#,
+    );
+    site.write_config("[[sources]]\nname = \"json\"\nurl = \"in/j.json\"\n[[sources]]\nname = \"rss\"\nurl = \"in/r.rss\"\n");
+    let out = site.build();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let all: serde_json::Value = serde_json::from_str(&site.read("feeds/all.json")).unwrap();
+    let by = |title: &str| -> Vec<String> {
+        let item = all["items"].as_array().unwrap().iter().find(|i| i["title"] == title).unwrap_or_else(|| panic!("{title} missing"));
+        item["authors"].as_array().into_iter().flatten().map(|a| a["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let cases = [
+        ("JSON item without authors", vec!["Feed Author"]),
+        ("JSON item with its author", vec!["Own Author"]),
+        ("RSS item without author", vec!["News Desk"]),
+        ("RSS item by address", vec!["News Desk"]),
+        ("RSS item by Jane", vec!["Jane Doe"]),
+    ];
+    for (title, want) in cases {
+        assert_eq!(by(title), want, "{title}");
+    }
+    for file in ["feeds/all.json", "feeds/all.rss", "feeds/all.atom"] {
+        let text = site.read(file);
+        for address in ["desk@example.org", "noreply@example.org", "jane@example.org"] {
+            assert!(!text.contains(address), "{file} publishes {address}");
+        }
+    }
 }

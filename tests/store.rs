@@ -518,7 +518,7 @@ fn an_unchanged_build_writes_nothing_and_leaves_no_temp_files() {
         assert_eq!(std::fs::read(p).unwrap(), b);
         assert!(!is_temp(p));
     }
-    assert!(last_summary(&db(&site)).starts_with("0 new, 0 updated, 0 pruned; 1 files written"));
+    assert!(last_summary(&db(&site)).starts_with("0 new, 0 updated, 0 pruned; 1 file written"));
 }
 
 // ------------------------------------------------------------ kill -9

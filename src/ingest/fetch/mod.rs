@@ -91,6 +91,11 @@ pub enum FetchError {
     BadRedirect,
     #[error("body larger than the {0}-byte cap")]
     TooLarge(u64),
+    /// RFC 9110 §15.4.5: 304 answers a conditional request only. Without
+    /// validators there is nothing "not modified" could refer to, so the
+    /// answer is a server fault, not "no new stories".
+    #[error("answered 304 to an unconditional request (Not Modified, but no If-None-Match or If-Modified-Since was sent)")]
+    UnconditionalNotModified,
 }
 
 /// The innermost cause of an error: reqwest's own message ("error sending
@@ -186,6 +191,8 @@ impl Fetcher {
     /// not the waits for a slot on a busy host.
     pub async fn fetch_with_cache(&self, req: &FetchRequest) -> Result<FetchResponse, FetchError> {
         let headers = self.request_headers(req);
+        // Validators may also come from the source's own headers.
+        let conditional = headers.contains_key(header::IF_NONE_MATCH) || headers.contains_key(header::IF_MODIFIED_SINCE);
         let mut deadline = Instant::now() + self.config.timeout;
         let mut url = req.url.clone();
         let mut visited = vec![url.clone()];
@@ -212,7 +219,7 @@ impl Fetcher {
                 continue;
             }
             let moved = (all_permanent && visited.len() > 1).then(|| url.clone());
-            return self.finish(resp, url, moved, deadline).await;
+            return self.finish(resp, url, moved, deadline, conditional).await;
         }
         Err(FetchError::TooManyRedirects(self.config.max_redirects))
     }
@@ -249,12 +256,14 @@ impl Fetcher {
         url: Url,
         moved: Option<Url>,
         deadline: Instant,
+        conditional: bool,
     ) -> Result<FetchResponse, FetchError> {
         let status = resp.status();
         let header = |name: header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let cache = CacheHints::from_headers(resp.headers(), Utc::now());
         let bare = |outcome| Ok(FetchResponse { outcome, cache: CacheHints::default() });
         match status.as_u16() {
+            304 if !conditional => return Err(FetchError::UnconditionalNotModified),
             304 => return Ok(FetchResponse { outcome: FetchOutcome::NotModified { moved_permanently: moved }, cache }),
             410 => return bare(FetchOutcome::Gone),
             429 | 503 => {

@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use super::date::parse_date;
 use super::ext::ExtFeed;
 use super::item::{ItemParts, Prefer, children, read_item};
-use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, push_unique, resolve_link};
-use super::text::{decode_base64, plain_title};
+use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, TextKind, push_unique, resolve_link};
+use super::person::person_name;
+use super::text::{decode_base64, plain_text};
 use super::xml::{Elem, Ev, Ns, XmlReader, escape_into};
 
 /// The Atom elements of a feed, as found.
@@ -23,6 +24,8 @@ pub struct AtomFeed {
     id: Option<String>,
     updated: Option<DateTime<Utc>>,
     published: Option<DateTime<Utc>>,
+    /// `<author>` names.
+    authors: Vec<String>,
     ext: ExtFeed,
 }
 
@@ -38,6 +41,8 @@ pub struct AtomItem {
     pub updated: Option<DateTime<Utc>>,
     pub published: Option<DateTime<Utc>>,
     pub summary: Option<String>,
+    /// Whether `summary` is text or HTML, from its `type`.
+    pub summary_kind: TextKind,
     /// Always HTML (text content is escaped).
     pub content: Option<String>,
     pub categories: Vec<String>,
@@ -70,6 +75,11 @@ pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
                 return false;
             }
             b"id" => head.id = read_id(xr).or(head.id.take()),
+            b"author" => {
+                if let Some(name) = read_person(xr) {
+                    push_unique(&mut head.authors, name);
+                }
+            }
             b"updated" | b"modified" => head.updated = parse_date(&xr.read_text()).or(head.updated),
             b"published" | b"issued" => head.published = parse_date(&xr.read_text()).or(head.published),
             b"entry" | b"item" => feed.entries.push(adapt_entry(read_item(xr, home, Prefer::Atom))),
@@ -102,10 +112,14 @@ impl AtomItem {
             }
             b"updated" | b"modified" => self.updated = parse_date(&xr.read_text()).or(self.updated),
             b"published" | b"issued" => self.published = parse_date(&xr.read_text()).or(self.published),
-            b"summary" => self.summary = Some(raw_construct(xr, e, false)),
+            b"summary" => {
+                let (summary, kind) = summary_construct(xr, e);
+                self.summary = Some(summary);
+                self.summary_kind = kind;
+            }
             b"content" if kind(xr, e) == Kind::Other => xr.skip(),
             b"content" => {
-                let c = raw_construct(xr, e, true);
+                let c = content_construct(xr, e);
                 self.content.get_or_insert(c);
             }
             b"category" => match xr.attr(e, Ns::None, b"term").filter(|t| !t.trim().is_empty()) {
@@ -116,7 +130,7 @@ impl AtomItem {
                 None => push_unique(&mut self.categories, xr.read_text()),
             },
             b"author" | b"contributor" => {
-                if let Some(name) = person_name(xr) {
+                if let Some(name) = read_person(xr) {
                     push_unique(&mut self.authors, name);
                 }
             }
@@ -133,6 +147,7 @@ impl AtomItem {
                     url: resolve_link(&href, xr.base()),
                     mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
                     length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
+                    title: xr.attr(e, Ns::None, b"title").map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
                     ..Default::default()
                 });
             }
@@ -153,16 +168,21 @@ pub fn adapt_entry(mut p: ItemParts) -> ParsedEntry {
         link: p.atom.link.take().or(p.rss.link.take()).or(permalink.filter(|_| !link_seen)),
         published: p.atom.published.or(p.rss.pub_date).or(p.ext.issued),
         updated: p.atom.updated.or(p.ext.date),
-        summary: p.atom.summary.take().or(p.rss.description.take()).or(p.ext.description.take()),
         content: p.atom.content.take().or(p.ext.encoded.take()).or(p.rss.body.take()),
         ..Default::default()
     };
+    (entry.summary, entry.summary_kind) = p.take_summary(Prefer::Atom);
     p.merge_lists(&mut entry);
     entry
 }
 
 fn adapt_feed(head: AtomFeed, feed: &mut ParsedFeed) {
     feed.title = head.title.or(head.ext.title);
+    feed.id.clone_from(&head.id);
+    feed.authors = head.authors;
+    for name in head.ext.creators {
+        push_unique(&mut feed.authors, name);
+    }
     feed.link = head.link.or(head.id);
     feed.updated = head.updated.or(head.ext.date);
     feed.published = head.published.or(head.ext.issued);
@@ -184,15 +204,19 @@ pub fn alternate_href<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String
     Some(resolve_link(&href, xr.base()))
 }
 
-fn person_name(xr: &mut XmlReader<'_>) -> Option<String> {
+/// An Atom person construct's name. Its `<email>` is never published,
+/// and a person with only an e-mail has no name (see [`person_name`]); a
+/// name written RSS-style (`desk@example.org (News Desk)`) is reduced the
+/// same way.
+fn read_person(xr: &mut XmlReader<'_>) -> Option<String> {
     let mut name = None;
     children(xr, |xr, c| {
         if c.name() != b"name" {
             return false;
         }
         let n = xr.read_text();
-        if !n.trim().is_empty() {
-            name = Some(n.trim().to_string());
+        if name.is_none() {
+            name = person_name(&n);
         }
         true
     });
@@ -204,18 +228,22 @@ enum Kind {
     Text,
     Html,
     Xhtml,
-    Base64,
+    /// Base64-encoded (Atom 0.3 `mode="base64"`), of HTML or of text.
+    Base64(TextKind),
     /// Not text at all (an image, a PDF): not a summary or HTML content.
     Other,
 }
 
 /// The kind of a text construct from Atom 1.0 `type`, or Atom 0.3 MIME
-/// `type` and `mode`.
+/// `type` and `mode`. Atom 0.3's `mode="escaped"` only says how the
+/// content is carried: its `type` (default `text/plain`, as feedparser
+/// reads it too) says whether it is HTML.
 fn kind<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Kind {
     let ty = xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_ascii_lowercase());
     let mode = xr.attr(e, Ns::None, b"mode");
-    if mode.as_deref() == Some("base64") {
-        return Kind::Base64;
+    let html_type = matches!(ty.as_deref(), Some("html" | "text/html" | "xhtml" | "application/xhtml+xml"));
+    if mode.as_deref().map(str::trim) == Some("base64") {
+        return Kind::Base64(if html_type { TextKind::Html } else { TextKind::Text });
     }
     match ty.as_deref() {
         Some("html" | "text/html") => Kind::Html,
@@ -228,42 +256,70 @@ fn kind<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Kind {
     }
 }
 
-/// A text construct as plain text (for titles).
+/// A text construct as plain text (for titles): `type="text"` is kept as
+/// written, `<` and all; HTML is reduced to its text; XHTML gives the text
+/// of its elements.
 fn text_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
     match kind(xr, e) {
-        Kind::Text => plain_title(&xr.read_text(), false),
-        Kind::Html => plain_title(&xr.read_text(), true),
-        Kind::Xhtml => plain_title(&xr.read_text(), false),
-        Kind::Base64 | Kind::Other => plain_title(&decode_base64(xr.read_text().trim()), true),
+        Kind::Text | Kind::Xhtml => plain_text(&xr.read_text(), TextKind::Text),
+        Kind::Html => plain_text(&xr.read_text(), TextKind::Html),
+        Kind::Base64(k) => plain_text(&decode_base64(xr.read_text().trim()), k),
+        Kind::Other => plain_text(&decode_base64(xr.read_text().trim()), TextKind::Html),
     }
 }
 
-/// A text construct as found: HTML stays HTML, XHTML is serialized
-/// without its wrapping `<div>`, base64 decoded.
-/// `as_html` escapes plain text so that `content` is always HTML, as the
-/// model expects; a summary stays as the feed had it.
-fn raw_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, as_html: bool) -> String {
+/// A summary as found, with its kind: text stays text (never parsed as
+/// markup), HTML stays HTML, XHTML is serialized as HTML. "Text" that
+/// holds child elements (naked markup, common in Atom 0.3) is markup
+/// whatever its type says, and is kept as such rather than flattened.
+fn summary_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> (String, TextKind) {
     match kind(xr, e) {
-        Kind::Xhtml => xhtml(xr),
+        Kind::Text => match xr.read_markup_checked() {
+            (markup, true) => (markup, TextKind::Html),
+            (text, false) => (text, TextKind::Text),
+        },
+        Kind::Base64(k) => (decode_base64(xr.read_text().trim()), k),
+        Kind::Xhtml => (xhtml(xr), TextKind::Html),
+        Kind::Html => (xr.read_markup(), TextKind::Html),
         // RFC 4287 4.1.3.3: other media types are base64-encoded.
-        Kind::Base64 | Kind::Other => decode_base64(xr.read_text().trim()),
-        Kind::Text if as_html => {
-            let mut html = String::new();
-            escape_into(&mut html, &xr.read_text());
+        Kind::Other => (decode_base64(xr.read_text().trim()), TextKind::Html),
+    }
+}
+
+/// Content as HTML: text is escaped, XHTML serialized without its
+/// wrapping `<div>`, base64 decoded.
+fn content_construct<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> String {
+    let (text, kind) = summary_construct(xr, e);
+    match kind {
+        TextKind::Text => {
+            let mut html = String::with_capacity(text.len() + 8);
+            escape_into(&mut html, &text);
             html
         }
-        Kind::Text | Kind::Html => xr.read_markup(),
+        TextKind::Html => text,
     }
 }
 
+/// XHTML content (RFC 4287 4.1.3.3) as HTML: the wrapping `div` dropped,
+/// every XHTML element written without its prefix (`<xhtml:p>` is `<p>`)
+/// and without namespace declarations, so readers see the markup and not
+/// only its text. Text between elements stays escaped.
 fn xhtml(xr: &mut XmlReader<'_>) -> String {
     let depth = xr.depth();
     let mut out = String::new();
+    let mut first_element = true;
     loop {
         match xr.next() {
-            Ev::Start(c) if c.name() == b"div" && xr.depth() == depth + 1 => out.push_str(&xr.read_markup()),
-            Ev::Start(_) => out.push_str(&xr.read_markup()),
-            Ev::Text(t) => out.push_str(&t),
+            Ev::Start(c) => {
+                let wrapper = first_element && c.name() == b"div" && matches!(c.ns, Ns::Xhtml | Ns::None);
+                first_element = false;
+                if wrapper {
+                    out.push_str(&xr.read_markup());
+                } else {
+                    out.push_str(&xr.read_element_markup(&c));
+                }
+            }
+            Ev::Text(t) => escape_into(&mut out, &t),
             Ev::End(_) if xr.depth() < depth => return out,
             Ev::Eof => return out,
             Ev::End(_) => {}

@@ -136,16 +136,21 @@ fn finish(date: NaiveDate, time: NaiveTime, offset: i32) -> Option<DateTime<Utc>
 /// language, missing seconds or zone), read as a bag of tokens.
 pub fn parse_rfc822(s: &str) -> Option<DateTime<Utc>> {
     let (mut day, mut month, mut year, mut time, mut zone) = (None, None, None, None, None);
+    let mut meridiem = None;
     for tok in s.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()) {
         let tok = tok.trim_end_matches('.');
         let first = tok.chars().next()?;
         if first.is_ascii_digit() && tok.contains(':') {
-            // "10:00:00+0100" glued to its zone
+            // "10:00:00+0100" glued to its zone, "2:05PM" to its half of the day
+            let (tok, half) = split_meridiem(tok);
+            meridiem = half.or(meridiem);
             let cut = tok.find(['+', '-']).unwrap_or(tok.len());
             time = Some(clock(&tok[..cut])?);
             if cut < tok.len() {
                 zone = numeric_zone(&tok[cut..]);
             }
+        } else if let Some(half) = meridiem_word(tok) {
+            meridiem = Some(half);
         } else if first.is_ascii_digit() {
             let n: i32 = tok.parse().ok()?;
             match (tok.len(), day, year) {
@@ -164,7 +169,46 @@ pub fn parse_rfc822(s: &str) -> Option<DateTime<Utc>> {
         // anything else is a day name, in whatever language
     }
     let date = NaiveDate::from_ymd_opt(year?, month?, day? as u32)?;
-    finish(date, time.unwrap_or(NaiveTime::MIN), zone.unwrap_or(0))
+    let time = apply_meridiem(time.unwrap_or(NaiveTime::MIN), meridiem)?;
+    finish(date, time, zone.unwrap_or(0))
+}
+
+/// Which half of a 12-hour clock a word names: `AM`, `pm`, `a.m.`.
+fn meridiem_word(w: &str) -> Option<bool> {
+    match w.to_ascii_lowercase().trim_end_matches('.') {
+        "am" | "a.m" => Some(false),
+        "pm" | "p.m" => Some(true),
+        _ => None,
+    }
+}
+
+/// Splits a trailing `AM`/`PM` off a clock token (`02:05PM`); the flag is
+/// true for the afternoon.
+fn split_meridiem(tok: &str) -> (&str, Option<bool>) {
+    let cut = tok.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(tok.len());
+    match meridiem_word(&tok[cut..]) {
+        Some(half) => (&tok[..cut], Some(half)),
+        None => (tok, None),
+    }
+}
+
+/// A 12-hour clock reading on the 24-hour clock: `12:05 AM` is 00:05,
+/// `12:30 PM` is 12:30, `02:02 PM` is 14:02. An hour past 12 with a
+/// meridiem is a contradiction, not a date.
+fn apply_meridiem(t: NaiveTime, pm: Option<bool>) -> Option<NaiveTime> {
+    use chrono::Timelike;
+    let Some(pm) = pm else { return Some(t) };
+    let h = t.hour();
+    if h == 0 || h > 12 {
+        return None;
+    }
+    let h = match (h, pm) {
+        (12, false) => 0,
+        (12, true) => 12,
+        (h, false) => h,
+        (h, true) => h + 12,
+    };
+    t.with_hour(h)
 }
 
 /// ISO 8601 / RFC 3339 / W3C-DTF: `YYYY[-MM[-DD]][(T| )hh:mm[:ss[.f]]][zone]`,
@@ -183,7 +227,14 @@ pub fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
         return finish(date, NaiveTime::MIN, 0);
     }
     let zpos = rest.find(['Z', 'z', '+', '-', ' ']).unwrap_or(rest.len());
-    let (clock_part, zone_part) = (&rest[..zpos], rest[zpos..].trim());
+    let (clock_part, mut zone_part) = (&rest[..zpos], rest[zpos..].trim());
+    let (clock_part, mut meridiem) = split_meridiem(clock_part);
+    if let Some((word, after)) = zone_part.split_once(' ').or(Some((zone_part, "")))
+        && let Some(half) = meridiem_word(word)
+    {
+        meridiem = Some(half);
+        zone_part = after.trim();
+    }
     let time = if clock_part.contains(':') {
         clock(clock_part)?
     } else {
@@ -199,7 +250,7 @@ pub fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
         z if z.starts_with(['+', '-']) => numeric_zone(z)?,
         z => zone_name(z).unwrap_or(0),
     };
-    finish(date, time, offset)
+    finish(date, apply_meridiem(time, meridiem)?, offset)
 }
 
 fn iso_date(d: &str) -> Option<NaiveDate> {
@@ -250,6 +301,27 @@ mod tests {
         assert_eq!(iso("2003-12").unwrap(), "2003-12-01T00:00:00Z");
         assert_eq!(iso("2003").unwrap(), "2003-01-01T00:00:00Z");
         assert_eq!(iso("20031231T101455Z").unwrap(), "2003-12-31T10:14:55Z");
+    }
+
+    #[test]
+    fn twelve_hour_clock() {
+        let cases = [
+            ("issue example", "Sat, Dec 16 2023 02:02:33 PM", Some("2023-12-16T14:02:33Z")),
+            ("just after midnight", "Sat, 16 Dec 2023 12:05 AM", Some("2023-12-16T00:05:00Z")),
+            ("half past noon", "Sat, 16 Dec 2023 12:30 PM", Some("2023-12-16T12:30:00Z")),
+            ("morning stays", "Sat, 16 Dec 2023 09:15:00 AM GMT", Some("2023-12-16T09:15:00Z")),
+            ("glued and lower case", "Dec 16, 2023 2:02pm", Some("2023-12-16T14:02:00Z")),
+            ("dotted", "16 Dec 2023 11:00 p.m. EST", Some("2023-12-17T04:00:00Z")),
+            ("with a zone after", "Sat, 16 Dec 2023 02:02:33 PM +0100", Some("2023-12-16T13:02:33Z")),
+            ("ISO date, 12-hour time", "2023-12-16 02:02:33 PM", Some("2023-12-16T14:02:33Z")),
+            ("ISO, midnight", "2023-12-16 12:00 AM", Some("2023-12-16T00:00:00Z")),
+            ("ISO glued", "2023-12-16T02:02PM", Some("2023-12-16T14:02:00Z")),
+            ("24-hour with PM is no date", "Sat, 16 Dec 2023 14:02 PM", None),
+            ("hour zero with AM is no date", "Sat, 16 Dec 2023 00:30 AM", None),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(iso(input).as_deref(), want, "{name}: {input}");
+        }
     }
 
     #[test]

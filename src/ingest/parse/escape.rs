@@ -19,6 +19,8 @@ pub fn unescape_into(out: &mut String, s: &str) -> bool {
         let resolved = name_end.filter(|e| *e > 1 && rest.as_bytes()[*e] == b';').and_then(|e| {
             let name = &rest[1..e];
             if let Some(c) = char_ref(name) {
+                // A reference to a character XML forbids is not well-formed.
+                undefined |= super::xml::is_xml_forbidden(c);
                 out.push(c);
             } else if let Some(t) = resolve_predefined_entity(name) {
                 out.push_str(t);

@@ -8,7 +8,7 @@
 
 use super::atom::AtomItem;
 use super::ext::ExtItem;
-use super::model::{ParsedEntry, push_unique};
+use super::model::{ParsedEntry, TextKind, push_unique};
 use super::rss::RssItem;
 use super::xml::{Elem, Ev, Ns, XmlReader};
 
@@ -77,6 +77,25 @@ impl ItemParts {
         }
         entry.enclosures.append(&mut self.rss.enclosures);
         entry.enclosures.append(&mut self.atom.enclosures);
+        for e in self.ext.take_enclosures() {
+            entry.add_enclosure(e);
+        }
+        entry.apply_episode_duration(self.ext.duration);
         entry.image = self.ext.take_image();
+    }
+
+    /// The summary and its kind, from the vocabulary `prefer` names first,
+    /// then the other, then the extensions. RSS `description` is HTML.
+    pub fn take_summary(&mut self, prefer: Prefer) -> (Option<String>, TextKind) {
+        let rss = self.rss.description.take().map(|d| (d, TextKind::Html));
+        let atom = self.atom.summary.take().map(|s| (s, self.atom.summary_kind));
+        let first = match prefer {
+            Prefer::Rss => rss.or(atom),
+            Prefer::Atom => atom.or(rss),
+        };
+        match first.or_else(|| self.ext.description.take().map(|d| (d, self.ext.description_kind))) {
+            Some((s, kind)) => (Some(s), kind),
+            None => (None, TextKind::Html),
+        }
     }
 }

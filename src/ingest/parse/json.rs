@@ -9,7 +9,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::date::parse_date;
-use super::model::{Enclosure, EntryImage, FeedFormat, ParseError, ParsedEntry, ParsedFeed, resolve_link};
+use super::model::{Enclosure, EntryImage, FeedFormat, ParseError, ParsedEntry, ParsedFeed, TextKind, push_unique, resolve_link};
+use super::person::person_name;
 use super::xml::escape_into;
 
 #[derive(Deserialize, Default)]
@@ -18,6 +19,10 @@ struct JsonFeed {
     version: Value,
     title: Value,
     home_page_url: Value,
+    /// JSON Feed 1.1.
+    authors: Value,
+    /// JSON Feed 1.0 (deprecated in 1.1, still written).
+    author: Value,
     items: Vec<Value>,
 }
 
@@ -36,7 +41,7 @@ struct JsonItem {
     date_published: Value,
     date_modified: Value,
     author: Value,
-    authors: Vec<Value>,
+    authors: Value,
     tags: Vec<Value>,
     attachments: Vec<Value>,
 }
@@ -63,6 +68,8 @@ pub fn parse(bytes: &[u8], base: Option<&Url>) -> Result<ParsedFeed, ParseError>
     let mut feed = ParsedFeed::new(format);
     feed.title = string(&doc.title);
     feed.link = string(&doc.home_page_url).map(|l| resolve_link(&l, base));
+    // JSON Feed has no feed id: `ParsedFeed::id` stays empty.
+    feed.authors = authors(&doc.authors, &doc.author);
     for raw in doc.items {
         let Ok(item) = serde_json::from_value::<JsonItem>(raw) else {
             feed.bozo = true;
@@ -81,19 +88,31 @@ fn text_to_html(text: &str) -> String {
     html.replace('\n', "<br>\n")
 }
 
+/// Names of a 1.1 `authors` list, else of a 1.0 `author` object; an
+/// author with only a `url` or `avatar` has no name and is left out.
+fn authors(list: &Value, single: &Value) -> Vec<String> {
+    let list = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut names = Vec::new();
+    for a in list.iter().chain(list.is_empty().then_some(single)) {
+        if let Some(name) = string(&a["name"]).and_then(|n| person_name(&n)) {
+            push_unique(&mut names, name);
+        }
+    }
+    names
+}
+
 fn entry(item: JsonItem, base: Option<&Url>) -> ParsedEntry {
     let link = string(&item.url).or_else(|| string(&item.external_url)).map(|l| resolve_link(&l, base));
-    let mut authors: Vec<String> = item.authors.iter().filter_map(|a| string(&a["name"])).collect();
-    if authors.is_empty() {
-        authors.extend(string(&item.author["name"]));
-    }
+    let authors = authors(&item.authors, &item.author);
     let mut e = ParsedEntry {
         id: string(&item.id),
         title: string(&item.title),
         link,
         published: string(&item.date_published).and_then(|d| parse_date(&d)),
         updated: string(&item.date_modified).and_then(|d| parse_date(&d)),
+        // "A plain text sentence or two" (JSON Feed 1.1): never markup.
         summary: string(&item.summary),
+        summary_kind: TextKind::Text,
         content: string(&item.content_html).or_else(|| string(&item.content_text).map(|t| text_to_html(&t))),
         authors,
         image: string(&item.image)
@@ -114,6 +133,7 @@ fn entry(item: JsonItem, base: Option<&Url>) -> ParsedEntry {
                 length: a["size_in_bytes"].as_u64(),
                 title: string(&a["title"]),
                 duration: a["duration_in_seconds"].as_f64().filter(|d| d.is_finite() && *d > 0.0).map(|d| d.round() as u64),
+                extension: false,
             });
         }
     }

@@ -21,6 +21,7 @@ mod item;
 mod json;
 mod model;
 mod ns;
+mod person;
 mod report;
 mod rss;
 mod text;
@@ -31,7 +32,7 @@ use url::Url;
 pub use date::{clamp_future, parse_date};
 pub use encoding::{Decoded, parse_content_type, to_utf8};
 pub use hints::FeedHints;
-pub use model::{Enclosure, EntryImage, FeedFormat, ParseContext, ParseError, ParsedEntry, ParsedFeed};
+pub use model::{Enclosure, EntryImage, FeedFormat, ParseContext, ParseError, ParsedEntry, ParsedFeed, TextKind};
 pub use report::{FIXTURE_URL_ROOT, conformance_json, fixture_context, run_parse_command};
 pub use text::strip_html;
 
@@ -78,6 +79,10 @@ fn parse_xml(text: &[u8], base: Option<Url>) -> Result<ParsedFeed, ParseError> {
         b"feed" => atom::parse(&mut xr, root),
         other => return Err(ParseError::NotAFeed(format!("unknown root element <{}>", String::from_utf8_lossy(other)))),
     };
+    xr.finish();
+    if xml::has_forbidden_chars(text) {
+        xr.set_bozo(|| "a control character XML forbids".into());
+    }
     if let Some(reason) = xr.bozo.take() {
         feed.bozo = true;
         feed.bozo_reason = Some(reason);

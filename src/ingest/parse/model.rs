@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::hints::FeedHints;
-use crate::model::{Attachment, Image, StoryDraft, TextKind};
+use crate::model::{Attachment, Image, StoryDraft};
 
 /// The HTTP context of a fetched document.
 #[derive(Debug, Clone, Default)]
@@ -118,7 +118,9 @@ impl ParsedFeed {
     }
 }
 
-/// A file attached to an entry, as the feed gives it.
+/// A file attached to an entry, as the feed gives it: RSS `<enclosure>`,
+/// Atom `<link rel="enclosure">`, JSON Feed `attachments`, Media RSS
+/// `media:content` that is not a picture, and RSS 1.0 `enc:enclosure`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Enclosure {
     pub url: String,
@@ -129,7 +131,48 @@ pub struct Enclosure {
     pub title: Option<String>,
     /// Seconds.
     pub duration: Option<u64>,
+    /// Read from an extension (Media RSS `media:content`, RSS 1.0
+    /// `enc:enclosure`) rather than the format's own enclosure element.
+    /// feedparser does not count these among enclosures, so the
+    /// conformance report leaves them out.
+    pub extension: bool,
 }
+
+impl Enclosure {
+    /// The MIME type, else the one its URL's extension implies.
+    fn effective_mime(&self) -> Option<String> {
+        match self.mime.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            Some(m) => Some(m.to_ascii_lowercase()),
+            None => crate::model::mime::from_url(&self.url).map(str::to_owned),
+        }
+    }
+
+    /// A picture (by type, else by file extension).
+    pub fn is_image(&self) -> bool {
+        self.effective_mime().is_some_and(|m| m.starts_with("image/"))
+    }
+
+    /// Audio or video (by type, else by file extension): what
+    /// `itunes:duration` describes.
+    pub fn is_audio_video(&self) -> bool {
+        self.effective_mime().is_some_and(|m| m.starts_with("audio/") || m.starts_with("video/"))
+    }
+
+    /// Fills what `other` knows and `self` does not (the same file named by
+    /// an enclosure and by `media:content`).
+    fn absorb(&mut self, other: Enclosure) {
+        self.mime = self.mime.take().or(other.mime);
+        self.length = self.length.or(other.length);
+        self.title = self.title.take().or(other.title);
+        self.duration = self.duration.or(other.duration);
+    }
+}
+
+/// Whether a text field is plain text or HTML: the model's one notion
+/// of it. Formats that say so are believed (Atom `type`, JSON Feed
+/// `summary` is text, RSS `description` is HTML); where they do not, the
+/// parser guesses as feedparser does.
+pub use crate::model::TextKind;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryImage {
@@ -146,8 +189,10 @@ pub struct ParsedEntry {
     pub link: Option<String>,
     pub published: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
-    /// As in the feed: HTML or text.
+    /// As in the feed: HTML or text, as `summary_kind` says.
     pub summary: Option<String>,
+    /// Whether `summary` is HTML or plain text.
+    pub summary_kind: TextKind,
     /// Raw HTML.
     pub content: Option<String>,
     pub authors: Vec<String>,
@@ -163,17 +208,45 @@ impl ParsedEntry {
         push_unique(&mut self.categories, term.to_string());
     }
 
+    /// Adds an enclosure; one read from an extension whose URL is already
+    /// there only fills in what the first one lacked (type, size, title,
+    /// duration), so a file named twice is one attachment.
+    pub fn add_enclosure(&mut self, e: Enclosure) {
+        if e.extension
+            && let Some(known) = self.enclosures.iter_mut().find(|k| k.url == e.url)
+        {
+            known.absorb(e);
+            return;
+        }
+        self.enclosures.push(e);
+    }
+
+    /// `itunes:duration` describes the episode's audio or video: it goes on
+    /// the first such enclosure that has no duration of its own, else on
+    /// the first whose kind nothing tells (no type, an unknown extension:
+    /// `https://cdn.example/stream?id=5` is still the episode).
+    pub fn apply_episode_duration(&mut self, seconds: Option<u64>) {
+        let Some(seconds) = seconds else { return };
+        let target = match self.enclosures.iter().position(|e| e.duration.is_none() && e.is_audio_video()) {
+            Some(i) => self.enclosures.get_mut(i),
+            None => self.enclosures.iter_mut().find(|e| e.duration.is_none() && e.effective_mime().is_none()),
+        };
+        if let Some(e) = target {
+            e.duration = Some(seconds);
+        }
+    }
+
     /// The adapter onto the story model. Links here are already resolved
     /// against the feed's bases; `feed_base` covers what still is relative.
     ///
     /// The lead image is the entry's Media RSS image, else its first image
     /// enclosure; every other enclosure is an attachment, so a show's
     /// cover art never stands in for its audio.
+    /// The summary keeps its kind: plain text is never read as markup.
     pub fn into_draft(self, source: &str, feed_base: Option<&Url>) -> StoryDraft {
-        let is_image = |e: &Enclosure| e.mime.as_deref().is_some_and(|m| m.trim().to_ascii_lowercase().starts_with("image/"));
         let image = self.image.map(|i| Image { url: Some(i.url), caption: i.caption, credit: i.credit });
         let image = image.or_else(|| {
-            let e = self.enclosures.iter().find(|e| is_image(e))?;
+            let e = self.enclosures.iter().find(|e| e.is_image())?;
             Some(Image { url: Some(e.url.clone()), caption: None, credit: None })
         });
         let lead = image.as_ref().and_then(|i| i.url.clone());
@@ -194,7 +267,7 @@ impl ParsedEntry {
             id_scope: None,
             title: self.title.unwrap_or_default(),
             summary: self.summary,
-            summary_kind: TextKind::Html,
+            summary_kind: self.summary_kind,
             content: self.content.unwrap_or_default(),
             image,
             authors: self.authors,

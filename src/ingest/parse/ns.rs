@@ -18,6 +18,8 @@ pub enum Ns {
     Itunes,
     /// `sy:` (RSS 1.0 syndication module): how often the feed updates.
     Syndication,
+    /// `enc:` (RSS 1.0 mod_enclosure): enclosures in RDF feeds.
+    Enclosure,
     Xhtml,
     Xml,
     Other,
@@ -45,6 +47,7 @@ impl Ns {
             b"http://search.yahoo.com/mrss" | b"http://video.search.yahoo.com/mrss" => Ns::Media,
             b"http://www.itunes.com/dtds/podcast-1.0.dtd" | b"http://example.com/dtds/podcast-1.0.dtd" => Ns::Itunes,
             b"http://purl.org/rss/1.0/modules/syndication" => Ns::Syndication,
+            b"http://purl.oclc.org/net/rss_2.0/enc#" => Ns::Enclosure,
             b"http://www.w3.org/1999/xhtml" => Ns::Xhtml,
             b"http://www.w3.org/xml/1998/namespace" => Ns::Xml,
             _ => Ns::Other,

@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use url::Url;
 
-use super::model::{ParseContext, ParseError, ParsedEntry, ParsedFeed};
+use super::model::{ParseContext, ParseError, ParsedEntry, ParsedFeed, TextKind};
 use super::parse_feed;
 
 /// Where feedparser's test suite serves its `http` fixtures.
@@ -43,6 +43,9 @@ struct FeedView<'a> {
     link: Option<&'a str>,
     #[serde(serialize_with = "date")]
     updated: Option<DateTime<Utc>>,
+    /// Beyond the conformance shape: the feed's own id and authors.
+    id: Option<&'a str>,
+    authors: &'a [String],
 }
 
 struct EntriesView<'a>(&'a [ParsedEntry]);
@@ -64,7 +67,24 @@ struct EntryView<'a> {
     updated: Option<DateTime<Utc>>,
     summary_len: Option<usize>,
     categories: &'a [String],
+    /// RSS and Atom enclosures only, as feedparser counts them.
     enclosures: Vec<&'a str>,
+    /// Beyond the conformance shape: whether the summary is text or HTML,
+    /// the authors' names, and every attachment with what is known of it
+    /// (Media RSS files included).
+    summary_is_html: Option<bool>,
+    authors: &'a [String],
+    attachments: Vec<AttachmentView<'a>>,
+}
+
+#[derive(Serialize)]
+struct AttachmentView<'a> {
+    url: &'a str,
+    #[serde(rename = "type")]
+    mime: Option<&'a str>,
+    length: Option<u64>,
+    title: Option<&'a str>,
+    duration: Option<u64>,
 }
 
 impl<'a> EntryView<'a> {
@@ -80,7 +100,20 @@ impl<'a> EntryView<'a> {
             updated: e.updated,
             summary_len: summary.map(|s| s.chars().count()),
             categories: &e.categories,
-            enclosures: e.enclosures.iter().map(|x| x.url.as_str()).collect(),
+            enclosures: e.enclosures.iter().filter(|x| !x.extension).map(|x| x.url.as_str()).collect(),
+            summary_is_html: e.summary.as_ref().map(|_| e.summary_kind == TextKind::Html),
+            authors: &e.authors,
+            attachments: e
+                .enclosures
+                .iter()
+                .map(|x| AttachmentView {
+                    url: &x.url,
+                    mime: x.mime.as_deref(),
+                    length: x.length,
+                    title: x.title.as_deref(),
+                    duration: x.duration,
+                })
+                .collect(),
         }
     }
 }
@@ -93,7 +126,13 @@ fn view<'a>(result: &'a Result<ParsedFeed, ParseError>, path: Option<&'a str>) -
             bozo: f.bozo,
             version: f.format.as_str(),
             bozo_exception: f.bozo_reason.clone(),
-            feed: FeedView { title: f.title.as_deref(), link: f.link.as_deref(), updated: f.updated },
+            feed: FeedView {
+                title: f.title.as_deref(),
+                link: f.link.as_deref(),
+                updated: f.updated,
+                id: f.id.as_deref(),
+                authors: &f.authors,
+            },
             entries: EntriesView(&f.entries),
         },
         Err(e) => FileView {
@@ -102,7 +141,7 @@ fn view<'a>(result: &'a Result<ParsedFeed, ParseError>, path: Option<&'a str>) -
             bozo: true,
             version: "",
             bozo_exception: Some(e.to_string()),
-            feed: FeedView { title: None, link: None, updated: None },
+            feed: FeedView { title: None, link: None, updated: None, id: None, authors: &[] },
             entries: EntriesView(&[]),
         },
     }
@@ -194,6 +233,13 @@ mod tests {
         assert_eq!(e["categories"], json!(["news"]));
         assert_eq!(e["enclosures"], json!(["http://e.com/1.mp3"]));
         assert_eq!(e["published"], Value::Null);
+        assert_eq!(e["summary_is_html"], Value::Null, "only content, no summary");
+        assert_eq!(
+            e["attachments"],
+            json!([{"url": "http://e.com/1.mp3", "type": "audio/mpeg", "length": null, "title": null, "duration": null}])
+        );
+        assert_eq!(v["feed"]["authors"], json!([]));
+        assert_eq!(v["feed"]["id"], Value::Null);
     }
 
     #[test]

@@ -14,7 +14,8 @@ use super::ext::ExtFeed;
 use super::hints::{FeedHints, read_skip_days, read_skip_hours, ttl_from_minutes};
 use super::item::{ItemParts, Prefer, children, read_item};
 use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, push_unique, resolve_link};
-use super::text::plain_title;
+use super::person::person_name;
+use super::text::guessed_title;
 use super::xml::{Elem, Ns, XmlReader};
 
 /// The RSS elements of a channel, as found.
@@ -27,6 +28,8 @@ pub struct RssChannel {
     last_build_date: Option<DateTime<Utc>>,
     pub_date: Option<DateTime<Utc>>,
     ttl: Option<u32>,
+    /// `managingEditor` and a channel `author`, as names.
+    authors: Vec<String>,
     /// `<skipHours>` and `<skipDays>` as bitmasks (see [`FeedHints`]).
     skip_hours: u32,
     skip_days: u8,
@@ -125,8 +128,13 @@ fn read_channel<'a>(xr: &mut XmlReader<'a>, ch: &mut RssChannel, entries: &mut V
         }
         match e.name() {
             b"title" => {
-                let t = plain_title(&xr.read_text(), false);
+                let t = guessed_title(&xr.read_text());
                 ch.title = ch.title.take().or(t);
+            }
+            b"managingeditor" | b"author" => {
+                if let Some(name) = person_name(&xr.read_text()) {
+                    push_unique(&mut ch.authors, name);
+                }
             }
             b"link" if xr.attr(e, Ns::None, b"href").is_some() => {
                 ch.alternate = atom::alternate_href(xr, e).or(ch.alternate.take());
@@ -161,7 +169,7 @@ impl RssItem {
     /// for other names (an Atom-style `<link href>` included).
     pub fn read<'a>(&mut self, xr: &mut XmlReader<'a>, e: &Elem<'a>) -> bool {
         match e.name() {
-            b"title" => self.title = plain_title(&xr.read_text(), false).or(self.title.take()),
+            b"title" => self.title = guessed_title(&xr.read_text()).or(self.title.take()),
             b"link" if xr.attr(e, Ns::None, b"href").is_some() => return false,
             b"link" => {
                 let l = xr.read_text();
@@ -177,7 +185,11 @@ impl RssItem {
             }
             b"fullitem" | b"body" => self.set_body(xr.read_markup()),
             b"pubdate" => self.pub_date = parse_date(&xr.read_text()).or(self.pub_date),
-            b"author" => push_unique(&mut self.authors, xr.read_text()),
+            b"author" => {
+                if let Some(name) = person_name(&xr.read_text()) {
+                    push_unique(&mut self.authors, name);
+                }
+            }
             b"category" | b"keywords" => push_unique(&mut self.categories, xr.read_text()),
             b"tags" => {
                 for t in xr.read_text().split(',') {
@@ -229,10 +241,10 @@ pub fn adapt_item(mut p: ItemParts, about: Option<String>) -> ParsedEntry {
         link: p.rss.link.take().or(p.atom.link.take()).or(permalink.filter(|_| !link_seen)),
         published: p.rss.pub_date.or(p.atom.published).or(p.ext.issued),
         updated: p.atom.updated.or(p.ext.date),
-        summary: p.rss.description.take().or(p.atom.summary.take()).or(p.ext.description.take()),
         content: p.ext.encoded.take().or(p.rss.body.take()).or(p.atom.content.take()),
         ..Default::default()
     };
+    (entry.summary, entry.summary_kind) = p.take_summary(Prefer::Rss);
     p.merge_lists(&mut entry);
     entry
 }
@@ -242,6 +254,10 @@ fn adapt_channel(ch: RssChannel, feed: &mut ParsedFeed) {
     feed.link = ch.link.or(ch.alternate);
     feed.updated = ch.ext.date.or(ch.last_build_date);
     feed.published = ch.pub_date.or(ch.ext.issued);
+    feed.authors = ch.authors;
+    for name in ch.ext.creators {
+        push_unique(&mut feed.authors, name);
+    }
     feed.ttl = ch.ttl;
     feed.hints =
         FeedHints { ttl: ttl_from_minutes(ch.ttl), update_period: ch.ext.sy.period(), skip_hours: ch.skip_hours, skip_days: ch.skip_days };

@@ -17,6 +17,8 @@ use super::entities::html5_entity as resolve_html5_entity;
 use super::escape::{char_ref, unescape_into};
 pub use super::escape::{escape_into, unescape_lenient};
 pub use super::ns::Ns;
+
+mod markup;
 use url::Url;
 
 /// A start tag. `raw` is the tag's text between `<` and `>` (name and
@@ -81,6 +83,9 @@ pub struct XmlReader<'a> {
     pending_ends: usize,
     errors: u32,
     done: bool,
+    /// The root element has been closed: anything but comments, processing
+    /// instructions and white space after it is not well-formed.
+    root_closed: bool,
     /// Why the document is not well-formed, if it is not.
     pub bozo: Option<String>,
 }
@@ -104,6 +109,7 @@ impl<'a> XmlReader<'a> {
             pending_ends: 0,
             errors: 0,
             done: false,
+            root_closed: false,
             bozo: None,
         }
     }
@@ -150,8 +156,14 @@ impl<'a> XmlReader<'a> {
                 }
             };
             match event {
-                Event::Start(s) => return self.start(self.reborrow(&s), false),
-                Event::Empty(s) => return self.start(self.reborrow(&s), true),
+                Event::Start(s) => {
+                    self.check_second_root();
+                    return self.start(self.reborrow(&s), false);
+                }
+                Event::Empty(s) => {
+                    self.check_second_root();
+                    return self.start(self.reborrow(&s), true);
+                }
                 Event::End(e) => {
                     if let Some(ev) = self.end(self.reborrow(&e)) {
                         return ev;
@@ -162,11 +174,17 @@ impl<'a> XmlReader<'a> {
                     if !self.stack.is_empty() && !b.is_empty() {
                         return Ev::Text(self.text_of(b));
                     }
+                    if !b.trim_ascii().is_empty() {
+                        self.set_bozo(|| "text outside the root element".into());
+                    }
                 }
                 Event::CData(t) => {
                     let b = bytes_of(t.into_inner());
                     if !self.stack.is_empty() && !b.is_empty() {
                         return Ev::Text(self.text_of(b));
+                    }
+                    if self.stack.is_empty() {
+                        self.set_bozo(|| "CDATA outside the root element".into());
                     }
                 }
                 Event::GeneralRef(r) => {
@@ -174,8 +192,12 @@ impl<'a> XmlReader<'a> {
                     if !self.stack.is_empty() {
                         return Ev::Text(self.resolve_ref(name));
                     }
+                    self.set_bozo(|| "entity reference outside the root element".into());
                 }
                 Event::Eof => self.done = true,
+                // XML 1.0 §2.8: the declaration, when present, is the very
+                // first thing (after a byte order mark, already removed).
+                Event::Decl(_) if before != 0 => self.set_bozo(|| "XML declaration not at the start of the document".into()),
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
             }
         }
@@ -206,10 +228,23 @@ impl<'a> XmlReader<'a> {
             Some(open) => {
                 self.ns.truncate(open.ns_mark);
                 self.bases.truncate(open.base_mark);
+                self.root_closed |= self.stack.is_empty();
                 Ev::End(open.qname)
             }
             None => Ev::Eof,
         }
+    }
+
+    fn check_second_root(&mut self) {
+        if self.root_closed && self.stack.is_empty() {
+            self.set_bozo(|| "content after the root element".into());
+        }
+    }
+
+    /// Reads whatever follows the root element, so that junk after it
+    /// makes the document bozo. Costs nothing on a well-formed document.
+    pub fn finish(&mut self) {
+        while !matches!(self.next(), Ev::Eof) {}
     }
 
     fn end(&mut self, qname: &'a [u8]) -> Option<Ev<'a>> {
@@ -294,6 +329,9 @@ impl<'a> XmlReader<'a> {
     fn resolve_ref(&mut self, name: &'a [u8]) -> Cow<'a, str> {
         let name_str = self.text_of(name);
         if let Some(c) = char_ref(&name_str) {
+            if is_xml_forbidden(c) {
+                self.set_bozo(|| format!("reference to a character XML forbids: &{name_str};"));
+            }
             return Cow::Owned(c.to_string());
         }
         if let Some(s) = resolve_predefined_entity(&name_str) {
@@ -345,50 +383,23 @@ impl<'a> XmlReader<'a> {
             }
         }
     }
+}
 
-    /// Text of the current element, descendants' text included, tags dropped.
-    pub fn read_text(&mut self) -> String {
-        let mut out = String::new();
-        self.read_into(&mut out, false);
-        fit(out)
-    }
+/// Characters XML 1.0 (§2.2) does not allow in a document, raw or as a
+/// reference: C0 controls other than tab, line feed and carriage return,
+/// and the non-characters U+FFFE and U+FFFF.
+pub fn is_xml_forbidden(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
+}
 
-    /// Content of the current element with child elements re-serialized as
-    /// markup, for HTML carried unescaped (XHTML, sloppy RSS).
-    pub fn read_markup(&mut self) -> String {
-        let mut out = String::new();
-        self.read_into(&mut out, true);
-        fit(out)
-    }
-
-    fn read_into(&mut self, out: &mut String, markup: bool) {
-        let depth = self.depth();
-        self.fast_leaf_text(out);
-        loop {
-            match self.next() {
-                Ev::Text(t) if markup && self.depth() > depth => escape_into(out, &t),
-                Ev::Text(t) => out.push_str(&t),
-                Ev::Start(e) => {
-                    if markup {
-                        out.push('<');
-                        out.push_str(&self.text_of(e.raw));
-                        out.push('>');
-                    }
-                }
-                Ev::End(q) => {
-                    if self.depth() < depth {
-                        return;
-                    }
-                    if markup {
-                        out.push_str("</");
-                        out.push_str(&self.text_of(q));
-                        out.push('>');
-                    }
-                }
-                Ev::Eof => return,
-            }
-        }
-    }
+/// Whether a UTF-8 document holds a character XML forbids ([`is_xml_forbidden`]).
+/// Control bytes are looked for in 64-byte blocks without early exit inside
+/// a block, so the scan vectorizes; U+FFFE and U+FFFF (`EF BF BE`/`BF`)
+/// are found by their shared first two bytes in one more pass.
+pub fn has_forbidden_chars(doc: &[u8]) -> bool {
+    let control =
+        doc.chunks(64).any(|block| block.iter().fold(false, |acc, &b| acc | (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')));
+    control || memchr::memmem::find_iter(doc, b"\xEF\xBF").any(|i| matches!(doc.get(i + 2), Some(0xBE | 0xBF)))
 }
 
 impl<'a> XmlReader<'a> {
@@ -427,7 +438,7 @@ impl<'a> XmlReader<'a> {
             pos = close + 3;
         }
         if undefined {
-            self.set_bozo(|| "undefined entity or bare &".into());
+            self.set_bozo(|| "undefined entity, bare & or reference to a forbidden character".into());
         }
         *self.inner.get_mut() = &rest[end..];
         true
@@ -540,6 +551,25 @@ mod tests {
         let mut r = XmlReader::new(r#"<c><p class="x">a &lt; b</p><br/></c>"#.as_bytes(), None);
         r.next();
         assert_eq!(r.read_markup(), r#"<p class="x">a &lt; b</p><br></br>"#);
+    }
+
+    #[test]
+    fn forbidden_characters_are_found_and_allowed_ones_not() {
+        let cases = [
+            ("plain text", "a\tb\nc\r", false),
+            ("NUL", "a\u{0}b", true),
+            ("escape", "a\u{1b}b", true),
+            ("form feed", "a\u{c}b", true),
+            ("DEL and C1 are allowed", "a\u{7f}\u{85}b", false),
+            ("U+FFFE", "a\u{fffe}", true),
+            ("U+FFFF at the very end", "\u{ffff}", true),
+            ("replacement character is allowed", "a\u{fffd}b", false),
+            ("halfwidth forms are allowed", "\u{ffe8}\u{ffee}", false),
+            ("control past the first block", &format!("{}\u{2}", "x".repeat(200)), true),
+        ];
+        for (name, text, want) in cases {
+            assert_eq!(has_forbidden_chars(text.as_bytes()), want, "{name}");
+        }
     }
 
     #[test]
