@@ -2,6 +2,7 @@
 
 pub mod id;
 pub mod mime;
+pub mod person;
 pub mod normalize;
 pub mod sanitize;
 mod story;

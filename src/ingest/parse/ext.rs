@@ -9,7 +9,7 @@ use super::date::parse_date;
 use super::hints::Syndication;
 use super::item::children;
 use super::model::{Enclosure, EntryImage, TextKind, resolve_link};
-use super::person::person_name;
+use crate::model::person::person_name;
 use super::text::{guess_kind, plain_text};
 use super::xml::{Elem, Ev, Ns, XmlReader};
 

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::date::parse_date;
 use super::model::{Enclosure, EntryImage, FeedFormat, ParseError, ParsedEntry, ParsedFeed, TextKind, push_unique, resolve_link};
-use super::person::person_name;
+use crate::model::person::person_name;
 use super::xml::escape_into;
 
 #[derive(Deserialize, Default)]

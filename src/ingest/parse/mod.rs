@@ -21,7 +21,6 @@ mod item;
 mod json;
 mod model;
 mod ns;
-mod person;
 mod report;
 mod rss;
 mod text;

@@ -1,4 +1,5 @@
-//! Authors as feeds write them, reduced to the name a reader is shown.
+//! Authors as origins write them, reduced to the name a reader is shown
+//! (the parser applies it to what feeds say, normalization to every origin).
 //!
 //! RSS 2.0 asks for an e-mail address in `<author>` and `managingEditor`,
 //! so publishers write `desk@example.org (News Desk)`; others write the
