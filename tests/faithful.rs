@@ -419,3 +419,15 @@ fn stories_stored_before_origins_were_kept_still_name_their_feed() {
     let feed_url = format!("{base}/origin-wire.atom");
     assert_eq!(j["_source"], serde_json::json!({"title": "Coastal", "feed_url": feed_url}), "{j}");
 }
+
+#[test]
+fn a_deleted_story_file_is_retracted_even_within_the_same_second() {
+    let site = Site::new(&[]);
+    site.write("stories/a.md", "---\ntitle: Stays\n---\nx\n");
+    site.write("stories/b.md", "---\ntitle: Goes\n---\ny\n");
+    build_ok(&site);
+    std::fs::remove_file(site.path("stories/b.md")).unwrap();
+    // No sleep: the next build may start in the same second.
+    build_ok(&site);
+    assert_eq!(titles(&site), vec!["Stays"]);
+}

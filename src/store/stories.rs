@@ -447,8 +447,19 @@ impl Store {
             }
         }
         if batch.retract_unseen {
-            out.retracted =
-                tx.execute("DELETE FROM stories WHERE source = ?1 AND last_seen < ?2", params![batch.source_pk, now_ts]).map_err(err)?;
+            // By hash, not by last_seen: a build in the same second as the
+            // last one would otherwise keep a deleted file's stories.
+            let carried: std::collections::HashSet<i64> = batch.seen.iter().map(|h| *h as i64).collect();
+            let gone: Vec<i64> = {
+                let mut stmt = tx.prepare_cached("SELECT pk, hash FROM stories WHERE source = ?1").map_err(err)?;
+                let rows = stmt.query_map([batch.source_pk], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).map_err(err)?;
+                rows.filter_map(|r| r.ok()).filter(|(_, hash)| !carried.contains(hash)).map(|(pk, _)| pk).collect()
+            };
+            let mut delete = tx.prepare_cached("DELETE FROM stories WHERE pk = ?1").map_err(err)?;
+            for pk in &gone {
+                delete.execute([pk]).map_err(err)?;
+            }
+            out.retracted = gone.len();
         }
         if out.new + out.changed > 0 || self.prune_mark.is_none() {
             out.pruned += prune(&tx, retention, now_ts, &mut self.prune_mark).map_err(err)?;
