@@ -108,7 +108,7 @@ pub fn build_in(
     now: DateTime<Utc>,
     on_source: &(dyn Fn(&SourceReport) + Sync),
 ) -> Result<BuildReport, BuildError> {
-    let rules = Arc::new(TopicRules::new(&config.topics)?);
+    let rules = Arc::new(TopicRules::from_config(config));
     let retention = retention(config);
     let mut report = BuildReport { forgotten: store.forget_sources_except(&configured_names(config))?, ..Default::default() };
     refresh_topics(config, &rules, store)?;
@@ -137,15 +137,14 @@ pub fn retention(config: &Config) -> Retention {
 /// stored stories join the channels they now match, so a new topic starts
 /// with the stories already in the store.
 pub fn refresh_topics(config: &Config, rules: &TopicRules, store: &mut Store) -> Result<(), BuildError> {
-    let sources: Vec<_> = config.sources.iter().map(|s| (&s.name, &s.topics)).collect();
-    let fingerprint = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(format!("{:?}|{sources:?}", config.topics).as_bytes()));
+    let sources: Vec<_> = config.sources.iter().map(|s| (&s.name, &s.topics, &s.language)).collect();
+    let languages: Vec<_> = config.stories.iter().map(|s| (&s.source, &s.language)).collect();
+    let rules_text = format!("{:?}|{sources:?}|{languages:?}|{:?}|{}", config.topics, config.matching, config.publish.language);
+    let fingerprint = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(rules_text.as_bytes()));
     if store.meta("topics")?.as_deref() == Some(fingerprint.as_str()) {
         return Ok(());
     }
-    let gained = store.add_topics(|story| {
-        let own = config.sources.iter().find(|s| s.name == story.source).map(|s| s.topics.clone()).unwrap_or_default();
-        own.into_iter().chain(rules.matching(story)).collect()
-    })?;
+    let gained = store.add_topics(|story| rules.matching(story))?;
     if gained > 0 {
         tracing::info!(stories = gained, "topics changed: stored stories joined the channels they now match");
     }

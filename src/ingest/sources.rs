@@ -148,15 +148,10 @@ async fn source_turn(
     SourceResult { pk, report, state, entries, seen }
 }
 
-/// The source's own topics and the rules' matches, added to the story's.
-pub fn with_topics(mut story: Story, source: &SourceConfig, rules: &TopicRules) -> Story {
-    for t in &source.topics {
-        if !story.topics.contains(t) {
-            story.topics.push(t.clone());
-        }
-    }
-    let found = rules.matching(&story);
-    story.topics.extend(found);
+/// The rules' matches (the source's own `topics` among them), added to
+/// the story's.
+pub fn with_topics(mut story: Story, _source: &SourceConfig, rules: &TopicRules) -> Story {
+    rules.assign(&mut story);
     story
 }
 
@@ -460,6 +455,13 @@ mod tests {
             headers: [("Authorization".to_owned(), "Bearer x".to_owned())].into(),
             enabled: true,
             discover: false,
+            include: None,
+            exclude: None,
+            max_age: None,
+            in_all: true,
+            all_limit: None,
+            language: None,
+            parsed: Default::default(),
         };
         let configured = Url::parse("https://feeds.example.org/a").unwrap();
         let same = Url::parse("https://feeds.example.org/other").unwrap();

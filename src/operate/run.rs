@@ -49,7 +49,7 @@ pub struct Pass {
 impl Runner {
     pub fn new(config: Config, metrics: Arc<Metrics>) -> Result<Runner, BuildError> {
         let mut store = Store::open(&config)?;
-        let rules = Arc::new(TopicRules::new(&config.topics)?);
+        let rules = Arc::new(TopicRules::from_config(&config));
         crate::build::refresh_topics(&config, &rules, &mut store)?;
         metrics.set_stories_stored(store.story_count()?);
         Ok(Runner { config: Arc::new(config), store, rules, metrics, folders: HashMap::new() })
