@@ -14,7 +14,7 @@ use crate::ingest::{self, InputFailure};
 use crate::model::Story;
 use crate::publish::{self, PublishReport};
 use crate::store::sources::SourceKind;
-use crate::store::stories::{Batch, Retention};
+use crate::store::stories::{Batch, MergedRules, Retention};
 use crate::store::{Entry, RunRecord, SourceState, Store, StoreError};
 use crate::topics::TopicRules;
 
@@ -130,6 +130,11 @@ pub fn retention(config: &Config) -> Retention {
         keep_days: config.store.keep_days,
         max_items: config.publish.max_items,
         topics: config.topics.iter().map(|t| t.slug.clone()).collect(),
+        topic_limits: config.topics.iter().filter_map(|t| Some((t.slug.clone(), t.max_items?))).collect(),
+        merged: MergedRules {
+            left_out: config.sources.iter().filter(|s| !s.in_all).map(|s| s.name.clone()).collect(),
+            caps: config.sources.iter().filter_map(|s| Some((s.name.clone(), s.all_limit?))).collect(),
+        },
     }
 }
 
@@ -365,10 +370,10 @@ pub struct Published {
 /// small, and list every channel).
 pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, BuildError> {
     remove_stale_temp_files(&config.publish.output_dir);
-    let max = config.publish.max_items;
-    let mut stored = vec![store.channel(None, max)?];
+    let limits = retention(config);
+    let mut stored = vec![store.merged_channel(limits.limit(None), &limits.merged)?];
     for t in &config.topics {
-        stored.push(store.channel(Some(&t.slug), max)?);
+        stored.push(store.channel(Some(&t.slug), limits.limit(Some(&t.slug)))?);
     }
     let settings = settings_fingerprint(config);
     let digests: Vec<u64> = stored.iter().map(|list| channel_digest(settings, list)).collect();

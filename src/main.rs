@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use wirefeed::config::{self, Config};
 use wirefeed::ingest::sources::SourceStatus;
 
+mod editorial;
 mod report;
 
 /// A bar while sources are fetched, only when stderr is a terminal (log
@@ -89,6 +90,23 @@ enum Command {
         #[arg(long)]
         json_logs: bool,
     },
+    /// Take a story down from every channel at the next publish (also
+    /// while `run` holds the store); it never comes back from its source.
+    Hide {
+        /// The story's id, or its URL (a URL not stored yet stays out when
+        /// it arrives).
+        target: String,
+        /// Why, for `wirefeed hidden`.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put a story taken down with `hide` back at the next publish.
+    Unhide {
+        /// The id or URL given to `hide`.
+        target: String,
+    },
+    /// Every story taken down, newest first, with time and reason.
+    Hidden,
     /// Serve the output folder over HTTP, with /healthz and /metrics
     /// (until Ctrl-C or SIGTERM).
     Serve {
@@ -133,6 +151,9 @@ fn main() -> ExitCode {
         }),
         Command::Parse { jsonl, base, content_type, fixture_http, files } => parse(&files, jsonl, base, content_type, fixture_http),
         Command::Serve { addr } => serve(&cli.config, addr, cli.quiet),
+        Command::Hide { target, reason } => editorial::hide(&cli.config, &target, reason.as_deref()),
+        Command::Unhide { target } => editorial::unhide(&cli.config, &target),
+        Command::Hidden => editorial::hidden(&cli.config),
     };
     match result {
         Ok(code) => code,

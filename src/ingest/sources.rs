@@ -144,7 +144,22 @@ async fn source_turn(
     let pk = input.pk;
     let (state, report, parsed) = run_source(config, fetcher, source, input.state, reader, pk, now).await;
     let (entries, seen) = parsed.unwrap_or_default();
-    let entries = entries.into_iter().map(|e| Entry { hash: e.hash, story: with_topics(e.story, source, rules) }).collect();
+    let before = entries.len();
+    // The source's include/exclude/max_age, before anything is stored.
+    let entries: Vec<Entry> = entries
+        .into_iter()
+        .filter(|e| match rules.admit(&e.story, now) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::debug!(source = %source.name, entry = %e.story.id, title = %e.story.title, "dropped: {why}");
+                false
+            }
+        })
+        .map(|e| Entry { hash: e.hash, story: with_topics(e.story, source, rules) })
+        .collect();
+    if entries.len() < before {
+        tracing::info!(source = %source.name, dropped = before - entries.len(), "entries left out by the source's filters");
+    }
     SourceResult { pk, report, state, entries, seen }
 }
 
