@@ -167,11 +167,35 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(default: &str, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let spec = std::env::var("RUST_LOG").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| default.to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(log_directives(&spec))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_directives(default)));
     use std::io::IsTerminal;
     let ansi = std::io::stderr().is_terminal();
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
     if json { logs.json().init() } else { logs.init() }
+}
+
+/// `RUST_LOG` as wirefeed reads it: a bare level (`debug`) is wirefeed's
+/// own; dependencies stay at `warn` (html5ever's parser state, hyper's
+/// connection pool) unless a directive names them (`debug,hyper=trace`).
+fn log_directives(spec: &str) -> String {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let mut base = "warn";
+    let mut out = Vec::new();
+    for d in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        match LEVELS.iter().find(|l| l.eq_ignore_ascii_case(d)) {
+            Some(level) => {
+                // Quieter than warn (`-q` is "error") quietens everything.
+                if matches!(*level, "off" | "error") {
+                    base = level;
+                }
+                out.push(format!("wirefeed={level}"));
+            }
+            None => out.push(d.to_owned()),
+        }
+    }
+    std::iter::once(base.to_owned()).chain(out).collect::<Vec<_>>().join(",")
 }
 
 fn opml_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {

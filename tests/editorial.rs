@@ -273,3 +273,28 @@ fn query_errors_are_config_errors_with_topic_and_column() {
     assert!(err.contains("topics[3].query") && err.contains("topic \"mideast\"") && err.contains("column 27"), "{err}");
     assert!(err.contains("expected ')' to close the '(' at column 7"), "{err}");
 }
+
+#[test]
+fn rust_log_debug_shows_wirefeeds_debug_lines_not_its_dependencies() {
+    let site = Site::new(&[]);
+    site.write("stories/notes.json", "not a story");
+    site.write("stories/a.md", "---\ntitle: A\n---\nHello <b>there</b>\n");
+    let run = |filter: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+            .args(["build", "--config"])
+            .arg(site.path("wirefeed.toml"))
+            .env("RUST_LOG", filter)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    // (RUST_LOG, wirefeed's own debug line shown, html5ever's parser state shown)
+    for (filter, own, dependency) in
+        [("debug", true, false), ("DEBUG", true, false), ("debug,html5ever=debug", true, true), ("warn", false, false)]
+    {
+        let err = run(filter);
+        assert_eq!(err.contains("not a story file"), own, "RUST_LOG={filter}:\n{err}");
+        assert_eq!(err.contains("insertion mode"), dependency, "RUST_LOG={filter}:\n{err}");
+    }
+}
