@@ -107,6 +107,15 @@ enum Command {
     },
     /// Every story taken down, newest first, with time and reason.
     Hidden,
+    /// Why a stored story is (or is not) in each topic and channel.
+    Explain {
+        /// A story id, a link, or words of a title.
+        #[arg(required = true, num_args = 1..)]
+        story: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the output folder over HTTP, with /healthz and /metrics
     /// (until Ctrl-C or SIGTERM).
     Serve {
@@ -154,6 +163,7 @@ fn main() -> ExitCode {
         Command::Hide { target, reason } => editorial::hide(&cli.config, &target, reason.as_deref()),
         Command::Unhide { target } => editorial::unhide(&cli.config, &target),
         Command::Hidden => editorial::hidden(&cli.config),
+        Command::Explain { story, json } => editorial::explain(&cli.config, &story.join(" "), json),
     };
     match result {
         Ok(code) => code,

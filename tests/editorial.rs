@@ -298,3 +298,53 @@ fn rust_log_debug_shows_wirefeeds_debug_lines_not_its_dependencies() {
         assert_eq!(err.contains("insertion mode"), dependency, "RUST_LOG={filter}:\n{err}");
     }
 }
+
+#[test]
+fn explain_says_why_a_story_is_in_or_out_of_each_topic_and_channel() {
+    let site = site(
+        r#"
+[[topics]]
+slug = "mideast"
+title = "Middle East"
+keywords = ["Gaza"]
+exclude = 'category:sport'
+max_items = 1
+
+[[sources]]
+name = "Feed"
+url = "feed.xml"
+all_limit = 2
+"#,
+    );
+    site.write(
+        "feed.xml",
+        rss(&[("Gaza aid arrives", "a", 1, &[]), ("Gaza talks stall", "b", 2, &[]), ("Gaza cup final", "c", 3, &["Sport"])]),
+    );
+    build_ok(&site);
+    let explain = |needle: &str| {
+        let out = site.run(&["explain", needle]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // In a topic, by which rule, term and field; its rank.
+    let text = explain("https://f.example/a");
+    assert!(text.contains("in  mideast") && text.contains("keyword Gaza in title"), "{text}");
+    assert!(text.contains("rank 1 of the 1 it shows"), "{text}");
+    // Cut by the topic's max_items, and by the source's all_limit in `all`.
+    let text = explain("talks stall");
+    assert!(text.contains("not shown: rank 2, channel shows 1"), "{text}");
+    let text = explain("cup final");
+    assert!(text.contains("out mideast") && text.contains("excluded by 'category:sport'"), "{text}");
+    assert!(text.contains("not shown: past its source's all_limit (2)"), "{text}");
+    // Taken down.
+    assert!(site.run(&["hide", "https://f.example/a", "--reason", "legal"]).status.success());
+    let text = explain("Gaza aid");
+    assert!(text.contains("hidden:     since") && text.contains("(legal)") && text.contains("not shown: taken down"), "{text}");
+    // JSON for tools.
+    let out = site.run(&["explain", "--json", "Gaza"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value.as_array().unwrap().len(), 3);
+    assert!(value[0]["channels"].as_array().unwrap().iter().any(|c| c["channel"] == "topics/mideast"));
+    // Nothing found is an error.
+    assert_eq!(site.run(&["explain", "no such words"]).status.code(), Some(1));
+}

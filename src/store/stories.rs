@@ -122,21 +122,21 @@ impl MergedRules {
 
 /// Stories taken down (`wirefeed hide`) are in no channel: by id, or by
 /// canonical link (so a copy from another source stays down too).
-const VISIBLE: &str = "NOT EXISTS (SELECT 1 FROM takedowns h WHERE h.id = s.id) \
+pub(super) const VISIBLE: &str = "NOT EXISTS (SELECT 1 FROM takedowns h WHERE h.id = s.id) \
                        AND (s.canonical IS NULL OR NOT EXISTS (SELECT 1 FROM takedowns h WHERE h.link = s.canonical))";
 
-const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.content, s.image_url, s.image_caption, s.image_credit, s.authors, \
+pub(super) const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.content, s.image_url, s.image_caption, s.image_credit, s.authors, \
                              s.categories, s.topics, s.published, s.updated, s.link, s.source_name, s.hash, s.first_seen, \
                              s.attachments, s.origin";
 
 /// Columns in [`STORY_COLUMNS`]; a query that selects more reads them after.
-const STORY_COLUMN_COUNT: usize = 18;
+pub(super) const STORY_COLUMN_COUNT: usize = 18;
 
 fn list(text: String) -> Vec<String> {
     serde_json::from_str(&text).unwrap_or_default()
 }
 
-fn story_from_row(r: &Row<'_>) -> rusqlite::Result<StoredStory> {
+pub(super) fn story_from_row(r: &Row<'_>) -> rusqlite::Result<StoredStory> {
     let (url, caption, credit): (Option<String>, Option<String>, Option<String>) = (r.get(4)?, r.get(5)?, r.get(6)?);
     let image = (url.is_some() || caption.is_some() || credit.is_some()).then_some(Image { url, caption, credit });
     Ok(StoredStory {
@@ -194,7 +194,12 @@ pub(crate) fn merged_channel(conn: &Connection, limit: usize, rules: &MergedRule
 
 /// (pk, published) of the stories a channel shows, newest first: the one
 /// definition that publishing and retention share.
-fn channel_rows(conn: &Connection, topic: Option<&str>, limit: usize, merged: &MergedRules) -> rusqlite::Result<Vec<(i64, i64)>> {
+pub(super) fn channel_rows(
+    conn: &Connection,
+    topic: Option<&str>,
+    limit: usize,
+    merged: &MergedRules,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
     let pair = |r: &Row<'_>| Ok((r.get(0)?, r.get(1)?));
     match topic {
         Some(t) => conn
@@ -217,7 +222,7 @@ fn channel_rows(conn: &Connection, topic: Option<&str>, limit: usize, merged: &M
             ))?;
             let mut rows = stmt.query([])?;
             let mut taken: HashMap<String, usize> = HashMap::new();
-            let mut out = Vec::with_capacity(limit);
+            let mut out = Vec::with_capacity(limit.min(1024));
             while out.len() < limit
                 && let Some(row) = rows.next()?
             {
