@@ -348,3 +348,41 @@ all_limit = 2
     // Nothing found is an error.
     assert_eq!(site.run(&["explain", "no such words"]).status.code(), Some(1));
 }
+
+#[test]
+fn a_running_run_takes_a_story_down_and_back_within_its_watch_interval() {
+    let site = Site::new(&[]);
+    site.write("stories/one.md", "---\ntitle: Story to take down\ndate: 2026-01-02\n---\nBody.\n");
+    site.write("stories/two.md", "---\ntitle: Story that stays\ndate: 2026-01-03\n---\nBody.\n");
+    site.write_config("[run]\nwatch_interval = \"100ms\"\n");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut runner =
+        wirefeed::operate::run::Runner::new(site.config(), std::sync::Arc::new(wirefeed::operate::metrics::Metrics::new())).unwrap();
+    let handle = std::thread::spawn(move || rt.block_on(async move { runner.run(false, rx).await }));
+    let wait_until = |what: &str, shown: bool| {
+        for _ in 0..200 {
+            if std::fs::read_to_string(site.path("feeds/all.rss"))
+                .is_ok_and(|t| t.contains(what) == shown && t.contains("Story that stays"))
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("{what} never {}", if shown { "published" } else { "taken down" });
+    };
+    wait_until("Story to take down", true);
+    let feed = json(&site, "feeds/all.json");
+    let item = feed["items"].as_array().unwrap().iter().find(|i| i["title"] == "Story to take down").unwrap();
+    let link = item["url"].as_str().unwrap().to_owned();
+    // The run holds the store's lock all along.
+    let out = site.run(&["hide", &link, "--reason", "correction pending"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_until("Story to take down", false);
+    assert!(!site.read("feeds/index.html").contains("Story to take down"));
+    let out = site.run(&["unhide", &link]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_until("Story to take down", true);
+    tx.send(true).unwrap();
+    handle.join().unwrap().unwrap();
+}
