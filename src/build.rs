@@ -140,7 +140,8 @@ pub fn retention(config: &Config) -> Retention {
 
 /// When the topics (or the sources' topics) changed since the last run,
 /// stored stories join the channels they now match, so a new topic starts
-/// with the stories already in the store.
+/// with the stories already in the store; feed stories also leave the
+/// ones they no longer match.
 pub fn refresh_topics(config: &Config, rules: &TopicRules, store: &mut Store) -> Result<(), BuildError> {
     let sources: Vec<_> = config.sources.iter().map(|s| (&s.name, &s.topics, &s.language)).collect();
     let languages: Vec<_> = config.stories.iter().map(|s| (&s.source, &s.language)).collect();
@@ -149,9 +150,16 @@ pub fn refresh_topics(config: &Config, rules: &TopicRules, store: &mut Store) ->
     if store.meta("topics")?.as_deref() == Some(fingerprint.as_str()) {
         return Ok(());
     }
-    let gained = store.add_topics(|story| rules.matching(story))?;
-    if gained > 0 {
-        tracing::info!(stories = gained, "topics changed: stored stories joined the channels they now match");
+    let changed = store.retopic(|story| match story.origin {
+        // A feed's story has no topics of its own: the rules decide alone,
+        // so a new exclude (or a narrower query) takes it out.
+        Some(_) => rules.rule_topics(story),
+        // The newsroom's own may name topics in front matter, which the
+        // store does not tell apart from the rules': only added to.
+        None => story.topics.iter().cloned().chain(rules.matching(story)).collect(),
+    })?;
+    if changed > 0 {
+        tracing::info!(stories = changed, "topic rules changed: stored stories moved to the channels they now match");
     }
     store.set_meta("topics", &fingerprint)?;
     Ok(())

@@ -556,14 +556,14 @@ impl Store {
         Ok(totals)
     }
 
-    /// Adds to every stored story the topics `extra` finds for it (after
-    /// the topic rules changed); returns how many stories gained one.
-    /// Topics are only added: a story leaves a channel by ageing out.
-    pub fn add_topics(&mut self, extra: impl Fn(&Story) -> Vec<String>) -> Result<usize> {
+    /// Gives every stored story the topics `topics` decides for it (after
+    /// the topic rules changed); returns how many stories changed. A story
+    /// that leaves a topic leaves its channel at the next publish.
+    pub fn retopic(&mut self, topics: impl Fn(&Story) -> Vec<String>) -> Result<usize> {
         let path = self.path.clone();
         let err = |e| super::StoreError::from_sqlite(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        let mut gained: Vec<(i64, i64, Story)> = Vec::new();
+        let mut changed: Vec<(i64, i64, Story)> = Vec::new();
         {
             let sql = format!("SELECT {STORY_COLUMNS}, s.pk FROM stories s");
             let mut stmt = tx.prepare(&sql).map_err(err)?;
@@ -571,23 +571,22 @@ impl Store {
             while let Some(row) = rows.next().map_err(err)? {
                 let mut story = story_from_row(row).map_err(err)?.story;
                 let pk: i64 = row.get(STORY_COLUMN_COUNT).map_err(err)?;
-                let before = story.topics.len();
-                for t in extra(&story) {
-                    if !story.topics.contains(&t) {
-                        story.topics.push(t);
-                    }
-                }
-                if story.topics.len() > before {
-                    gained.push((pk, story.published.timestamp(), story));
+                let mut new = topics(&story);
+                new.dedup();
+                let same = new.len() == story.topics.len() && new.iter().all(|t| story.topics.contains(t));
+                if !same {
+                    story.topics = new;
+                    changed.push((pk, story.published.timestamp(), story));
                 }
             }
         }
-        for (pk, published, story) in &gained {
+        for (pk, published, story) in &changed {
             tx.execute("UPDATE stories SET topics = ?2 WHERE pk = ?1", params![pk, json(&story.topics)]).map_err(err)?;
+            tx.execute("DELETE FROM story_topics WHERE story = ?1", [pk]).map_err(err)?;
             insert_topics(&tx, *pk, story, *published).map_err(err)?;
         }
         tx.commit().map_err(err)?;
-        Ok(gained.len())
+        Ok(changed.len())
     }
 
     /// The newest `limit` stories of a channel (`None`: the merged one).

@@ -194,11 +194,21 @@ impl TopicRules {
 
     /// Slugs of the topics `story` matches and does not already have.
     pub fn matching(&self, story: &Story) -> Vec<String> {
+        self.decide(story, &story.topics)
+    }
+
+    /// Slugs of every topic the rules put `story` in, whatever topics it
+    /// has already.
+    pub fn rule_topics(&self, story: &Story) -> Vec<String> {
+        self.decide(story, &[])
+    }
+
+    fn decide(&self, story: &Story, already: &[String]) -> Vec<String> {
         let source = story.source.to_lowercase();
         let mut scan: Option<Scan<'_>> = None;
         let mut found = Vec::new();
         for topic in &self.topics {
-            if story.topics.contains(&topic.slug) {
+            if already.contains(&topic.slug) {
                 continue;
             }
             let mut test = |id: QueryId| self.set.matches(id, scan.get_or_insert_with(|| self.scan(story)));
