@@ -155,7 +155,7 @@ async fn source_turn(
                 false
             }
         })
-        .map(|e| Entry { hash: e.hash, story: with_topics(e.story, source, rules) })
+        .map(|e| Entry { hash: e.hash, story: with_topics(e.story, rules) })
         .collect();
     if entries.len() < before {
         tracing::info!(source = %source.name, dropped = before - entries.len(), "entries left out by the source's filters");
@@ -165,7 +165,7 @@ async fn source_turn(
 
 /// The rules' matches (the source's own `topics` among them), added to
 /// the story's.
-pub fn with_topics(mut story: Story, _source: &SourceConfig, rules: &TopicRules) -> Story {
+pub fn with_topics(mut story: Story, rules: &TopicRules) -> Story {
     rules.assign(&mut story);
     story
 }

@@ -205,6 +205,7 @@ impl TopicRules {
 
     fn decide(&self, story: &Story, already: &[String]) -> Vec<String> {
         let source = story.source.to_lowercase();
+        let categories: Vec<String> = story.categories.iter().map(|c| c.to_lowercase()).collect();
         let mut scan: Option<Scan<'_>> = None;
         let mut found = Vec::new();
         for topic in &self.topics {
@@ -213,7 +214,7 @@ impl TopicRules {
             }
             let mut test = |id: QueryId| self.set.matches(id, scan.get_or_insert_with(|| self.scan(story)));
             let included = topic.sources.contains(&source)
-                || story.categories.iter().any(|c| topic.categories.contains(&c.to_lowercase()))
+                || categories.iter().any(|c| topic.categories.contains(c))
                 || topic.keywords.is_some_and(&mut test)
                 || topic.query.as_ref().is_some_and(|q| test(q.id));
             if included && !topic.exclude.as_ref().is_some_and(|q| test(q.id)) {
