@@ -362,9 +362,13 @@ fn a_running_run_takes_a_story_down_and_back_within_its_watch_interval() {
     let handle = std::thread::spawn(move || rt.block_on(async move { runner.run(false, rx).await }));
     let wait_until = |what: &str, shown: bool| {
         for _ in 0..200 {
-            if std::fs::read_to_string(site.path("feeds/all.rss"))
-                .is_ok_and(|t| t.contains(what) == shown && t.contains("Story that stays"))
-            {
+            // The files read below, each republished (they are written
+            // one after another).
+            let done = ["feeds/all.rss", "feeds/all.json"]
+                .iter()
+                .all(|f| std::fs::read_to_string(site.path(f)).is_ok_and(|t| t.contains(what) == shown && t.contains("Story that stays")))
+                && site.path("feeds/index.html").is_file();
+            if done {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
