@@ -66,6 +66,8 @@ fn story(n: usize) -> Story {
         updated: None,
         link: Some(link),
         source: "Bench".into(),
+        attachments: vec![],
+        origin: None,
     }
 }
 
@@ -80,7 +82,7 @@ fn entry_hash(n: usize) -> u64 {
 
 fn retention() -> Retention {
     // Nothing is old enough to prune: the benchmark measures storing.
-    Retention { keep_days: 365 * 100, max_items: PER_CHANNEL, topics: (0..TOPICS).map(topic).collect() }
+    Retention { keep_days: 365 * 100, max_items: PER_CHANNEL, topics: (0..TOPICS).map(topic).collect(), ..Default::default() }
 }
 
 /// Stores `batches`, each as one source's turn; returns the stories stored.

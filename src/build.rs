@@ -15,7 +15,7 @@ use crate::model::Story;
 use crate::model::text::count;
 use crate::publish::{self, PublishReport};
 use crate::store::sources::SourceKind;
-use crate::store::stories::{Batch, Retention};
+use crate::store::stories::{Batch, MergedRules, Retention};
 use crate::store::{Entry, RunRecord, SourceState, Store, StoreError};
 use crate::topics::TopicRules;
 
@@ -130,7 +130,7 @@ pub fn build_in(
     now: DateTime<Utc>,
     on_source: &(dyn Fn(&SourceReport) + Sync),
 ) -> Result<BuildReport, BuildError> {
-    let rules = Arc::new(TopicRules::new(&config.topics)?);
+    let rules = Arc::new(TopicRules::from_config(config));
     let retention = retention(config);
     let mut report = BuildReport::default();
     forget_unconfigured(config, store, &mut report)?;
@@ -157,24 +157,36 @@ pub fn retention(config: &Config) -> Retention {
         keep_days: config.store.keep_days,
         max_items: config.publish.max_items,
         topics: config.topics.iter().map(|t| t.slug.clone()).collect(),
+        topic_limits: config.topics.iter().filter_map(|t| Some((t.slug.clone(), t.max_items?))).collect(),
+        merged: MergedRules {
+            left_out: config.sources.iter().filter(|s| !s.in_all).map(|s| s.name.clone()).collect(),
+            caps: config.sources.iter().filter_map(|s| Some((s.name.clone(), s.all_limit?))).collect(),
+        },
     }
 }
 
 /// When the topics (or the sources' topics) changed since the last run,
 /// stored stories join the channels they now match, so a new topic starts
-/// with the stories already in the store.
+/// with the stories already in the store; feed stories also leave the
+/// ones they no longer match.
 pub fn refresh_topics(config: &Config, rules: &TopicRules, store: &mut Store) -> Result<(), BuildError> {
-    let sources: Vec<_> = config.sources.iter().map(|s| (&s.name, &s.topics)).collect();
-    let fingerprint = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(format!("{:?}|{sources:?}", config.topics).as_bytes()));
+    let sources: Vec<_> = config.sources.iter().map(|s| (&s.name, &s.topics, &s.language)).collect();
+    let languages: Vec<_> = config.stories.iter().map(|s| (&s.source, &s.language)).collect();
+    let rules_text = format!("{:?}|{sources:?}|{languages:?}|{:?}|{}", config.topics, config.matching, config.publish.language);
+    let fingerprint = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(rules_text.as_bytes()));
     if store.meta("topics")?.as_deref() == Some(fingerprint.as_str()) {
         return Ok(());
     }
-    let gained = store.add_topics(|story| {
-        let own = config.sources.iter().find(|s| s.name == story.source).map(|s| s.topics.clone()).unwrap_or_default();
-        own.into_iter().chain(rules.matching(story)).collect()
+    let changed = store.retopic(|story| match story.origin {
+        // A feed's story has no topics of its own: the rules decide alone,
+        // so a new exclude (or a narrower query) takes it out.
+        Some(_) => rules.rule_topics(story),
+        // The newsroom's own may name topics in front matter, which the
+        // store does not tell apart from the rules': only added to.
+        None => story.topics.iter().cloned().chain(rules.matching(story)).collect(),
     })?;
-    if gained > 0 {
-        tracing::info!(stories = gained, "topics changed: stored stories joined the channels they now match");
+    if changed > 0 {
+        tracing::info!(stories = changed, "topic rules changed: stored stories moved to the channels they now match");
     }
     store.set_meta("topics", &fingerprint)?;
     Ok(())
@@ -237,6 +249,12 @@ pub fn ingest_files(
     report: &mut BuildReport,
 ) -> Result<(), BuildError> {
     let name = files_source_name(config, entry);
+    let earlier = earlier_paths(config, entry);
+    if earlier.iter().any(|p| *p == entry.path.as_path()) {
+        // The same folder twice: one store row, read once, for the first.
+        report.notes.push(format!("{}: listed by an earlier [[stories]] entry too; published once, for that entry", entry.path.display()));
+        return Ok(());
+    }
     let pk = store.source_pk(&name, SourceKind::Files, &entry.path.display().to_string())?;
     let scope = store.source_scope(pk, &entry.source)?;
     let previous: Vec<ingest::identity::Previous> = store
@@ -244,7 +262,6 @@ pub fn ingest_files(
         .into_iter()
         .map(|r| ingest::identity::Previous { id: r.id, link: r.link, file: r.file, content: r.content })
         .collect();
-    let earlier = earlier_paths(config, entry);
     let ingested = ingest::load_stories(entry, &config.publish.base_url, &scope, &previous, &earlier);
     report.files_read += ingested.files;
     if !ingested.covered.is_empty() {
@@ -441,10 +458,10 @@ pub struct Published {
 pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, BuildError> {
     remove_stale_temp_files(&config.publish.output_dir);
     let removed = remove_dropped_topics(config, store)?;
-    let max = config.publish.max_items;
-    let mut stored = vec![store.channel(None, max)?];
+    let limits = retention(config);
+    let mut stored = vec![store.merged_channel(limits.limit(None), &limits.merged)?];
     for t in &config.topics {
-        stored.push(store.channel(Some(&t.slug), max)?);
+        stored.push(store.channel(Some(&t.slug), limits.limit(Some(&t.slug)))?);
     }
     let settings = settings_fingerprint(config);
     let digests: Vec<u64> = stored.iter().map(|list| channel_digest(settings, list)).collect();

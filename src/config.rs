@@ -43,6 +43,9 @@ pub struct Config {
     pub run: RunConfig,
     #[serde(default)]
     pub serve: ServeConfig,
+    /// How topic and source queries match text.
+    #[serde(default, rename = "match")]
+    pub matching: MatchConfig,
     /// The config file this was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -87,6 +90,10 @@ pub struct StoriesConfig {
     /// one; UTC when unset.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Language of these stories (BCP 47, e.g. `de`), for `lang:` in
+    /// queries; default: `[publish] language`.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 impl StoriesConfig {
@@ -109,6 +116,27 @@ pub struct TopicConfig {
     pub categories: Vec<String>,
     #[serde(default)]
     pub sources: Vec<String>,
+    /// A query (see [`crate::topics::query`]): matching stories join.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// A query: matching stories stay out, whatever the other rules say
+    /// (front-matter `topics` still add).
+    #[serde(default)]
+    pub exclude: Option<String>,
+    /// Overrides `[publish] max_items` for this channel.
+    #[serde(default)]
+    pub max_items: Option<usize>,
+    /// `query` and `exclude` as parsed at load (not keys).
+    #[serde(skip)]
+    pub parsed: ParsedQueries,
+}
+
+/// The queries of a `[[topics]]` (query, exclude) or `[[sources]]`
+/// (include, exclude) entry, parsed when the config is loaded.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedQueries {
+    pub include: Option<crate::topics::query::Query>,
+    pub exclude: Option<crate::topics::query::Query>,
 }
 
 /// An external feed to aggregate.
@@ -132,6 +160,29 @@ pub struct SourceConfig {
     /// When the URL is a web page, follow its advertised feed.
     #[serde(default)]
     pub discover: bool,
+    /// A query: only entries that match are stored.
+    #[serde(default)]
+    pub include: Option<String>,
+    /// A query: entries that match are dropped before storing.
+    #[serde(default)]
+    pub exclude: Option<String>,
+    /// Entries published longer ago than this are dropped before storing.
+    #[serde(default, with = "humantime_serde")]
+    pub max_age: Option<Duration>,
+    /// `false` keeps this source's stories out of the merged channel
+    /// (topic channels still get them).
+    #[serde(default = "yes")]
+    pub in_all: bool,
+    /// At most this many of this source's stories in the merged channel.
+    #[serde(default)]
+    pub all_limit: Option<usize>,
+    /// Language of the feed's stories (BCP 47), for `lang:` in queries;
+    /// default: `[publish] language`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// `include` and `exclude` as parsed at load (not a key).
+    #[serde(skip)]
+    pub parsed: ParsedQueries,
 }
 
 /// Where a source's feed comes from.
@@ -249,6 +300,15 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig { path: PathBuf::from(".wirefeed/state.db"), keep_days: 30, lock_timeout: Duration::from_secs(10) }
     }
+}
+
+/// `[match]`: how queries and keywords compare text.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchConfig {
+    /// `Koln` matches `Köln`: accents of Latin, Greek and Cyrillic letters
+    /// are ignored on both sides.
+    pub fold_accents: bool,
 }
 
 /// How `wirefeed serve` (and `wirefeed run --serve`) serves the output.
@@ -410,6 +470,7 @@ impl Config {
                 return Err(self.invalid(format!("topics[{i}]"), "keywords, categories and sources must not be empty strings"));
             }
         }
+        self.parse_queries()?;
         self.validate_run()?;
         self.validate_sources()
     }
@@ -459,6 +520,53 @@ impl Config {
                     return Err(self.invalid(format!("sources[{i}].topics"), format!("no [[topics]] entry has slug {t:?}")));
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Parses every topic's and source's queries (once, here), and checks
+    /// the other editorial keys.
+    fn parse_queries(&mut self) -> Result<(), ConfigError> {
+        let parse = |key: String, owner: String, text: &Option<String>| match text {
+            None => Ok(None),
+            Some(q) => crate::topics::query::parse(q).map(Some).map_err(|e| ConfigError::Invalid {
+                path: self.path.clone(),
+                key,
+                message: format!("{owner}: {e}"),
+            }),
+        };
+        let mut topics = Vec::with_capacity(self.topics.len());
+        for (i, t) in self.topics.iter().enumerate() {
+            let owner = format!("topic {:?}", t.slug);
+            if t.max_items == Some(0) {
+                return Err(self.invalid(format!("topics[{i}].max_items"), "must be at least 1"));
+            }
+            topics.push(ParsedQueries {
+                include: parse(format!("topics[{i}].query"), owner.clone(), &t.query)?,
+                exclude: parse(format!("topics[{i}].exclude"), owner, &t.exclude)?,
+            });
+        }
+        let mut sources = Vec::with_capacity(self.sources.len());
+        for (i, s) in self.sources.iter().enumerate() {
+            let owner = format!("source {:?}", s.name);
+            if s.max_age.is_some_and(|d| d.is_zero()) {
+                return Err(self.invalid(format!("sources[{i}].max_age"), "must be longer than zero"));
+            }
+            if s.all_limit == Some(0) {
+                return Err(self.invalid(format!("sources[{i}].all_limit"), "must be at least 1 (in_all = false keeps a source out)"));
+            }
+            sources.push(ParsedQueries {
+                include: parse(format!("sources[{i}].include"), owner.clone(), &s.include)?,
+                exclude: parse(format!("sources[{i}].exclude"), owner, &s.exclude)?,
+            });
+        }
+        for (t, parsed) in self.topics.iter_mut().zip(topics) {
+            t.parsed = parsed;
+        }
+        for (s, parsed) in self.sources.iter_mut().zip(sources) {
+            s.parsed = parsed;
         }
         Ok(())
     }

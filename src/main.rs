@@ -10,6 +10,7 @@ use wirefeed::config::{self, Config};
 use wirefeed::ingest::sources::SourceStatus;
 use wirefeed::model::text::count;
 
+mod editorial;
 mod report;
 
 /// A bar while sources are fetched, only when stderr is a terminal (log
@@ -97,6 +98,32 @@ enum Command {
         #[arg(long)]
         json_logs: bool,
     },
+    /// Take a story down from every channel at the next publish (also
+    /// while `run` holds the store); it never comes back from its source.
+    Hide {
+        /// The story's id, or its URL (a URL not stored yet stays out when
+        /// it arrives).
+        target: String,
+        /// Why, for `wirefeed hidden`.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put a story taken down with `hide` back at the next publish.
+    Unhide {
+        /// The id or URL given to `hide`.
+        target: String,
+    },
+    /// Every story taken down, newest first, with time and reason.
+    Hidden,
+    /// Why a stored story is (or is not) in each topic and channel.
+    Explain {
+        /// A story id, a link, or words of a title.
+        #[arg(required = true, num_args = 1..)]
+        story: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the output folder over HTTP, with /healthz and /metrics
     /// (until Ctrl-C or SIGTERM).
     Serve {
@@ -141,6 +168,10 @@ fn main() -> ExitCode {
         }),
         Command::Parse { jsonl, base, content_type, fixture_http, files } => parse(&files, jsonl, base, content_type, fixture_http),
         Command::Serve { addr } => serve(&cli.config, addr, cli.quiet),
+        Command::Hide { target, reason } => editorial::hide(&cli.config, &target, reason.as_deref()),
+        Command::Unhide { target } => editorial::unhide(&cli.config, &target),
+        Command::Hidden => editorial::hidden(&cli.config),
+        Command::Explain { story, json } => editorial::explain(&cli.config, &story.join(" "), json),
     };
     match result {
         Ok(code) => code,
@@ -154,11 +185,35 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(default: &str, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let spec = std::env::var("RUST_LOG").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| default.to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(log_directives(&spec))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_directives(default)));
     use std::io::IsTerminal;
     let ansi = std::io::stderr().is_terminal();
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
     if json { logs.json().init() } else { logs.init() }
+}
+
+/// `RUST_LOG` as wirefeed reads it: a bare level (`debug`) is wirefeed's
+/// own; dependencies stay at `warn` (html5ever's parser state, hyper's
+/// connection pool) unless a directive names them (`debug,hyper=trace`).
+fn log_directives(spec: &str) -> String {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let mut base = "warn";
+    let mut out = Vec::new();
+    for d in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        match LEVELS.iter().find(|l| l.eq_ignore_ascii_case(d)) {
+            Some(level) => {
+                // Quieter than warn (`-q` is "error") quietens everything.
+                if matches!(*level, "off" | "error") {
+                    base = level;
+                }
+                out.push(format!("wirefeed={level}"));
+            }
+            None => out.push(d.to_owned()),
+        }
+    }
+    std::iter::once(base.to_owned()).chain(out).collect::<Vec<_>>().join(",")
 }
 
 fn opml_import(config_path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {

@@ -315,7 +315,14 @@ fn two_entries_covering_one_file_publish_it_once_and_say_so() {
     site.write_config("[[stories]]\npath = \"stories\"\nsource = \"Again\"\n");
     let err = build_ok(&site);
     assert_eq!(titles(&site).len(), 2);
+    assert!(err.contains("listed by an earlier [[stories]] entry too"), "{err}");
+    // A folder inside another one: its files were read for the first.
+    site.write_config("[[stories]]\npath = \"stories/inner\"\nsource = \"Inner\"\n");
+    site.write("stories/inner/b.md", "---\ntitle: Inner story\n---\nx\n");
+    let err = build_ok(&site);
+    assert_eq!(titles(&site).len(), 3);
     assert!(err.contains("also under an earlier [[stories]] path"), "{err}");
+    assert_eq!(item_titled(&site, "Inner story")["_source"], serde_json::Value::Null);
 }
 
 #[test]

@@ -149,19 +149,29 @@ async fn source_turn(
     let pk = input.pk;
     let (state, report, parsed) = run_source(config, fetcher, source, input.state, &input.scope, reader, pk, now).await;
     let (entries, seen) = parsed.unwrap_or_default();
-    let entries = entries.into_iter().map(|e| Entry { hash: e.hash, story: with_topics(e.story, source, rules), file: None }).collect();
+    let before = entries.len();
+    // The source's include/exclude/max_age, before anything is stored.
+    let entries: Vec<Entry> = entries
+        .into_iter()
+        .filter(|e| match rules.admit(&e.story, now) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::debug!(source = %source.name, entry = %e.story.id, title = %e.story.title, "dropped: {why}");
+                false
+            }
+        })
+        .map(|e| Entry { hash: e.hash, story: with_topics(e.story, rules), file: None })
+        .collect();
+    if entries.len() < before {
+        tracing::info!(source = %source.name, dropped = before - entries.len(), "entries left out by the source's filters");
+    }
     SourceResult { pk, report, state, entries, seen }
 }
 
-/// The source's own topics and the rules' matches, added to the story's.
-pub fn with_topics(mut story: Story, source: &SourceConfig, rules: &TopicRules) -> Story {
-    for t in &source.topics {
-        if !story.topics.contains(t) {
-            story.topics.push(t.clone());
-        }
-    }
-    let found = rules.matching(&story);
-    story.topics.extend(found);
+/// The rules' matches (the source's own `topics` among them), added to
+/// the story's.
+pub fn with_topics(mut story: Story, rules: &TopicRules) -> Story {
+    rules.assign(&mut story);
     story
 }
 
@@ -470,6 +480,13 @@ mod tests {
             headers: [("Authorization".to_owned(), "Bearer x".to_owned())].into(),
             enabled: true,
             discover: false,
+            include: None,
+            exclude: None,
+            max_age: None,
+            in_all: true,
+            all_limit: None,
+            language: None,
+            parsed: Default::default(),
         };
         let configured = Url::parse("https://feeds.example.org/a").unwrap();
         let same = Url::parse("https://feeds.example.org/other").unwrap();

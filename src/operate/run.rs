@@ -36,6 +36,8 @@ pub struct Runner {
     rules: Arc<TopicRules>,
     metrics: Arc<Metrics>,
     folders: HashMap<usize, u64>,
+    /// The store's takedowns counter when last published.
+    takedowns: Option<String>,
 }
 
 /// What one pass did.
@@ -49,10 +51,11 @@ pub struct Pass {
 impl Runner {
     pub fn new(config: Config, metrics: Arc<Metrics>) -> Result<Runner, BuildError> {
         let mut store = Store::open(&config)?;
-        let rules = Arc::new(TopicRules::new(&config.topics)?);
+        let rules = Arc::new(TopicRules::from_config(&config));
         crate::build::refresh_topics(&config, &rules, &mut store)?;
         metrics.set_stories_stored(store.story_count()?);
-        Ok(Runner { config: Arc::new(config), store, rules, metrics, folders: HashMap::new() })
+        let takedowns = store.takedowns_version()?;
+        Ok(Runner { config: Arc::new(config), store, rules, metrics, folders: HashMap::new(), takedowns })
     }
 
     /// Runs until `shutdown` turns true (or after one pass with `once`).
@@ -65,6 +68,10 @@ impl Runner {
             let mut changed = false;
             if tokio::time::Instant::now() >= next_watch {
                 changed |= self.check_folders()?;
+                // `wirefeed hide`/`unhide` from another process.
+                let takedowns = self.store.takedowns_version()?;
+                changed |= takedowns != self.takedowns;
+                self.takedowns = takedowns;
                 next_watch = tokio::time::Instant::now() + self.config.run.watch_interval;
             }
             let due = self.due_sources(Utc::now())?;

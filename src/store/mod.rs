@@ -14,10 +14,12 @@
 //! last transactions, never consistency). One process writes at a time
 //! ([`lock`]).
 
+pub mod explain;
 pub mod lock;
 pub mod schema;
 pub mod sources;
 pub mod stories;
+pub mod takedowns;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -68,7 +70,7 @@ pub struct Store {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Readers (other connections) must wait for a writer's commit rather
     // than fail.
     conn.busy_timeout(Duration::from_secs(30))?;

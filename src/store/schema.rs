@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub const APPLICATION_ID: i32 = 0x7766_6431;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4_TAKEDOWNS];
 
 /// The schema version this wirefeed writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -127,6 +127,23 @@ ALTER TABLE stories ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE stories ADD COLUMN origin TEXT;
 ALTER TABLE stories ADD COLUMN file TEXT;
 ALTER TABLE sources ADD COLUMN scope TEXT;
+";
+
+/// Version 4 (takedowns): stories an editor took down (`wirefeed hide`).
+/// `key` is the story's id, or the canonical link asked for when no
+/// stored story had it; `id` and `link` (canonical) are what channels
+/// are filtered by.
+const V4_TAKEDOWNS: &str = "
+CREATE TABLE takedowns (
+    key TEXT PRIMARY KEY,
+    id TEXT,
+    link TEXT,
+    title TEXT,
+    reason TEXT,
+    hidden_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX takedowns_by_id ON takedowns(id);
+CREATE INDEX takedowns_by_link ON takedowns(link);
 ";
 
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use super::sources::{self, SourceState};
@@ -97,22 +97,53 @@ pub struct Batch<'a> {
     pub retract_unseen: bool,
 }
 
-/// What retention keeps: stories younger than `keep_days`, and each
-/// channel's `max_items` newest.
-#[derive(Debug, Clone)]
+/// What retention keeps: stories younger than `keep_days`, and what each
+/// channel shows (its `max_items` newest, less what it leaves out).
+#[derive(Debug, Clone, Default)]
 pub struct Retention {
     pub keep_days: u32,
     pub max_items: usize,
     pub topics: Vec<String>,
+    /// Topics whose own `max_items` overrides `max_items`.
+    pub topic_limits: HashMap<String, usize>,
+    /// Sources the merged channel leaves out or caps.
+    pub merged: MergedRules,
 }
 
-const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.content, s.image_url, s.image_caption, s.image_credit, s.authors, \
+impl Retention {
+    /// How many stories a channel shows (`None`: the merged one).
+    pub fn limit(&self, topic: Option<&str>) -> usize {
+        topic.and_then(|t| self.topic_limits.get(t)).copied().unwrap_or(self.max_items)
+    }
+}
+
+/// What the merged channel shows of each source, by source name (a
+/// story's `source`): `[[sources]] in_all = false` leaves a source out,
+/// `all_limit` caps its stories there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergedRules {
+    pub left_out: HashSet<String>,
+    pub caps: HashMap<String, usize>,
+}
+
+impl MergedRules {
+    fn is_empty(&self) -> bool {
+        self.left_out.is_empty() && self.caps.is_empty()
+    }
+}
+
+/// Stories taken down (`wirefeed hide`) are in no channel: by id, or by
+/// canonical link (so a copy from another source stays down too).
+pub(super) const VISIBLE: &str = "NOT EXISTS (SELECT 1 FROM takedowns h WHERE h.id = s.id) \
+                       AND (s.canonical IS NULL OR NOT EXISTS (SELECT 1 FROM takedowns h WHERE h.link = s.canonical))";
+
+pub(super) const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.content, s.image_url, s.image_caption, s.image_credit, s.authors, \
                              s.categories, s.topics, s.published, s.updated, s.link, s.source_name, s.hash, s.first_seen, \
                              s.attachments, s.origin, \
                              (SELECT url FROM sources WHERE pk = s.source AND kind = 'feed' AND s.origin IS NULL)";
 
 /// Columns in [`STORY_COLUMNS`]; a query that selects more reads them after.
-const STORY_COLUMN_COUNT: usize = 19;
+pub(super) const STORY_COLUMN_COUNT: usize = 19;
 
 /// The origin of an external story stored before wirefeed kept origins:
 /// what the store knows of its source (the URL it is read from, the name
@@ -126,7 +157,7 @@ fn list(text: String) -> Vec<String> {
     serde_json::from_str(&text).unwrap_or_default()
 }
 
-fn story_from_row(r: &Row<'_>) -> rusqlite::Result<StoredStory> {
+pub(super) fn story_from_row(r: &Row<'_>) -> rusqlite::Result<StoredStory> {
     let (url, caption, credit): (Option<String>, Option<String>, Option<String>) = (r.get(4)?, r.get(5)?, r.get(6)?);
     let image = (url.is_some() || caption.is_some() || credit.is_some()).then_some(Image { url, caption, credit });
     Ok(StoredStory {
@@ -154,38 +185,95 @@ fn story_from_row(r: &Row<'_>) -> rusqlite::Result<StoredStory> {
     })
 }
 
-/// The newest `limit` stories of a channel (`None`: the merged one),
-/// newest first, equal dates in the order they were stored.
+/// The newest `limit` stories of a channel (`None`: the merged one, with
+/// every source in full), newest first, equal dates in the order they were
+/// stored. Stories taken down are left out.
 pub(crate) fn channel(conn: &Connection, topic: Option<&str>, limit: usize) -> rusqlite::Result<Vec<StoredStory>> {
     let limit = limit as i64;
     match topic {
         None => {
-            let sql = format!("SELECT {STORY_COLUMNS} FROM stories s ORDER BY s.published DESC, s.pk LIMIT ?1");
+            let sql = format!("SELECT {STORY_COLUMNS} FROM stories s WHERE {VISIBLE} ORDER BY s.published DESC, s.pk LIMIT ?1");
             conn.prepare_cached(&sql)?.query_map([limit], story_from_row)?.collect()
         }
         Some(topic) => {
             let sql = format!(
                 "SELECT {STORY_COLUMNS} FROM story_topics t JOIN stories s ON s.pk = t.story \
-                 WHERE t.topic = ?1 ORDER BY t.published DESC, t.story LIMIT ?2"
+                 WHERE t.topic = ?1 AND {VISIBLE} ORDER BY t.published DESC, t.story LIMIT ?2"
             );
             conn.prepare_cached(&sql)?.query_map(params![topic, limit], story_from_row)?.collect()
         }
     }
 }
 
+/// The merged channel as `rules` shape it: the newest `limit` stories of
+/// the sources it includes, at most each one's cap.
+pub(crate) fn merged_channel(conn: &Connection, limit: usize, rules: &MergedRules) -> rusqlite::Result<Vec<StoredStory>> {
+    if rules.is_empty() {
+        return channel(conn, None, limit);
+    }
+    let rows = channel_rows(conn, None, limit, rules)?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {STORY_COLUMNS} FROM stories s WHERE s.pk = ?1"))?;
+    rows.iter().map(|(pk, _)| stmt.query_row([pk], story_from_row)).collect()
+}
+
+/// (pk, published) of the stories a channel shows, newest first: the one
+/// definition that publishing and retention share.
+pub(super) fn channel_rows(
+    conn: &Connection,
+    topic: Option<&str>,
+    limit: usize,
+    merged: &MergedRules,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let pair = |r: &Row<'_>| Ok((r.get(0)?, r.get(1)?));
+    match topic {
+        Some(t) => conn
+            .prepare_cached(&format!(
+                "SELECT t.story, t.published FROM story_topics t JOIN stories s ON s.pk = t.story \
+                 WHERE t.topic = ?1 AND {VISIBLE} ORDER BY t.published DESC, t.story LIMIT ?2"
+            ))?
+            .query_map(params![t, limit as i64], pair)?
+            .collect(),
+        None if merged.is_empty() => conn
+            .prepare_cached(&format!("SELECT s.pk, s.published FROM stories s WHERE {VISIBLE} ORDER BY s.published DESC, s.pk LIMIT ?1"))?
+            .query_map([limit as i64], pair)?
+            .collect(),
+        None => {
+            // Walks the date index newest first, skipping what the rules
+            // leave out, until the channel is full: a capped chatty source
+            // costs a scan of its own recent stories, nothing more.
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT s.pk, s.published, s.source_name FROM stories s WHERE {VISIBLE} ORDER BY s.published DESC, s.pk"
+            ))?;
+            let mut rows = stmt.query([])?;
+            let mut taken: HashMap<String, usize> = HashMap::new();
+            let mut out = Vec::with_capacity(limit.min(1024));
+            while out.len() < limit
+                && let Some(row) = rows.next()?
+            {
+                let source: String = row.get(2)?;
+                if merged.left_out.contains(&source) {
+                    continue;
+                }
+                if let Some(cap) = merged.caps.get(&source) {
+                    let n = taken.entry(source).or_default();
+                    if *n >= *cap {
+                        continue;
+                    }
+                    *n += 1;
+                }
+                out.push((row.get(0)?, row.get(1)?));
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// The rows each channel shows (what retention must keep).
 fn channel_pks(conn: &Connection, retention: &Retention) -> rusqlite::Result<BTreeSet<i64>> {
-    let limit = retention.max_items as i64;
     let mut keep = BTreeSet::new();
-    let mut all = conn.prepare_cached("SELECT pk FROM stories ORDER BY published DESC, pk LIMIT ?1")?;
-    for pk in all.query_map([limit], |r| r.get(0))? {
-        keep.insert(pk?);
-    }
-    let mut by_topic = conn.prepare_cached("SELECT story FROM story_topics WHERE topic = ?1 ORDER BY published DESC, story LIMIT ?2")?;
-    for topic in &retention.topics {
-        for pk in by_topic.query_map(params![topic, limit], |r| r.get(0))? {
-            keep.insert(pk?);
-        }
+    let channels = std::iter::once(None).chain(retention.topics.iter().map(|t| Some(t.as_str())));
+    for topic in channels {
+        keep.extend(channel_rows(conn, topic, retention.limit(topic), &retention.merged)?.into_iter().map(|(pk, _)| pk));
     }
     Ok(keep)
 }
@@ -316,14 +404,17 @@ fn update(tx: &Transaction<'_>, pk: i64, old_changed: i64, published: i64, e: &E
     insert_topics(tx, pk, s, published)
 }
 
-/// Each channel's retention floor: the date of its `max_items`-th newest
-/// story (`None` while the channel holds fewer), cached for a transaction.
+/// Each channel's retention floor: the date of the last story it shows
+/// when full (`None` while it shows fewer than its limit), cached for a
+/// transaction.
 struct Floors<'r> {
     retention: &'r Retention,
     /// Whether any tombstone exists (a fresh store has none to look up).
     tombstones: bool,
     cutoff: i64,
-    known: std::collections::HashMap<Option<String>, Option<i64>>,
+    known: HashMap<Option<String>, Option<i64>>,
+    /// Per capped source: the date of its `all_limit`-th newest story.
+    source_floors: HashMap<String, Option<i64>>,
 }
 
 impl Floors<'_> {
@@ -332,19 +423,47 @@ impl Floors<'_> {
         if let Some(f) = self.known.get(&key) {
             return Ok(*f);
         }
-        let offset = self.retention.max_items.saturating_sub(1) as i64;
+        let limit = self.retention.limit(topic);
+        let offset = limit.saturating_sub(1) as i64;
         let f = match topic {
+            None if !self.retention.merged.is_empty() => {
+                let rows = channel_rows(tx, topic, limit, &self.retention.merged)?;
+                (rows.len() >= limit).then(|| rows.last().map(|(_, published)| *published)).flatten()
+            }
             None => tx
-                .prepare_cached("SELECT published FROM stories ORDER BY published DESC, pk LIMIT 1 OFFSET ?1")?
+                .prepare_cached(&format!(
+                    "SELECT s.published FROM stories s WHERE {VISIBLE} ORDER BY s.published DESC, s.pk LIMIT 1 OFFSET ?1"
+                ))?
                 .query_row([offset], |r| r.get(0))
                 .optional()?,
             Some(t) => tx
-                .prepare_cached("SELECT published FROM story_topics WHERE topic = ?1 ORDER BY published DESC, story LIMIT 1 OFFSET ?2")?
+                .prepare_cached(&format!(
+                    "SELECT t.published FROM story_topics t JOIN stories s ON s.pk = t.story \
+                     WHERE t.topic = ?1 AND {VISIBLE} ORDER BY t.published DESC, t.story LIMIT 1 OFFSET ?2"
+                ))?
                 .query_row(params![t, offset], |r| r.get(0))
                 .optional()?,
         };
         self.known.insert(key, f);
         Ok(f)
+    }
+
+    /// Whether a story of this source and date would be among the ones the
+    /// merged channel may show of its source.
+    fn within_cap(&mut self, tx: &Transaction<'_>, source: &str, published: i64) -> rusqlite::Result<bool> {
+        let Some(&cap) = self.retention.merged.caps.get(source) else { return Ok(true) };
+        let floor = match self.source_floors.get(source) {
+            Some(f) => *f,
+            None => {
+                let f = tx
+                    .prepare_cached("SELECT published FROM stories WHERE source_name = ?1 ORDER BY published DESC LIMIT 1 OFFSET ?2")?
+                    .query_row(params![source, cap.saturating_sub(1) as i64], |r| r.get(0))
+                    .optional()?;
+                self.source_floors.insert(source.to_owned(), f);
+                f
+            }
+        };
+        Ok(floor.is_none_or(|f| published > f))
     }
 
     /// Whether a story of this date and these topics would be kept: young
@@ -354,12 +473,17 @@ impl Floors<'_> {
         if published >= self.cutoff || self.retention.max_items == 0 {
             return Ok(published >= self.cutoff);
         }
-        let channels =
-            std::iter::once(None).chain(story.topics.iter().filter(|t| self.retention.topics.contains(t)).map(|t| Some(t.as_str())));
+        let merged = &self.retention.merged;
+        let in_merged = !merged.left_out.contains(&story.source) && self.within_cap(tx, &story.source, published)?;
+        let channels = in_merged
+            .then_some(None)
+            .into_iter()
+            .chain(story.topics.iter().filter(|t| self.retention.topics.contains(t)).map(|t| Some(t.as_str())));
         for topic in channels {
             if self.floor(tx, topic)?.is_none_or(|f| published > f) {
                 // It enters that channel and moves its floor.
                 self.known.clear();
+                self.source_floors.clear();
                 return Ok(true);
             }
         }
@@ -426,7 +550,7 @@ impl Store {
         sources::save(&tx, batch.source_pk, batch.state).map_err(err)?;
         let cutoff = now_ts - i64::from(retention.keep_days) * 86_400;
         let tombstones = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0)).map_err(err)?;
-        let mut floors = Floors { retention, tombstones, cutoff, known: Default::default() };
+        let mut floors = Floors { retention, tombstones, cutoff, known: Default::default(), source_floors: Default::default() };
         let mut written = Vec::new();
         for e in &batch.entries {
             let before = out.new + out.changed;
@@ -489,14 +613,14 @@ impl Store {
         Ok(totals)
     }
 
-    /// Adds to every stored story the topics `extra` finds for it (after
-    /// the topic rules changed); returns how many stories gained one.
-    /// Topics are only added: a story leaves a channel by ageing out.
-    pub fn add_topics(&mut self, extra: impl Fn(&Story) -> Vec<String>) -> Result<usize> {
+    /// Gives every stored story the topics `topics` decides for it (after
+    /// the topic rules changed); returns how many stories changed. A story
+    /// that leaves a topic leaves its channel at the next publish.
+    pub fn retopic(&mut self, topics: impl Fn(&Story) -> Vec<String>) -> Result<usize> {
         let path = self.path.clone();
         let err = |e| super::StoreError::from_sqlite(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        let mut gained: Vec<(i64, i64, Story)> = Vec::new();
+        let mut changed: Vec<(i64, i64, Story)> = Vec::new();
         {
             let sql = format!("SELECT {STORY_COLUMNS}, s.pk FROM stories s");
             let mut stmt = tx.prepare(&sql).map_err(err)?;
@@ -504,23 +628,22 @@ impl Store {
             while let Some(row) = rows.next().map_err(err)? {
                 let mut story = story_from_row(row).map_err(err)?.story;
                 let pk: i64 = row.get(STORY_COLUMN_COUNT).map_err(err)?;
-                let before = story.topics.len();
-                for t in extra(&story) {
-                    if !story.topics.contains(&t) {
-                        story.topics.push(t);
-                    }
-                }
-                if story.topics.len() > before {
-                    gained.push((pk, story.published.timestamp(), story));
+                let mut new = topics(&story);
+                new.dedup();
+                let same = new.len() == story.topics.len() && new.iter().all(|t| story.topics.contains(t));
+                if !same {
+                    story.topics = new;
+                    changed.push((pk, story.published.timestamp(), story));
                 }
             }
         }
-        for (pk, published, story) in &gained {
+        for (pk, published, story) in &changed {
             tx.execute("UPDATE stories SET topics = ?2 WHERE pk = ?1", params![pk, json(&story.topics)]).map_err(err)?;
+            tx.execute("DELETE FROM story_topics WHERE story = ?1", [pk]).map_err(err)?;
             insert_topics(&tx, *pk, story, *published).map_err(err)?;
         }
         tx.commit().map_err(err)?;
-        Ok(gained.len())
+        Ok(changed.len())
     }
 
     /// The stories a `[[stories]]` folder's source holds, with the file
@@ -536,6 +659,11 @@ impl Store {
     /// The newest `limit` stories of a channel (`None`: the merged one).
     pub fn channel(&self, topic: Option<&str>, limit: usize) -> Result<Vec<StoredStory>> {
         channel(&self.conn, topic, limit).map_err(self.err())
+    }
+
+    /// The merged channel as `rules` shape it (`in_all`, `all_limit`).
+    pub fn merged_channel(&self, limit: usize, rules: &MergedRules) -> Result<Vec<StoredStory>> {
+        merged_channel(&self.conn, limit, rules).map_err(self.err())
     }
 
     /// Digest of what a channel file last published, if recorded.
