@@ -159,7 +159,9 @@ pub fn files_source_name(config: &Config, entry: &StoriesConfig) -> String {
     format!("files:{}", entry.path.strip_prefix(config.root()).unwrap_or(&entry.path).display())
 }
 
-fn configured_names(config: &Config) -> HashSet<String> {
+/// Every name the store keeps for this config: `[[sources]]` names and
+/// the `files:` names of `[[stories]]` entries.
+pub fn configured_names(config: &Config) -> HashSet<String> {
     let files = config.stories.iter().map(|e| files_source_name(config, e));
     files.chain(config.sources.iter().map(|s| s.name.clone())).collect()
 }

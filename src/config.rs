@@ -93,6 +93,10 @@ pub struct TopicConfig {
     pub categories: Vec<String>,
     #[serde(default)]
     pub sources: Vec<String>,
+    /// Served only to `[serve] users` and `tokens`; never listed in
+    /// `index.html` or `channels.opml`.
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// An external feed to aggregate.
@@ -245,11 +249,34 @@ pub struct ServeConfig {
     /// may reuse a feed without asking again.
     #[serde(with = "humantime_serde")]
     pub max_age: Duration,
+    /// Who may read private channels with HTTP Basic auth.
+    pub users: Vec<ServeUser>,
+    /// Bearer tokens that may read private channels (`Authorization:
+    /// Bearer TOKEN`); write them as `${VAR}` to keep them out of the file.
+    pub tokens: Vec<String>,
+    /// `/healthz` says "degraded" when a source failed this many fetches
+    /// in a row.
+    pub degraded_after: u32,
+}
+
+/// One `[[serve.users]]` entry, as `wirefeed passwd NAME` prints it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeUser {
+    pub name: String,
+    /// A PHC string (`$argon2id$v=19$…`).
+    pub password_hash: String,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { addr: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)), max_age: Duration::from_secs(300) }
+        ServeConfig {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_age: Duration::from_secs(300),
+            users: Vec::new(),
+            tokens: Vec::new(),
+            degraded_after: 3,
+        }
     }
 }
 

@@ -242,10 +242,15 @@ fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quie
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
         if !quiet {
-            eprintln!("serving {} on http://{}/", options.root.display(), listener.local_addr()?);
+            eprintln!("serving {} on http://{local}/", options.root.display());
+        }
+        if let Some(warning) = serve::address_mismatch(&config.publish.base_url, local) {
+            eprintln!("warning: {warning}");
         }
         let metrics = std::sync::Arc::new(Metrics::new());
+        metrics.set_degraded_after(config.serve.degraded_after);
         // Health and figures come from the store a `run` or `build` writes.
         tokio::spawn(wirefeed::operate::run::mirror_store(config.store.path.clone(), metrics.clone()));
         let router = serve::router(options, metrics);
@@ -255,18 +260,29 @@ fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quie
 }
 
 fn run(config_path: &std::path::Path, once: bool, serve_on: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
-    use wirefeed::operate::{metrics::Metrics, run::Runner, run::shutdown_on_signals, serve};
+    use wirefeed::operate::{control::reload_on_sighup, metrics::Metrics, run::Runner, run::shutdown_on_signals, serve};
     let config = Config::load(config_path)?;
     let metrics = std::sync::Arc::new(Metrics::new());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let shutdown = shutdown_on_signals();
+        // The store first: a second `run` fails on its lock before it
+        // takes a port.
+        let mut runner = Runner::new(config, metrics.clone()).context("cannot start")?;
+        if !once {
+            runner.reload_on(reload_on_sighup());
+        }
         let server = match serve_on {
             None => None,
             Some(addr) => {
+                let config = runner.config();
                 let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-                tracing::info!("serving {} on http://{}/", config.publish.output_dir.display(), listener.local_addr()?);
-                let router = serve::router(serve::ServeOptions::from_config(&config), metrics.clone());
+                let local = listener.local_addr()?;
+                tracing::info!("serving {} on http://{local}/", config.publish.output_dir.display());
+                if let Some(warning) = serve::address_mismatch(&config.publish.base_url, local) {
+                    tracing::warn!("{warning}");
+                }
+                let router = serve::router(serve::ServeOptions::from_config(config), metrics.clone());
                 let mut stop = shutdown.clone();
                 let stopped = async move {
                     let _ = stop.wait_for(|s| *s).await;
@@ -274,16 +290,27 @@ fn run(config_path: &std::path::Path, once: bool, serve_on: Option<std::net::Soc
                 Some(tokio::spawn(serve::serve(listener, router, stopped)))
             }
         };
-        let mut runner = Runner::new(config, metrics).context("cannot start")?;
-        runner.run(once, shutdown).await?;
+        let outcome = runner.run(once, shutdown).await?;
         if let Some(server) = server {
             // With --once, the server goes on until a signal.
             server.await.context("server task")?.context("server failed")?;
         }
-        anyhow::Ok(())
+        anyhow::Ok(outcome)
     })?;
     // Abandoned fetches must not hold the exit up.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    if once && outcome.failures() > 0 {
+        // The log said which and why; cron mails this line.
+        eprintln!(
+            "{} input(s) failed{}; everything else was published",
+            outcome.failures(),
+            match outcome.failed_sources.is_empty() {
+                true => String::new(),
+                false => format!(" (sources: {})", outcome.failed_sources.join(", ")),
+            }
+        );
+        return Ok(ExitCode::from(EXIT_INPUT_FAILED));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

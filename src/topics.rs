@@ -166,6 +166,7 @@ mod tests {
             keywords: v(keywords),
             categories: v(categories),
             sources: v(sources),
+            private: false,
         }
     }
 

@@ -220,3 +220,138 @@ fn sigterm_mid_fetch_exits_zero_quickly_with_nothing_partial() {
     }
     assert_eq!(source(&site, "fast").stories, 1);
 }
+
+/// A server whose `/stall` sends half a feed and then nothing for a
+/// minute; `/quick` answers whatever `answers` holds.
+fn start_stalling_server(server: Shared) -> String {
+    use axum::body::Body;
+    async fn stall(State(server): State<Shared>) -> Response {
+        *server.lock().unwrap().hits.entry("/stall".into()).or_default() += 1;
+        let feed = rss("Stall", &["Never finished"]);
+        let half = bytes::Bytes::from(feed[..feed.len() / 2].to_owned());
+        let chunks = futures_util::stream::unfold(0, move |n| {
+            let half = half.clone();
+            async move {
+                match n {
+                    0 => Some((Ok::<_, std::io::Error>(half), 1)),
+                    _ => {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                        None
+                    }
+                }
+            }
+        });
+        ([(header::CONTENT_TYPE, "application/rss+xml")], Body::from_stream(chunks)).into_response()
+    }
+    let router = Router::new().route("/stall", axum::routing::get(stall)).fallback(handler).with_state(server);
+    format!("http://{}", common::serve_in_background(router))
+}
+
+/// Polls `cond` every 50 ms for up to `secs` seconds.
+fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < until {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what}: not within {secs} s");
+}
+
+fn published(site: &Site, needle: &str) -> bool {
+    std::fs::read_to_string(site.path("feeds/all.rss")).is_ok_and(|t| t.contains(needle))
+}
+
+#[test]
+fn a_stalled_source_delays_neither_story_folders_nor_other_sources() {
+    let server = Shared::default();
+    let base = start_stalling_server(server.clone());
+    answer(&server, "/quick", 200, rss("Quick", &["Quick first"]));
+    let site = Site::new(&[]);
+    site.write("stories/one.md", "---\ntitle: Local first\ndate: 2026-01-02\n---\nBody.\n");
+    // `quick` is due every second; `stall` hangs far longer than the test.
+    let quick = format!("[[sources]]\nname = \"quick\"\nurl = \"{base}/quick\"\ninterval = \"1s\"\n");
+    let stall = format!("[[sources]]\nname = \"stall\"\nurl = \"{base}/stall\"\n");
+    site.write_config(&format!("[run]\nwatch_interval = \"200ms\"\njitter = 0\n[fetch]\ntimeout = \"50s\"\n{quick}{stall}"));
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut runner = runner(&site);
+    let handle = std::thread::spawn(move || tokio::runtime::Runtime::new().unwrap().block_on(async move { runner.run(false, rx).await }));
+    eventually(10, "the stalled fetch starts", || hits(&server, "/stall") > 0);
+    eventually(10, "the first publish", || published(&site, "Local first") && published(&site, "Quick first"));
+    // While `stall` is still mid-body: a story file edited, and another
+    // source with something new, both reach the feed.
+    site.write("stories/two.md", "---\ntitle: Local second\ndate: 2026-01-03\n---\nBody.\n");
+    answer(&server, "/quick", 200, rss("Quick", &["Quick first", "Quick second"]));
+    eventually(10, "the story file and the other source's news", || published(&site, "Local second") && published(&site, "Quick second"));
+    let stalled = source(&site, "stall");
+    assert!(stalled.state.last_fetch.is_none(), "the stalled fetch ended: {:?}", stalled.state);
+    assert!(hits(&server, "/quick") >= 2, "the other source was not fetched again");
+    assert_eq!(hits(&server, "/stall"), 1, "a source in flight was started again");
+    tx.send(true).unwrap();
+    let outcome = handle.join().unwrap().unwrap();
+    assert!(outcome.failed_sources.is_empty(), "{outcome:?}");
+    assert!(published(&site, "Local second"));
+}
+
+#[test]
+fn run_once_exits_2_when_a_source_fails_and_warns_naming_it() {
+    let server = Shared::default();
+    let base = start_server(server.clone());
+    answer(&server, "/good", 200, rss("Good", &["Good story"]));
+    answer(&server, "/broken", 500, String::new());
+    let site = Site::new(&[]);
+    site.write_config(&sources_config(&base, &["good", "broken"]));
+    let run = |site: &Site| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+            .args(["run", "--once", "-q", "--config"])
+            .arg(site.path("wirefeed.toml"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&site);
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let warning = err.lines().find(|l| l.contains("WARN") && l.contains("broken")).unwrap_or_else(|| panic!("no warning:\n{err}"));
+    assert!(warning.contains("500"), "the reason is missing: {warning}");
+    assert!(!err.contains("source=good"), "a good source warned: {err}");
+    assert!(site.read("feeds/all.rss").contains("Good story"));
+    // A story file that cannot be read fails the run too.
+    let site = Site::new(&[]);
+    site.write("stories/bad.md", "---\ntitle: [unclosed\n---\n");
+    site.write_config("");
+    let out = run(&site);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    // All well: 0.
+    let site = Site::new(&[]);
+    site.write("stories/fine.md", "---\ntitle: Fine\ndate: 2026-01-02\n---\nBody.\n");
+    site.write_config(&sources_config(&base, &["good"]));
+    let out = run(&site);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_source_that_keeps_failing_warns_once_not_at_every_retry() {
+    let server = Shared::default();
+    let base = start_server(server.clone());
+    answer(&server, "/down", 503, String::new());
+    let site = Site::new(&[]);
+    site.write_config(&format!(
+        "[run]\ninterval = \"1s\"\nmax_backoff = \"1s\"\njitter = 0\n[[sources]]\nname = \"down\"\nurl = \"{base}/down\"\n"
+    ));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .args(["run", "--config"])
+        .arg(site.path("wirefeed.toml"))
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually(12, "three failed fetches", || hits(&server, "/down") >= 3);
+    assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let err = common::stderr(&out);
+    let warnings = err.lines().filter(|l| l.contains("WARN") && l.contains("down") && l.contains("fetch failed")).count();
+    assert_eq!(warnings, 1, "{} fetches:\n{err}", hits(&server, "/down"));
+}

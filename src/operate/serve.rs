@@ -44,6 +44,35 @@ impl ServeOptions {
     }
 }
 
+/// A message when `base_url` names this machine's loopback (`localhost`,
+/// `127.x.y.z`, `::1`) with another port, or another loopback address,
+/// than the one `serve` listens on: the feeds' self links and the index
+/// would point where nothing answers. `None` when they agree, or when
+/// `base_url` names another host (a proxy's public name).
+pub fn address_mismatch(base_url: &url::Url, listening: std::net::SocketAddr) -> Option<String> {
+    use std::net::IpAddr;
+    let ip: Option<IpAddr> = match base_url.host()? {
+        url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => None,
+        url::Host::Domain(_) => return None,
+        url::Host::Ipv4(a) if a.is_loopback() => Some(a.into()),
+        url::Host::Ipv6(a) if a.is_loopback() => Some(a.into()),
+        _ => return None,
+    };
+    let port = base_url.port_or_known_default()?;
+    let bound = listening.ip();
+    let host_differs = match ip {
+        _ if bound.is_unspecified() => false,
+        Some(ip) => ip != bound,
+        None => !bound.is_loopback(),
+    };
+    (port != listening.port() || host_differs).then(|| {
+        format!(
+            "[publish] base_url {base_url} names this machine on port {port}, but serve listens on {listening}: \
+             the feeds' self links and the index point where nothing answers (make them agree, or put a proxy there)"
+        )
+    })
+}
+
 /// The server: `/healthz`, `/metrics`, and every other GET or HEAD is a
 /// file of the output folder.
 pub fn router(options: ServeOptions, metrics: Arc<Metrics>) -> Router {

@@ -15,6 +15,7 @@
 //! ([`lock`]).
 
 pub mod lock;
+pub mod requests;
 pub mod schema;
 pub mod sources;
 pub mod stories;

@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub const APPLICATION_ID: i32 = 0x7766_6431;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this wirefeed writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -123,6 +123,23 @@ CREATE TABLE runs (
 const V3: &str = "
 ALTER TABLE stories ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE stories ADD COLUMN origin TEXT;
+";
+
+/// Version 4: `wirefeed fetch` asking a running `wirefeed run` to fetch
+/// sources now (see `store::requests`).
+const V4: &str = "
+CREATE TABLE requests (
+    pk INTEGER PRIMARY KEY,
+    -- JSON array of source names; [] asks for every enabled source.
+    sources TEXT NOT NULL,
+    asked INTEGER NOT NULL,
+    -- Set by the run when it starts on the request, then when it is done.
+    taken INTEGER,
+    answered INTEGER,
+    -- JSON array of {source, ok, status}.
+    answer TEXT
+);
+CREATE INDEX requests_waiting ON requests(pk) WHERE taken IS NULL;
 ";
 
 #[derive(Debug, thiserror::Error)]
