@@ -320,6 +320,67 @@ fn healthz_and_metrics_report_what_the_scheduler_recorded() {
     }
 }
 
+/// Polls `cond` every 50 ms for up to 10 s.
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what}: not within 10 s");
+}
+
+#[test]
+fn standalone_healthz_and_metrics_read_each_sources_state_from_the_store() {
+    let site = Site::new(&[SEED]);
+    site.write(
+        "good.xml",
+        "<rss version=\"2.0\"><channel><title>Good</title><link>http://example.org/</link>\
+         <item><title>Fine</title><link>http://example.org/fine</link></item></channel></rss>",
+    );
+    site.write_config(
+        "[serve]\ndegraded_after = 2\n[[sources]]\nname = \"good\"\nurl = \"good.xml\"\n[[sources]]\nname = \"gone\"\nurl = \"missing.xml\"\n",
+    );
+    let metrics = Arc::new(Metrics::new());
+    metrics.set_degraded_after(site.config().serve.degraded_after);
+    let server = Server::start(&site.path("feeds"), metrics.clone());
+    server.rt.spawn(wirefeed::operate::run::mirror_store_every(site.config().store.path, metrics.clone(), Duration::from_millis(50)));
+    let health = || serde_json::from_slice::<serde_json::Value>(&server.get("/healthz", &[]).body).unwrap();
+    let metrics_text = || String::from_utf8(server.get("/metrics", &[]).body).unwrap();
+    assert_eq!(health()["status"], "no run yet");
+
+    // One failed fetch of `gone`: reported per source, not yet degraded.
+    assert_eq!(site.build().status.code(), Some(2));
+    eventually("the first build's state", || metrics_text().contains("wirefeed_source_consecutive_errors{source=\"gone\"} 1"));
+    let text = metrics_text();
+    assert!(text.contains("wirefeed_source_consecutive_errors{source=\"good\"} 0"), "{text}");
+    assert!(text.contains("wirefeed_source_last_success_timestamp_seconds{source=\"good\"} "), "{text}");
+    assert!(!text.contains("wirefeed_source_last_success_timestamp_seconds{source=\"gone\"}"), "{text}");
+    // The record of the run comes in the same read as the sources.
+    eventually("ok", || health()["status"] == "ok");
+
+    // Failed its last `degraded_after` fetches: degraded, and named.
+    assert_eq!(site.build().status.code(), Some(2));
+    eventually("degraded", || health()["status"] == "degraded");
+    let h = health();
+    let failing = h["failing_sources"].as_array().unwrap();
+    assert_eq!(failing.len(), 1, "{h}");
+    assert_eq!((failing[0]["source"].as_str(), failing[0]["consecutive_errors"].as_u64()), (Some("gone"), Some(2)), "{h}");
+
+    // A story file that cannot be read: failed.
+    site.write("stories/broken.md", "---\ntitle: [unclosed\n---\n");
+    assert_eq!(site.build().status.code(), Some(2));
+    eventually("failed", || health()["status"] == "failed");
+
+    // All well again: ok, nothing failing.
+    std::fs::remove_file(site.path("stories/broken.md")).unwrap();
+    site.write_config("[[sources]]\nname = \"good\"\nurl = \"good.xml\"\n");
+    assert_eq!(site.build().status.code(), Some(0), "{}", common::stderr(&site.build()));
+    eventually("ok again", || health()["status"] == "ok" && health()["failing_sources"].as_array().is_some_and(|a| a.is_empty()));
+    eventually("gone forgotten", || !metrics_text().contains("source=\"gone\""));
+}
+
 #[test]
 fn a_missing_output_folder_is_404_until_it_exists() {
     let dir = tempfile::tempdir().unwrap();

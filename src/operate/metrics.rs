@@ -213,7 +213,9 @@ impl Metrics {
         for (source, h) in &sources {
             sample(&mut out, "wirefeed_source_consecutive_errors", &[("source", source)], h.consecutive_errors as f64);
         }
-        family(&mut out, "wirefeed_source_last_success_timestamp_seconds", "gauge", "Unix time of each source's last successful fetch.");
+        if sources.values().any(|h| h.last_success.is_some()) {
+            family(&mut out, "wirefeed_source_last_success_timestamp_seconds", "gauge", "Unix time of each source's last successful fetch.");
+        }
         for (source, h) in &sources {
             if let Some(t) = h.last_success {
                 sample(&mut out, "wirefeed_source_last_success_timestamp_seconds", &[("source", source)], t as f64);
@@ -331,10 +333,47 @@ mod tests {
         }
         assert!(text.ends_with('\n'));
         let h = m.health();
-        assert_eq!(h.status, "failed");
+        // The failing run is told by the source that failed 3 times in a row.
+        assert_eq!(h.status, "degraded");
         assert_eq!(h.last_run.as_deref(), Some("2024-11-26T10:00:00Z"));
         assert_eq!(h.summary.as_deref(), Some("2 sources failed"));
+        m.set_source_errors("Harbour \"Gazette\"\\daily\nnews", 0);
         m.record_run(t, true, "ok".into());
         assert_eq!(m.health().status, "ok");
+    }
+
+    #[test]
+    fn health_status_from_the_run_and_each_sources_errors() {
+        let feed = |n| SourceHealth { consecutive_errors: n, last_success: Some(1_732_615_200), files: false };
+        let folder = |n| SourceHealth { consecutive_errors: n, last_success: None, files: true };
+        let t = DateTime::from_timestamp(1_732_615_200, 0).unwrap();
+        // (case, last run ok?, sources, status, failing names)
+        let cases: &[(&str, Option<bool>, Vec<(&str, SourceHealth)>, &str, Vec<&str>)] = &[
+            ("no run", None, vec![("a", feed(5))], "no run yet", vec!["a"]),
+            ("all well", Some(true), vec![("a", feed(0)), ("files:stories", folder(0))], "ok", vec![]),
+            ("one failed fetch is not an outage", Some(false), vec![("a", feed(1)), ("b", feed(0))], "ok", vec![]),
+            ("below the threshold", Some(false), vec![("a", feed(2))], "ok", vec![]),
+            ("at the threshold", Some(false), vec![("a", feed(3)), ("b", feed(0))], "degraded", vec!["a"]),
+            ("still degraded after an ok run of others", Some(true), vec![("a", feed(9)), ("b", feed(4))], "degraded", vec!["a", "b"]),
+            ("an unreadable story folder", Some(false), vec![("files:stories", folder(1)), ("a", feed(0))], "failed", vec!["files:stories"]),
+            ("a failed run no source explains", Some(false), vec![("a", feed(0))], "failed", vec![]),
+        ];
+        for (case, run, sources, status, failing) in cases {
+            let m = Metrics::new();
+            m.replace_sources(sources.iter().map(|(n, h)| (n.to_string(), *h)).collect());
+            if let Some(ok) = run {
+                m.record_run(t, *ok, "summary".into());
+            }
+            let h = m.health();
+            assert_eq!(h.status, *status, "{case}");
+            let names: Vec<&str> = h.failing_sources.iter().map(|f| f.source.as_str()).collect();
+            assert_eq!(&names, failing, "{case}");
+        }
+        let m = Metrics::new();
+        m.set_degraded_after(1);
+        m.set_source("a", feed(1));
+        m.record_run(t, false, "x".into());
+        assert_eq!(m.health().status, "degraded", "degraded_after = 1");
+        assert_eq!(m.health().failing_sources[0].last_success.as_deref(), Some("2024-11-26T10:00:00Z"));
     }
 }

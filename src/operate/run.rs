@@ -616,10 +616,11 @@ pub async fn mirror_store_every(store: std::path::PathBuf, metrics: Arc<Metrics>
                 let map: BTreeMap<_, _> = sources.into_iter().map(|s| (s.name, source_health(s.kind, &s.state))).collect();
                 metrics.replace_sources(map);
             }
+            // Times are whole seconds: two runs within one differ elsewhere.
             if let Ok(Some(run)) = reader.last_run()
-                && last_seen != Some(run.finished)
+                && last_seen.as_ref() != Some(&run)
             {
-                last_seen = Some(run.finished);
+                last_seen = Some(run.clone());
                 metrics.record_run(run.finished, run.ok, run.summary);
             }
             if let Ok(n) = reader.story_count() {
