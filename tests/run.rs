@@ -355,3 +355,196 @@ fn a_source_that_keeps_failing_warns_once_not_at_every_retry() {
     let warnings = err.lines().filter(|l| l.contains("WARN") && l.contains("down") && l.contains("fetch failed")).count();
     assert_eq!(warnings, 1, "{} fetches:\n{err}", hits(&server, "/down"));
 }
+
+/// A `wirefeed run` child whose stderr is collected as it comes.
+#[cfg(unix)]
+struct Child {
+    child: std::process::Child,
+    log: Arc<Mutex<String>>,
+}
+
+#[cfg(unix)]
+impl Child {
+    fn start(site: &Site) -> Child {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+            .args(["run", "--config"])
+            .arg(site.path("wirefeed.toml"))
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Child { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn signal(&self, name: &str) {
+        assert!(std::process::Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap().success());
+    }
+
+    fn wait_log(&self, what: &str, needle: &str) {
+        eventually(10, what, || self.log().contains(needle));
+    }
+
+    fn stop(mut self) -> String {
+        self.signal("TERM");
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(status.code(), Some(0), "{}", self.log());
+        self.log()
+    }
+}
+
+/// A test that fails midway leaves no `run` behind.
+#[cfg(unix)]
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The message `wirefeed build` gives for the config as it is now.
+#[cfg(unix)]
+fn config_error(site: &Site) -> String {
+    let out = site.build();
+    assert_eq!(out.status.code(), Some(1));
+    common::stderr(&out).trim().strip_prefix("error: ").expect("an error line").to_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn config_reloads_on_sighup_and_when_the_file_changes() {
+    let server = Shared::default();
+    let base = start_server(server.clone());
+    for name in ["a", "b", "c"] {
+        answer(&server, &format!("/{name}"), 200, rss(name, &[&format!("Story of {name}")]));
+    }
+    let site = Site::new(&[]);
+    let entry =
+        |name: &str, interval: &str| format!("[[sources]]\nname = \"{name}\"\nurl = \"{base}/{name}\"\ninterval = \"{interval}\"\n");
+    // A long watch_interval: only SIGHUP reloads at first.
+    let slow = "[run]\njitter = 0\nwatch_interval = \"1h\"\n";
+    site.write_config(&format!("{slow}{}", entry("a", "1h")));
+    let run = Child::start(&site);
+    eventually(10, "a fetched", || hits(&server, "/a") == 1);
+
+    // SIGHUP, valid: `b` is new (fetched at once), `a`'s interval changed
+    // (its due time recomputed from its last fetch).
+    site.write_config(&format!("{slow}{}{}", entry("a", "2h"), entry("b", "1h")));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(hits(&server, "/b"), 0, "reloaded without a signal");
+    run.signal("HUP");
+    eventually(10, "b fetched after SIGHUP", || hits(&server, "/b") == 1);
+    eventually(10, "b published", || published(&site, "Story of b"));
+    let a = source(&site, "a");
+    assert_eq!((a.state.next_fetch.unwrap() - a.state.last_fetch.unwrap()).num_seconds(), 7200, "a's due time not recomputed");
+    assert_eq!(hits(&server, "/a"), 1, "a fetched again on reload");
+
+    // SIGHUP, invalid: the message `build` gives, and the config stays.
+    site.write_config(slow);
+    site.write("wirefeed.toml", site.read("wirefeed.toml").replace("max_items = 50\n", "max_items = 0\n"));
+    let message = config_error(&site);
+    run.signal("HUP");
+    run.wait_log("the invalid config reported", &message);
+    assert!(run.log().contains("the running config stays"), "{}", run.log());
+
+    // A valid file with a short watch_interval, then changes picked up
+    // without a signal: `c` added, `a` removed (dropped with its stories).
+    let fast = "[run]\njitter = 0\nwatch_interval = \"200ms\"\n";
+    site.write_config(&format!("{fast}{}{}", entry("a", "2h"), entry("b", "1h")));
+    run.signal("HUP");
+    run.wait_log("reloaded", "config reloaded");
+    let reloads = run.log().matches("config reloaded").count();
+    site.write_config(&format!("{fast}{}{}", entry("b", "1h"), entry("c", "1h")));
+    eventually(10, "c fetched after the file changed", || hits(&server, "/c") == 1);
+    eventually(10, "c published and a dropped", || published(&site, "Story of c") && !published(&site, "Story of a"));
+    let names: Vec<String> =
+        Reader::open(&site.config().store.path).unwrap().source_summaries().unwrap().into_iter().map(|s| s.name).collect();
+    assert!(!names.contains(&"a".to_owned()) && names.contains(&"c".to_owned()), "{names:?}");
+    assert_eq!(run.log().matches("config reloaded").count(), reloads + 1, "{}", run.log());
+
+    // An invalid file: reported once, and the running config goes on (a
+    // story file still reaches the feed).
+    site.write_config(&format!("{fast}{}[[sources]]\nname = \"d\"\nurl = \"{base}/d\"\ninterval = \"0s\"\n", entry("b", "1h")));
+    let message = config_error(&site);
+    run.wait_log("the invalid file reported", &message);
+    site.write("stories/new.md", "---\ntitle: Written after the bad edit\ndate: 2026-01-05\n---\nBody.\n");
+    eventually(10, "a story file published under the running config", || published(&site, "Written after the bad edit"));
+    assert_eq!(hits(&server, "/d"), 0);
+    let log = run.stop();
+    assert_eq!(log.matches(&message).count(), 1, "reported more than once:\n{log}");
+}
+
+#[test]
+fn fetch_command_without_a_running_run_fetches_itself() {
+    let server = Shared::default();
+    let base = start_server(server.clone());
+    answer(&server, "/a", 200, rss("A", &["Fetched on demand"]));
+    answer(&server, "/b", 500, String::new());
+    let site = Site::new(&[]);
+    site.write_config(&format!("[run]\ninterval = \"1h\"\n{}", sources_config(&base, &["a", "b"])));
+    let out = site.run(&["fetch", "a"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", common::stderr(&out));
+    assert!(stdout.starts_with("a: ok: 1 new"), "{stdout}");
+    assert!(site.read("feeds/all.rss").contains("Fetched on demand"));
+    assert_eq!((hits(&server, "/a"), hits(&server, "/b")), (1, 0));
+    // Not due for an hour, fetched anyway; the failure exits 2.
+    let out = site.run(&["fetch", "--all"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("a: not modified") || stdout.contains("a: ok"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("b: error:") && l.contains("500")), "{stdout}");
+    assert_eq!(hits(&server, "/a"), 2);
+    for (args, code, says) in [
+        (vec!["fetch", "nope"], 2, "no source named \"nope\""),
+        (vec!["fetch"], 1, "--all"),
+        (vec!["fetch", "a", "--all"], 1, "cannot be used with"),
+    ] {
+        let out = site.run(&args);
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), common::stderr(&out));
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {all}");
+        assert!(all.contains(says), "{args:?}: {all}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn fetch_command_asks_the_running_run() {
+    let server = Shared::default();
+    let base = start_server(server.clone());
+    answer(&server, "/a", 200, rss("A", &["Before"]));
+    answer(&server, "/b", 500, String::new());
+    let site = Site::new(&[]);
+    // Were `fetch` to wait for the store's lock, it would wait a minute.
+    site.write_config(&format!("[store]\nlock_timeout = \"60s\"\n[run]\ninterval = \"1h\"\n{}", sources_config(&base, &["a", "b"])));
+    let run = Child::start(&site);
+    eventually(10, "first fetch", || hits(&server, "/a") == 1 && published(&site, "Before"));
+    answer(&server, "/a", 200, rss("A", &["Before", "After"]));
+    let out = site.run(&["fetch", "A"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}\n{}", common::stderr(&out), run.log());
+    assert_eq!(stdout.trim(), "a: ok: 1 new, 0 updated, 2 stories");
+    assert_eq!(hits(&server, "/a"), 2);
+    eventually(10, "published by the run", || published(&site, "After"));
+    assert!(run.log().contains("`wirefeed fetch` asked"), "{}", run.log());
+    let out = site.run(&["fetch", "--all"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("b: error:") && stdout.contains("a: "), "{stdout}");
+    run.stop();
+}

@@ -81,7 +81,8 @@ impl Control {
     }
 }
 
-fn answer(report: &SourceReport) -> FetchAnswer {
+/// A source's outcome as `wirefeed fetch` prints it.
+pub fn answer(report: &SourceReport) -> FetchAnswer {
     FetchAnswer { source: report.name.clone(), ok: !matches!(report.status, SourceStatus::Failed(_)), status: report.status.to_string() }
 }
 
@@ -256,15 +257,10 @@ impl Runner {
             true => self.config.sources.iter().filter(|s| s.enabled).map(|s| s.name.clone()).collect(),
             false => request.sources,
         };
-        for asked in wanted {
-            let found = (self.config.sources.iter().find(|s| s.name == asked))
-                .or_else(|| self.config.sources.iter().find(|s| s.name.eq_ignore_ascii_case(&asked)));
-            let Some(source) = found else {
-                let status = "no such source in the running config".to_owned();
-                active.answers.push(FetchAnswer { source: asked, ok: false, status });
-                continue;
-            };
-            let name = source.name.clone();
+        let (found, unknown) = resolve(&self.config, &wanted);
+        active.answers.extend(unknown);
+        for index in found {
+            let name = self.config.sources[index].name.clone();
             // One in flight already answers for it.
             if !self.in_flight(&name) && !self.forced.contains(&name) {
                 self.forced.push(name.clone());
@@ -275,5 +271,98 @@ impl Runner {
         }
         tracing::info!(request = active.pk, sources = active.waiting.len(), "`wirefeed fetch` asked for sources now");
         self.control.active.push(active);
+    }
+}
+
+/// The configured sources `asked` names (exactly, else ignoring case; names
+/// are unique ignoring case), and a failed answer for each name none has.
+pub fn resolve(config: &Config, asked: &[String]) -> (Vec<usize>, Vec<FetchAnswer>) {
+    let (mut found, mut unknown) = (Vec::new(), Vec::new());
+    for name in asked {
+        let index = (config.sources.iter().position(|s| &s.name == name))
+            .or_else(|| config.sources.iter().position(|s| s.name.eq_ignore_ascii_case(name)));
+        match index {
+            Some(i) if !found.contains(&i) => found.push(i),
+            Some(_) => {}
+            None => {
+                let status = format!("error: no source named {name:?} in {}", config.path.display());
+                unknown.push(FetchAnswer { source: name.clone(), ok: false, status });
+            }
+        }
+    }
+    (found, unknown)
+}
+
+/// How long a request may wait for a run to take it before `wirefeed
+/// fetch` concludes the store's holder takes none (a `build`).
+const PICKUP: Duration = Duration::from_secs(5);
+
+/// `wirefeed fetch`: fetches the named sources (all enabled ones with
+/// `names` empty) now and publishes. When a `run` holds the store, it asks
+/// that run and waits for its answer; otherwise it fetches itself. One
+/// answer per source, in the order asked.
+pub async fn fetch_now(config: Config, names: &[String], metrics: Arc<super::metrics::Metrics>) -> Result<Vec<FetchAnswer>, RunError> {
+    use crate::store::StoreError;
+    let mut probe = config.clone();
+    probe.store.lock_timeout = Duration::ZERO;
+    match Runner::new(probe, metrics.clone()) {
+        Ok(runner) => fetch_here(runner, names).await,
+        Err(RunError::Store(StoreError::Locked { .. })) => match ask_run(&config, names).await? {
+            Some(answers) => Ok(answers),
+            // The holder takes no requests, or went away: wait our turn.
+            None => fetch_here(Runner::new(config, metrics)?, names).await,
+        },
+        Err(e) => Err(e),
+    }
+}
+
+async fn fetch_here(mut runner: Runner, names: &[String]) -> Result<Vec<FetchAnswer>, RunError> {
+    let wanted: Vec<String> = match names.is_empty() {
+        true => runner.config.sources.iter().filter(|s| s.enabled).map(|s| s.name.clone()).collect(),
+        false => names.to_vec(),
+    };
+    let (found, mut answers) = resolve(&runner.config, &wanted);
+    let (_keep, never) = watch::channel(false);
+    let pass = runner.pass(found, never).await?;
+    if pass.fetched > 0 {
+        runner.publish_now().await;
+    }
+    answers.extend(pass.report.sources.iter().map(answer));
+    Ok(answers)
+}
+
+/// Asks the `run` holding the store; `None` when nothing took the request
+/// within [`PICKUP`], or the holder went away before answering.
+async fn ask_run(config: &Config, names: &[String]) -> Result<Option<Vec<FetchAnswer>>, RunError> {
+    use crate::store::lock::StoreLock;
+    use crate::store::requests::{RequestState, Requester};
+    let requester = Requester::open(&config.store.path)?;
+    let pk = requester.ask(names, Utc::now())?;
+    let asked = Instant::now();
+    let mut next_lock_check = Instant::now();
+    loop {
+        match requester.state(pk)? {
+            RequestState::Answered(answers) => return Ok(Some(answers)),
+            RequestState::Gone => return Ok(None),
+            RequestState::Waiting if asked.elapsed() > PICKUP && requester.withdraw(pk)? => {
+                tracing::warn!("the store is held by a wirefeed that takes no requests (a `build`?): waiting for it to finish");
+                return Ok(None);
+            }
+            _ => {}
+        }
+        if Instant::now() >= next_lock_check {
+            next_lock_check = Instant::now() + Duration::from_secs(1);
+            if let Ok(lock) = StoreLock::acquire(&config.store.path, Duration::ZERO) {
+                drop(lock);
+                // Answered just before it exited?
+                if let RequestState::Answered(answers) = requester.state(pk)? {
+                    return Ok(Some(answers));
+                }
+                let _ = requester.withdraw(pk);
+                tracing::warn!("the running wirefeed exited before answering: fetching here");
+                return Ok(None);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -214,7 +214,12 @@ impl Metrics {
             sample(&mut out, "wirefeed_source_consecutive_errors", &[("source", source)], h.consecutive_errors as f64);
         }
         if sources.values().any(|h| h.last_success.is_some()) {
-            family(&mut out, "wirefeed_source_last_success_timestamp_seconds", "gauge", "Unix time of each source's last successful fetch.");
+            family(
+                &mut out,
+                "wirefeed_source_last_success_timestamp_seconds",
+                "gauge",
+                "Unix time of each source's last successful fetch.",
+            );
         }
         for (source, h) in &sources {
             if let Some(t) = h.last_success {
@@ -355,7 +360,13 @@ mod tests {
             ("below the threshold", Some(false), vec![("a", feed(2))], "ok", vec![]),
             ("at the threshold", Some(false), vec![("a", feed(3)), ("b", feed(0))], "degraded", vec!["a"]),
             ("still degraded after an ok run of others", Some(true), vec![("a", feed(9)), ("b", feed(4))], "degraded", vec!["a", "b"]),
-            ("an unreadable story folder", Some(false), vec![("files:stories", folder(1)), ("a", feed(0))], "failed", vec!["files:stories"]),
+            (
+                "an unreadable story folder",
+                Some(false),
+                vec![("files:stories", folder(1)), ("a", feed(0))],
+                "failed",
+                vec!["files:stories"],
+            ),
             ("a failed run no source explains", Some(false), vec![("a", feed(0))], "failed", vec![]),
         ];
         for (case, run, sources, status, failing) in cases {

@@ -235,6 +235,8 @@ impl Runner {
                 _ = stop_requested(&mut shutdown) => {}
                 _ = reload => self.reload().await?,
             }
+            // A reload may have shortened it.
+            next_watch = next_watch.min(Instant::now() + self.config.run.watch_interval);
         }
         if !self.finish_in_flight().await? || self.dirty {
             self.publish().await;
