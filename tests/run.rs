@@ -548,3 +548,19 @@ fn fetch_command_asks_the_running_run() {
     assert!(stdout.contains("b: error:") && stdout.contains("a: "), "{stdout}");
     run.stop();
 }
+
+#[test]
+fn a_second_run_fails_on_the_store_lock_before_it_takes_a_port() {
+    let site = Site::new(&[]);
+    site.write_config("[store]\nlock_timeout = \"200ms\"\n");
+    let config = site.config();
+    // Holding the store as a first `run` would, and the port it serves on.
+    let _store = wirefeed::store::Store::open(&config).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = port.local_addr().unwrap().to_string();
+    let out = site.run(&["run", "--serve", &addr]);
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("in use by another wirefeed"), "{err}");
+    assert!(!err.contains("cannot listen"), "it tried the port first: {err}");
+}

@@ -494,3 +494,22 @@ fn websub_notify_posts_one_form_per_feed_and_reports_failures() {
     let results = rt.block_on(wirefeed::operate::websub::notify(&client, &nowhere, &feeds[..1]));
     assert!(results[0].1.as_ref().is_err_and(|e| e.contains(&closed.to_string())), "{results:?}");
 }
+
+#[test]
+fn serve_says_once_when_base_url_names_another_loopback_port() {
+    let site = built_site();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // base_url says 127.0.0.1:8080; serve listens elsewhere.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--config"])
+        .arg(site.path("wirefeed.toml"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let err = common::stderr(&out);
+    let warnings = err.lines().filter(|l| l.contains("base_url") && l.contains(&format!("127.0.0.1:{port}"))).count();
+    assert_eq!(warnings, 1, "{err}");
+}

@@ -498,6 +498,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn base_url_and_listening_address_disagreeing_on_loopback_are_named() {
+        // (base_url, listening address, warned?)
+        for (base, addr, warned) in [
+            ("http://127.0.0.1:8080/", "127.0.0.1:8080", false),
+            ("http://localhost:8080/feeds/", "127.0.0.1:8080", false),
+            ("http://localhost:8080/", "[::1]:8080", false),
+            ("http://127.0.0.1:8080/", "0.0.0.0:8080", false),
+            ("https://news.example/", "127.0.0.1:8080", false),
+            ("http://10.0.0.5:9000/", "127.0.0.1:8080", false),
+            ("http://127.0.0.1:8080/", "127.0.0.1:9090", true),
+            ("http://localhost/", "127.0.0.1:8080", true),
+            ("http://127.0.0.1:8080/", "127.0.0.2:8080", true),
+            ("http://localhost:8080/", "192.168.1.4:8080", true),
+            ("http://[::1]:8080/", "127.0.0.1:8080", true),
+        ] {
+            let got = address_mismatch(&url::Url::parse(base).unwrap(), addr.parse().unwrap());
+            assert_eq!(got.is_some(), warned, "{base} vs {addr}: {got:?}");
+            if let Some(message) = got {
+                assert!(message.contains(base) && message.contains(addr), "{message}");
+            }
+        }
+    }
+
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
