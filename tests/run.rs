@@ -564,3 +564,35 @@ fn a_second_run_fails_on_the_store_lock_before_it_takes_a_port() {
     assert!(err.contains("in use by another wirefeed"), "{err}");
     assert!(!err.contains("cannot listen"), "it tried the port first: {err}");
 }
+
+#[test]
+fn config_strings_take_environment_variables_and_a_missing_one_is_named() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let router = Router::new().fallback(move |req: Request| {
+        let record = record.clone();
+        async move {
+            let auth = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap().to_owned());
+            record.lock().unwrap().push(format!("{} {}", req.uri(), auth.unwrap_or_default()));
+            ([(header::CONTENT_TYPE, "application/rss+xml")], rss("Keyed", &["Behind a key"])).into_response()
+        }
+    });
+    let base = format!("http://{}", common::serve_in_background(router));
+    let site = Site::new(&[]);
+    site.write_config(&format!(
+        "[[sources]]\nname = \"keyed\"\nurl = \"{base}/${{WF_TEST_PATH}}\"\nheaders = {{ Authorization = \"Bearer ${{WF_TEST_TOKEN}}\" }}\n"
+    ));
+    let fetch = |vars: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"));
+        cmd.args(["fetch", "--all", "--config"]).arg(site.path("wirefeed.toml")).env_remove("WF_TEST_TOKEN").env_remove("WF_TEST_PATH");
+        cmd.envs(vars.iter().copied()).output().unwrap()
+    };
+    let out = fetch(&[("WF_TEST_TOKEN", "s3cret"), ("WF_TEST_PATH", "feed.xml")]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(*seen.lock().unwrap(), ["/feed.xml Bearer s3cret"]);
+    let out = fetch(&[("WF_TEST_PATH", "feed.xml")]);
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("WF_TEST_TOKEN is not set") && err.contains("sources[0].headers.Authorization"), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "fetched with a missing variable");
+}
