@@ -396,7 +396,34 @@ impl Config {
             }
         }
         self.validate_run()?;
+        self.validate_serve()?;
         self.validate_sources()
+    }
+
+    fn validate_serve(&self) -> Result<(), ConfigError> {
+        let mut names = HashSet::new();
+        for (i, u) in self.serve.users.iter().enumerate() {
+            if u.name.is_empty() || u.name.contains(':') || u.name.chars().any(char::is_control) {
+                return Err(self.invalid(format!("serve.users[{i}].name"), "must be non-empty, without ':' or control characters"));
+            }
+            if !names.insert(u.name.as_str()) {
+                return Err(self.invalid(format!("serve.users[{i}].name"), format!("{:?} is used twice", u.name)));
+            }
+            let argon2 = password_hash::PasswordHash::new(&u.password_hash).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"));
+            if !argon2 {
+                return Err(self.invalid(
+                    format!("serve.users[{i}].password_hash"),
+                    format!("not an argon2 hash (make an entry with `wirefeed passwd {}`)", u.name),
+                ));
+            }
+        }
+        if let Some(i) = self.serve.tokens.iter().position(|t| t.trim().is_empty()) {
+            return Err(self.invalid(format!("serve.tokens[{i}]"), "must not be empty"));
+        }
+        if self.serve.degraded_after == 0 {
+            return Err(self.invalid("serve.degraded_after", "must be at least 1"));
+        }
+        Ok(())
     }
 
     fn validate_run(&self) -> Result<(), ConfigError> {

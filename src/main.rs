@@ -99,6 +99,10 @@ enum Command {
         #[arg(long, conflicts_with = "names")]
         all: bool,
     },
+    /// Print a `[[serve.users]]` entry (argon2 hash) for NAME, to paste
+    /// into the config; reads the password from the terminal, or from the
+    /// first line of stdin.
+    Passwd { name: String },
     /// Serve the output folder over HTTP, with /healthz and /metrics
     /// (until Ctrl-C or SIGTERM).
     Serve {
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
         Command::Parse { jsonl, base, content_type, fixture_http, files } => parse(&files, jsonl, base, content_type, fixture_http),
         Command::Serve { addr } => serve(&cli.config, addr, cli.quiet),
         Command::Fetch { names, all } => fetch(&cli.config, &names, all, cli.quiet),
+        Command::Passwd { name } => passwd(&name),
     };
     match result {
         Ok(code) => code,
@@ -260,6 +265,12 @@ fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quie
         if let Some(warning) = serve::address_mismatch(&config.publish.base_url, local) {
             eprintln!("warning: {warning}");
         }
+        if !options.access.unreadable().is_empty() {
+            eprintln!(
+                "warning: private channels {} have no [serve] users or tokens: nobody can read them",
+                options.access.unreadable().join(", ")
+            );
+        }
         let metrics = std::sync::Arc::new(Metrics::new());
         metrics.set_degraded_after(config.serve.degraded_after);
         // Health and figures come from the store a `run` or `build` writes.
@@ -344,6 +355,29 @@ fn fetch(config_path: &std::path::Path, names: &[String], all: bool, quiet: bool
         eprintln!("{failed} of {} source(s) failed", answers.len());
         return Ok(ExitCode::from(EXIT_INPUT_FAILED));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn passwd(name: &str) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    if name.is_empty() || name.contains(':') || name.chars().any(char::is_control) {
+        anyhow::bail!("{name:?}: a user name must be non-empty, without ':' or control characters (HTTP Basic splits at ':')");
+    }
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("password for {name}: "))?;
+        if rpassword::prompt_password("again: ")? != first {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    if password.is_empty() {
+        anyhow::bail!("empty password");
+    }
+    print!("{}", wirefeed::operate::auth::user_entry(name, &password).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?);
     Ok(ExitCode::SUCCESS)
 }
 

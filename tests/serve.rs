@@ -36,9 +36,12 @@ impl Answer {
 
 impl Server {
     fn start(root: &Path, metrics: Arc<Metrics>) -> Server {
+        Server::start_with(ServeOptions { root: root.to_owned(), max_age: Duration::from_secs(300), access: Default::default() }, metrics)
+    }
+
+    fn start_with(options: ServeOptions, metrics: Arc<Metrics>) -> Server {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let options = ServeOptions { root: root.to_owned(), max_age: Duration::from_secs(300) };
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         rt.spawn(serve::serve(listener, serve::router(options, metrics), async move {
@@ -512,4 +515,75 @@ fn serve_says_once_when_base_url_names_another_loopback_port() {
     let err = common::stderr(&out);
     let warnings = err.lines().filter(|l| l.contains("base_url") && l.contains(&format!("127.0.0.1:{port}"))).count();
     assert_eq!(warnings, 1, "{err}");
+}
+
+#[test]
+fn private_channels_need_a_password_or_token_and_are_never_listed() {
+    // The entry `wirefeed passwd` prints goes into the config as it is.
+    let mut passwd = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .args(["passwd", "alice"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    passwd.stdin.take().unwrap().write_all(b"correct horse\n").unwrap();
+    let out = passwd.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let entry = String::from_utf8(out.stdout).unwrap();
+    assert!(entry.starts_with("[[serve.users]]\nname = \"alice\"\npassword_hash = \"$argon2id$"), "{entry}");
+
+    let site = Site::new(&[SEED]);
+    site.write_config(&format!(
+        "[[topics]]\nslug = \"board\"\ntitle = \"Board only\"\nsources = [\"Newsroom\"]\nprivate = true\n\
+         [serve]\ntokens = [\"tok-abc-123\"]\n{entry}"
+    ));
+    let config = site.config();
+    wirefeed::build(&config).unwrap();
+    assert!(site.read("feeds/topics/board.rss").contains("<item>"), "the private channel is published");
+    for public in ["feeds/index.html", "feeds/channels.opml"] {
+        let text = site.read(public);
+        assert!(!text.contains("board") && !text.contains("Board only"), "{public} lists the private channel:\n{text}");
+        assert!(text.contains("topics/russia.rss"), "{public} lost a public channel");
+    }
+
+    let server = Server::start_with(ServeOptions::from_config(&config), Arc::new(Metrics::new()));
+    let basic = |user: &str, password: &str| {
+        use base64::Engine;
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    };
+    let right = basic("alice", "correct horse");
+    let wrong = basic("alice", "correct hors");
+    let nobody = basic("mallory", "correct horse");
+    // (case, path, Authorization, status)
+    for (case, path, auth, status) in [
+        ("no credentials", "/topics/board.rss", None, 401),
+        ("no credentials, other format", "/topics/board.json", None, 401),
+        ("wrong password", "/topics/board.atom", Some(wrong.as_str()), 401),
+        ("unknown user", "/topics/board.rss", Some(nobody.as_str()), 401),
+        ("wrong token", "/topics/board.rss", Some("Bearer tok-abc-124"), 401),
+        ("password", "/topics/board.rss", Some(right.as_str()), 200),
+        ("password again (remembered)", "/topics/board.atom", Some(right.as_str()), 200),
+        ("token", "/topics/board.json", Some("Bearer tok-abc-123"), 200),
+        ("public channel, no credentials", "/topics/russia.rss", None, 200),
+        ("merged channel, no credentials", "/all.rss", None, 200),
+    ] {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let answer = server.get(path, &headers);
+        assert_eq!(answer.status.as_u16(), status, "{case}");
+        if status == 401 {
+            let challenges: Vec<&str> = answer.headers.get_all(header::WWW_AUTHENTICATE).iter().map(|v| v.to_str().unwrap()).collect();
+            assert_eq!(challenges, ["Basic realm=\"wirefeed\", charset=\"UTF-8\"", "Bearer realm=\"wirefeed\""], "{case}");
+            assert!(!String::from_utf8_lossy(&answer.body).contains("<rss"), "{case}: leaked the feed");
+        } else if path.contains("board") {
+            assert_eq!(answer.header(header::CACHE_CONTROL), "private, max-age=300", "{case}");
+        }
+    }
+    assert_eq!(server.request(reqwest::Method::HEAD, "/topics/board.rss", &[]).status, StatusCode::UNAUTHORIZED);
+    // Credentials in the URL, as feed readers take them.
+    let url = format!("http://alice:correct%20horse@{}/topics/board.rss", server.addr);
+    let status = server.rt.block_on(async { server.client.get(&url).send().await.unwrap().status() });
+    assert_eq!(status, StatusCode::OK);
+    let url = format!("http://alice:nope@{}/topics/board.rss", server.addr);
+    let status = server.rt.block_on(async { server.client.get(&url).send().await.unwrap().status() });
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

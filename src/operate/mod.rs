@@ -2,6 +2,7 @@
 //! output folder, the figures it exposes, and the WebSub pings that follow
 //! a republish.
 
+pub mod auth;
 pub mod control;
 pub mod metrics;
 pub mod run;

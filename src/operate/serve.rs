@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::auth::{self, Access};
 use super::metrics::Metrics;
 use crate::config::Config;
 
@@ -36,11 +37,17 @@ pub struct ServeOptions {
     pub root: PathBuf,
     /// Sent as `Cache-Control: max-age`.
     pub max_age: Duration,
+    /// Private channels and who may read them ([`super::auth`]).
+    pub access: Arc<Access>,
 }
 
 impl ServeOptions {
     pub fn from_config(config: &Config) -> ServeOptions {
-        ServeOptions { root: config.publish.output_dir.clone(), max_age: config.serve.max_age }
+        ServeOptions {
+            root: config.publish.output_dir.clone(),
+            max_age: config.serve.max_age,
+            access: Arc::new(Access::from_config(config)),
+        }
     }
 }
 
@@ -77,7 +84,16 @@ pub fn address_mismatch(base_url: &url::Url, listening: std::net::SocketAddr) ->
 /// file of the output folder.
 pub fn router(options: ServeOptions, metrics: Arc<Metrics>) -> Router {
     let cache_control = HeaderValue::from_str(&format!("max-age={}", options.max_age.as_secs())).expect("ASCII header");
-    let state = Arc::new(Files { root: options.root, cache_control, cache: RwLock::default(), loading: tokio::sync::Mutex::new(()) });
+    // Shared caches must not keep what only some readers may see.
+    let private_cache_control = HeaderValue::from_str(&format!("private, max-age={}", options.max_age.as_secs())).expect("ASCII header");
+    let state = Arc::new(Files {
+        root: options.root,
+        cache_control,
+        private_cache_control,
+        access: options.access,
+        cache: RwLock::default(),
+        loading: tokio::sync::Mutex::new(()),
+    });
     let m = metrics.clone();
     Router::new()
         .route("/healthz", get(move || healthz(m.clone())))
@@ -116,6 +132,8 @@ async fn prometheus(metrics: Arc<Metrics>) -> Response {
 struct Files {
     root: PathBuf,
     cache_control: HeaderValue,
+    private_cache_control: HeaderValue,
+    access: Arc<Access>,
     /// Keyed by the decoded path relative to the root.
     cache: RwLock<HashMap<Box<str>, Arc<Entry>>>,
     /// One load at a time: a file replaced under heavy traffic is read and
@@ -180,10 +198,32 @@ async fn file(State(files): State<Arc<Files>>, req: Request) -> Response {
     let Some(key) = request_key(req.uri().path()) else {
         return not_found();
     };
+    let private = files.access.is_private(&key);
+    if private && !files.access.allows(req.headers()).await {
+        return unauthorized(&files.access);
+    }
     let Some(entry) = files.lookup(&key).await else {
         return not_found();
     };
-    files.respond(&entry, req.headers())
+    let mut response = files.respond(&entry, req.headers());
+    if private {
+        response.headers_mut().insert(header::CACHE_CONTROL, files.private_cache_control.clone());
+    }
+    response
+}
+
+/// 401 with a challenge per accepted scheme (RFC 9110 §11.6.1); the same
+/// answer for missing and for wrong credentials.
+fn unauthorized(access: &Access) -> Response {
+    let mut response =
+        (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "authentication required\n").into_response();
+    for challenge in auth::challenges(access) {
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().append(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn not_found() -> Response {
