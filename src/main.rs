@@ -99,6 +99,9 @@ enum Command {
         #[arg(long, conflicts_with = "names")]
         all: bool,
     },
+    /// Start a project: a commented wirefeed.toml, a sample story and an
+    /// empty feeds/ in DIR (default: here).
+    Init { dir: Option<PathBuf> },
     /// Print a `[[serve.users]]` entry (argon2 hash) for NAME, to paste
     /// into the config; reads the password from the terminal, or from the
     /// first line of stdin.
@@ -149,6 +152,7 @@ fn main() -> ExitCode {
         Command::Serve { addr } => serve(&cli.config, addr, cli.quiet),
         Command::Fetch { names, all } => fetch(&cli.config, &names, all, cli.quiet),
         Command::Passwd { name } => passwd(&name),
+        Command::Init { dir } => init(dir.as_deref().unwrap_or(std::path::Path::new("."))),
     };
     match result {
         Ok(code) => code,
@@ -156,9 +160,24 @@ fn main() -> ExitCode {
         Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(config::ConfigError::Read { source, .. }) = e.downcast_ref::<config::ConfigError>()
+                && source.kind() == std::io::ErrorKind::NotFound
+            {
+                eprintln!("no config here: `wirefeed init` makes a project to start from (or give --config FILE)");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+fn init(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let made = wirefeed::operate::init::init(dir)?;
+    println!("wrote {}, {} and {}/", made.config.display(), made.story.display(), made.output.display());
+    println!("next:");
+    let cd = if dir == std::path::Path::new(".") { String::new() } else { format!("cd {} && ", dir.display()) };
+    println!("  {cd}wirefeed build     # reads the stories, writes feeds/");
+    println!("  wirefeed serve{}    # serves them on http://127.0.0.1:8080/", " ".repeat(cd.len()));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_logging(default: &str, json: bool) {

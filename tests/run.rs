@@ -596,3 +596,34 @@ fn config_strings_take_environment_variables_and_a_missing_one_is_named() {
     assert!(err.contains("WF_TEST_TOKEN is not set") && err.contains("sources[0].headers.Authorization"), "{err}");
     assert_eq!(seen.lock().unwrap().len(), 1, "fetched with a missing variable");
 }
+
+#[test]
+fn init_then_build_works_and_commands_outside_a_project_say_how_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let wirefeed = |args: &[&str], cwd: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed")).args(args).current_dir(cwd).output().unwrap()
+    };
+    // Outside a project.
+    for command in [&["build"][..], &["run", "--once"], &["serve"], &["sources"], &["fetch", "--all"]] {
+        let out = wirefeed(command, dir.path());
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {err}");
+        assert!(err.contains("wirefeed init"), "{command:?}: {err}");
+    }
+    let out = wirefeed(&["init", "news"], dir.path());
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}{}", common::stderr(&out));
+    assert!(said.contains("cd news && wirefeed build") && said.contains("wirefeed serve"), "{said}");
+    let project = dir.path().join("news");
+    assert!(project.join("feeds").is_dir());
+    let out = wirefeed(&["build"], &project);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let feed = std::fs::read_to_string(project.join("feeds/all.rss")).unwrap();
+    assert!(feed.contains("Council opens the new town hall"), "{feed}");
+    let local = std::fs::read_to_string(project.join("feeds/topics/local.rss")).unwrap();
+    assert!(local.contains("Council opens the new town hall"), "the sample story is in the sample topic");
+    // A second init changes nothing.
+    let out = wirefeed(&["init", "news"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::stderr(&out).contains("already exists"));
+}
