@@ -353,7 +353,8 @@ mod tests {
         let folder = |n| SourceHealth { consecutive_errors: n, last_success: None, files: true };
         let t = DateTime::from_timestamp(1_732_615_200, 0).unwrap();
         // (case, last run ok?, sources, status, failing names)
-        let cases: &[(&str, Option<bool>, Vec<(&str, SourceHealth)>, &str, Vec<&str>)] = &[
+        type Case = (&'static str, Option<bool>, Vec<(&'static str, SourceHealth)>, &'static str, Vec<&'static str>);
+        let cases: &[Case] = &[
             ("no run", None, vec![("a", feed(5))], "no run yet", vec!["a"]),
             ("all well", Some(true), vec![("a", feed(0)), ("files:stories", folder(0))], "ok", vec![]),
             ("one failed fetch is not an outage", Some(false), vec![("a", feed(1)), ("b", feed(0))], "ok", vec![]),
