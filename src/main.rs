@@ -323,7 +323,14 @@ fn run(config_path: &std::path::Path, once: bool, serve_on: Option<std::net::Soc
                 if let Some(warning) = serve::address_mismatch(&config.publish.base_url, local) {
                     tracing::warn!("{warning}");
                 }
-                let router = serve::router(serve::ServeOptions::from_config(config), metrics.clone());
+                let options = serve::ServeOptions::from_config(config);
+                if !options.access.unreadable().is_empty() {
+                    tracing::warn!(
+                        "private channels {} have no [serve] users or tokens: nobody can read them",
+                        options.access.unreadable().join(", ")
+                    );
+                }
+                let router = serve::router(options, metrics.clone());
                 let mut stop = shutdown.clone();
                 let stopped = async move {
                     let _ = stop.wait_for(|s| *s).await;
