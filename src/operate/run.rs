@@ -222,7 +222,8 @@ impl Runner {
                 }
                 continue;
             }
-            let wake = [Some(next_watch), (!once).then(|| self.control.next_poll()), publish_at, self.next_due()]
+            // With --once nothing more starts: only the fetches in flight matter.
+            let wake = [Some(next_watch), (!once).then(|| self.control.next_poll()), publish_at, self.next_due().filter(|_| !once)]
                 .into_iter()
                 .flatten()
                 .min()
@@ -378,30 +379,45 @@ impl Runner {
         Ok(())
     }
 
-    /// Takes a finished source's result into the store.
-    fn take(&mut self, turn: Turn) -> Result<(), RunError> {
-        self.in_flight.remove(&turn.name);
-        // Removed from the config while in flight: its row is gone too.
-        if !self.config.sources.iter().any(|s| s.name == turn.name) {
+    /// Takes a finished source's result into the store, with every other
+    /// one already waiting: sources that finish together (a burst of 304s
+    /// at start) share transactions, as in `build`.
+    fn take(&mut self, first: Turn) -> Result<(), RunError> {
+        let mut turns = vec![first];
+        while let Ok(turn) = self.turns_rx.try_recv() {
+            turns.push(turn);
+        }
+        let mut results = Vec::with_capacity(turns.len());
+        for turn in turns {
+            self.in_flight.remove(&turn.name);
+            // Removed from the config while in flight: its row is gone too.
+            if !self.config.sources.iter().any(|s| s.name == turn.name) {
+                continue;
+            }
+            let state = &turn.result.state;
+            match (&state.disabled, state.next_fetch) {
+                (None, Some(next)) if self.schedule.contains_key(&turn.name) => {
+                    self.schedule.insert(turn.name.clone(), Some(next));
+                }
+                _ => {
+                    self.schedule.remove(&turn.name);
+                }
+            }
+            self.metrics.set_source(&turn.name, source_health(SourceKind::Feed, state));
+            let errors = state.consecutive_errors;
+            self.log_turn(&turn.result.report, errors);
+            results.push(turn.result);
+        }
+        if results.is_empty() {
             return Ok(());
         }
-        let state = &turn.result.state;
-        match (&state.disabled, state.next_fetch) {
-            (None, Some(next)) if self.schedule.contains_key(&turn.name) => {
-                self.schedule.insert(turn.name.clone(), Some(next));
-            }
-            _ => {
-                self.schedule.remove(&turn.name);
-            }
-        }
-        self.metrics.set_source(&turn.name, source_health(SourceKind::Feed, state));
-        let errors = state.consecutive_errors;
-        self.log_turn(&turn.result.report, errors);
         let retention = retention(&self.config);
         let metrics = &self.metrics;
         let on_source = |r: &SourceReport| metrics.record_fetch(metric_label(&r.status));
-        let mut sink = StoreSink::new(&mut self.store, &retention, Utc::now(), 1, &on_source);
-        sink.take(0, turn.result);
+        let mut sink = StoreSink::new(&mut self.store, &retention, Utc::now(), results.len(), &on_source);
+        for (i, result) in results.into_iter().enumerate() {
+            sink.take(i, result);
+        }
         let (reports, outcome) = sink.finish()?;
         for report in &reports {
             if matches!(report.status, SourceStatus::Failed(_)) && !self.outcome.failed_sources.contains(&report.name) {
