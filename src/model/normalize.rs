@@ -5,10 +5,10 @@ use chrono::{DateTime, SubsecRound, Utc};
 use url::Url;
 
 use super::id::{IdBasis, clean_link, story_id};
-use super::mime;
 use super::sanitize::sanitize_html;
 use super::text::{clean_text, html_to_text, truncate_words};
 use super::{Attachment, Image, Origin, Story, StoryDraft};
+use super::mime;
 
 /// Longest summary derived from content, in characters.
 pub const DERIVED_SUMMARY_CHARS: usize = 300;

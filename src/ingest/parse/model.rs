@@ -181,13 +181,7 @@ impl ParsedEntry {
             .enclosures
             .into_iter()
             .filter(|e| Some(&e.url) != lead.as_ref())
-            .map(|e| Attachment {
-                url: e.url,
-                mime_type: e.mime.unwrap_or_default(),
-                length: e.length,
-                title: e.title,
-                duration: e.duration,
-            })
+            .map(|e| Attachment { url: e.url, mime_type: e.mime.unwrap_or_default(), length: e.length, title: e.title, duration: e.duration })
             .collect();
         StoryDraft {
             origin_id: self.id,
