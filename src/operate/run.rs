@@ -21,7 +21,7 @@
 
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,9 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 use super::metrics::{Metrics, SourceHealth};
+pub use super::mirror::{mirror_store, mirror_store_every};
 use super::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
+pub use super::signals::shutdown_on_signals;
 use crate::build::{
     BuildError, BuildReport, StoreSink, configured_names, files_source_name, ingest_files, publish_from_store, retention, source_inputs,
 };
@@ -616,39 +618,6 @@ pub fn source_health(kind: SourceKind, state: &crate::store::SourceState) -> Sou
     }
 }
 
-/// For `wirefeed serve` without an aggregator in the process: keeps
-/// `/healthz` and `/metrics` up to date from the store that a separate
-/// `run` (or cron `build`) writes, by reading it every few seconds: the
-/// last run, the story count, and every source's error count and last
-/// success.
-pub async fn mirror_store(store: std::path::PathBuf, metrics: Arc<Metrics>) {
-    mirror_store_every(store, metrics, Duration::from_secs(5)).await
-}
-
-/// [`mirror_store`], reading the store every `every`.
-pub async fn mirror_store_every(store: std::path::PathBuf, metrics: Arc<Metrics>, every: Duration) {
-    let mut last_seen = None;
-    loop {
-        if let Ok(reader) = Reader::open(&store) {
-            if let Ok(sources) = reader.source_summaries() {
-                let map: BTreeMap<_, _> = sources.into_iter().map(|s| (s.name, source_health(s.kind, &s.state))).collect();
-                metrics.replace_sources(map);
-            }
-            // Times are whole seconds: two runs within one differ elsewhere.
-            if let Ok(Some(run)) = reader.last_run()
-                && last_seen.as_ref() != Some(&run)
-            {
-                last_seen = Some(run.clone());
-                metrics.record_run(run.finished, run.ok, run.summary);
-            }
-            if let Ok(n) = reader.story_count() {
-                metrics.set_stories_stored(n);
-            }
-        }
-        tokio::time::sleep(every).await;
-    }
-}
-
 /// The `status` label of `wirefeed_fetches_total`.
 pub fn metric_label(status: &SourceStatus) -> &'static str {
     match status {
@@ -657,36 +626,4 @@ pub fn metric_label(status: &SourceStatus) -> &'static str {
         SourceStatus::Skipped(_) => "skipped",
         SourceStatus::Failed(_) => "error",
     }
-}
-
-/// A watch channel that turns true on SIGINT or SIGTERM.
-pub fn shutdown_on_signals() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutdown requested: finishing what is in flight");
-        let _ = tx.send(true);
-    });
-    rx
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }
