@@ -213,7 +213,23 @@ pub fn forget_unconfigured(config: &Config, store: &Store, report: &mut BuildRep
     Ok(())
 }
 
-fn configured_names(config: &Config) -> HashSet<String> {
+/// [`forget_unconfigured`] for `run`, which has no build report: what it
+/// did goes to the log. Returns the forgotten sources (name, stories).
+pub fn forget_logged(config: &Config, store: &Store) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut report = BuildReport::default();
+    forget_unconfigured(config, store, &mut report)?;
+    for note in &report.notes {
+        tracing::info!("{note}");
+    }
+    for (name, stories) in &report.forgotten {
+        tracing::info!(source = %name, stories, "no longer configured: dropped with its stories");
+    }
+    Ok(report.forgotten)
+}
+
+/// Every name the store keeps for this config: `[[sources]]` names and
+/// the `files:` names of `[[stories]]` entries.
+pub fn configured_names(config: &Config) -> HashSet<String> {
     let files = config.stories.iter().map(|e| files_source_name(config, e));
     files.chain(config.sources.iter().map(|s| s.name.clone())).collect()
 }

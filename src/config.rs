@@ -126,6 +126,10 @@ pub struct TopicConfig {
     /// Overrides `[publish] max_items` for this channel.
     #[serde(default)]
     pub max_items: Option<usize>,
+    /// Served only to `[serve] users` and `tokens`; never listed in
+    /// `index.html` or `channels.opml`.
+    #[serde(default)]
+    pub private: bool,
     /// `query` and `exclude` as parsed at load (not keys).
     #[serde(skip)]
     pub parsed: ParsedQueries,
@@ -321,11 +325,34 @@ pub struct ServeConfig {
     /// may reuse a feed without asking again.
     #[serde(with = "humantime_serde")]
     pub max_age: Duration,
+    /// Who may read private channels with HTTP Basic auth.
+    pub users: Vec<ServeUser>,
+    /// Bearer tokens that may read private channels (`Authorization:
+    /// Bearer TOKEN`); write them as `${VAR}` to keep them out of the file.
+    pub tokens: Vec<String>,
+    /// `/healthz` says "degraded" when a source failed this many fetches
+    /// in a row.
+    pub degraded_after: u32,
+}
+
+/// One `[[serve.users]]` entry, as `wirefeed passwd NAME` prints it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeUser {
+    pub name: String,
+    /// A PHC string (`$argon2id$v=19$…`).
+    pub password_hash: String,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { addr: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)), max_age: Duration::from_secs(300) }
+        ServeConfig {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_age: Duration::from_secs(300),
+            users: Vec::new(),
+            tokens: Vec::new(),
+            degraded_after: 3,
+        }
     }
 }
 
@@ -371,6 +398,14 @@ impl Config {
 
     /// Parses and validates `text` as if read from `path`.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::from_toml_with_env(text, path, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::from_toml`], with `${NAME}` in strings taken from `env`
+    /// rather than the process environment.
+    pub fn from_toml_with_env(text: &str, path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let text = substitute_env(text, path, env)?;
+        let text = text.as_ref();
         let mut config: Config =
             toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string().trim_end().to_owned() })?;
         config.path = path.to_owned();
@@ -472,7 +507,34 @@ impl Config {
         }
         self.parse_queries()?;
         self.validate_run()?;
+        self.validate_serve()?;
         self.validate_sources()
+    }
+
+    fn validate_serve(&self) -> Result<(), ConfigError> {
+        let mut names = HashSet::new();
+        for (i, u) in self.serve.users.iter().enumerate() {
+            if u.name.is_empty() || u.name.contains(':') || u.name.chars().any(char::is_control) {
+                return Err(self.invalid(format!("serve.users[{i}].name"), "must be non-empty, without ':' or control characters"));
+            }
+            if !names.insert(u.name.as_str()) {
+                return Err(self.invalid(format!("serve.users[{i}].name"), format!("{:?} is used twice", u.name)));
+            }
+            let argon2 = password_hash::PasswordHash::new(&u.password_hash).is_ok_and(|h| h.algorithm.as_str().starts_with("argon2"));
+            if !argon2 {
+                return Err(self.invalid(
+                    format!("serve.users[{i}].password_hash"),
+                    format!("not an argon2 hash (make an entry with `wirefeed passwd {}`)", u.name),
+                ));
+            }
+        }
+        if let Some(i) = self.serve.tokens.iter().position(|t| t.trim().is_empty()) {
+            return Err(self.invalid(format!("serve.tokens[{i}]"), "must not be empty"));
+        }
+        if self.serve.degraded_after == 0 {
+            return Err(self.invalid("serve.degraded_after", "must be at least 1"));
+        }
+        Ok(())
     }
 
     fn validate_run(&self) -> Result<(), ConfigError> {
@@ -569,6 +631,92 @@ impl Config {
             s.parsed = parsed;
         }
         Ok(())
+    }
+}
+
+/// Replaces `${NAME}` in every string value of the document with the
+/// environment variable `NAME` (`$${` stands for a literal `${`), so
+/// secrets (API keys in headers, `[serve] tokens`) can stay out of the
+/// file, e.g. in a systemd `EnvironmentFile=`. Only values are touched,
+/// never keys or the TOML around them, so a variable cannot inject
+/// config. A missing variable is an error naming it and the key. Text
+/// that does not parse is returned as it is, for the parser to report.
+fn substitute_env<'a>(text: &'a str, path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<std::borrow::Cow<'a, str>, ConfigError> {
+    if !text.contains("${") {
+        return Ok(std::borrow::Cow::Borrowed(text));
+    }
+    let Ok(mut doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return Ok(std::borrow::Cow::Borrowed(text));
+    };
+    let mut subst = Substitution { path, env };
+    for (key, item) in doc.as_table_mut().iter_mut() {
+        subst.item(item, key.get())?;
+    }
+    Ok(std::borrow::Cow::Owned(doc.to_string()))
+}
+
+struct Substitution<'a> {
+    path: &'a Path,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Substitution<'_> {
+    fn item(&mut self, item: &mut toml_edit::Item, key: &str) -> Result<(), ConfigError> {
+        match item {
+            toml_edit::Item::Value(v) => self.value(v, key),
+            toml_edit::Item::Table(t) => t.iter_mut().try_for_each(|(k, it)| self.item(it, &format!("{key}.{}", k.get()))),
+            toml_edit::Item::ArrayOfTables(a) => a
+                .iter_mut()
+                .enumerate()
+                .try_for_each(|(i, t)| t.iter_mut().try_for_each(|(k, it)| self.item(it, &format!("{key}[{i}].{}", k.get())))),
+            toml_edit::Item::None => Ok(()),
+        }
+    }
+
+    fn value(&mut self, value: &mut toml_edit::Value, key: &str) -> Result<(), ConfigError> {
+        match value {
+            toml_edit::Value::String(s) if s.value().contains("${") => {
+                let expanded = self.expand(s.value(), key)?;
+                let decor = s.decor().clone();
+                *value = toml_edit::Value::from(expanded);
+                *value.decor_mut() = decor;
+                Ok(())
+            }
+            toml_edit::Value::Array(a) => a.iter_mut().enumerate().try_for_each(|(i, v)| self.value(v, &format!("{key}[{i}]"))),
+            toml_edit::Value::InlineTable(t) => t.iter_mut().try_for_each(|(k, v)| self.value(v, &format!("{key}.{}", k.get()))),
+            _ => Ok(()),
+        }
+    }
+
+    fn expand(&self, s: &str, key: &str) -> Result<String, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid { path: self.path.to_owned(), key: key.to_owned(), message };
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(at) = rest.find("${") {
+            if rest[..at].ends_with('$') {
+                out.push_str(&rest[..at - 1]);
+                out.push_str("${");
+                rest = &rest[at + 2..];
+                continue;
+            }
+            out.push_str(&rest[..at]);
+            let Some(end) = rest[at..].find('}') else {
+                return Err(invalid("`${` without a closing `}` (write `$${` for a literal `${`)".into()));
+            };
+            let name = &rest[at + 2..at + end];
+            let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(invalid(format!("`${{{name}}}` is not an environment variable name (letters, digits and _)")));
+            }
+            match (self.env)(name) {
+                Some(v) => out.push_str(&v),
+                None => return Err(invalid(format!("environment variable {name} is not set"))),
+            }
+            rest = &rest[at + end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 }
 
@@ -672,6 +820,46 @@ mod tests {
         assert!(err.contains("max_age"), "{err}");
         let err = load(&format!("{MINIMAL}websub_hub = \"ftp://hub.example/\"\n")).unwrap_err().to_string();
         assert!(err.contains("publish.websub_hub"), "{err}");
+    }
+
+    #[test]
+    fn environment_variables_fill_strings_anywhere() {
+        let env = |name: &str| match name {
+            "TOKEN" => Some("s3cret \"quoted\"\nline".to_owned()),
+            "HOST" => Some("feeds.example.org".to_owned()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        let text = format!(
+            "{MINIMAL}author = \"${{EMPTY}}Desk\" # kept comment\n\
+             [serve]\ntokens = [\"${{TOKEN}}\", \"plain\", \"$${{NOT_A_VAR}}\"]\n\
+             [[sources]]\nname = \"s\"\nurl = \"https://${{HOST}}/feed?k=${{TOKEN}}\"\n\
+             headers = {{ Authorization = \"Bearer ${{TOKEN}}\" }}\n"
+        );
+        let c = Config::from_toml_with_env(&text, Path::new("/etc/wf/wirefeed.toml"), &env).unwrap();
+        assert_eq!(c.serve.tokens, ["s3cret \"quoted\"\nline", "plain", "${NOT_A_VAR}"]);
+        assert_eq!(c.sources[0].url, "https://feeds.example.org/feed?k=s3cret \"quoted\"\nline");
+        assert_eq!(c.sources[0].headers["Authorization"], "Bearer s3cret \"quoted\"\nline");
+        assert_eq!(c.publish.author.as_deref(), Some("Desk"));
+    }
+
+    #[test]
+    fn a_missing_or_malformed_variable_names_itself_and_the_key() {
+        let env = |_: &str| None;
+        for (extra, key, says) in [
+            (
+                "[[sources]]\nname = \"s\"\nurl = \"http://e.com/\"\nheaders = { X-Key = \"${API_KEY}\" }\n",
+                "sources[0].headers.X-Key",
+                "API_KEY",
+            ),
+            ("[serve]\ntokens = [\"ok\", \"${FEED_TOKEN}\"]\n", "serve.tokens[1]", "FEED_TOKEN"),
+            ("[serve]\ntokens = [\"${FEED_TOKEN\"]\n", "serve.tokens[0]", "closing"),
+            ("[serve]\ntokens = [\"${BAD-NAME}\"]\n", "serve.tokens[0]", "BAD-NAME"),
+        ] {
+            let err = Config::from_toml_with_env(&format!("{MINIMAL}{extra}"), Path::new("/etc/wf/wirefeed.toml"), &env).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(key) && text.contains(says) && text.contains("/etc/wf/wirefeed.toml"), "{extra}: {text}");
+        }
     }
 
     #[test]

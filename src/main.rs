@@ -124,6 +124,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fetch sources now, due or not, and publish. Asks the `wirefeed run`
+    /// holding the store when there is one (it starts within a second);
+    /// fetches here otherwise. Exits 2 if a fetch failed.
+    Fetch {
+        /// Source names, as in the config (`wirefeed sources` lists them).
+        names: Vec<String>,
+        /// Every enabled source.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+    },
+    /// Start a project: a commented wirefeed.toml, a sample story and an
+    /// empty feeds/ in DIR (default: here).
+    Init { dir: Option<PathBuf> },
+    /// Print a `[[serve.users]]` entry (argon2 hash) for NAME, to paste
+    /// into the config; reads the password from the terminal, or from the
+    /// first line of stdin.
+    Passwd { name: String },
     /// Serve the output folder over HTTP, with /healthz and /metrics
     /// (until Ctrl-C or SIGTERM).
     Serve {
@@ -172,6 +189,9 @@ fn main() -> ExitCode {
         Command::Unhide { target } => editorial::unhide(&cli.config, &target),
         Command::Hidden => editorial::hidden(&cli.config),
         Command::Explain { story, json } => editorial::explain(&cli.config, &story.join(" "), json),
+        Command::Fetch { names, all } => fetch(&cli.config, &names, all, cli.quiet),
+        Command::Passwd { name } => passwd(&name),
+        Command::Init { dir } => init(dir.as_deref().unwrap_or(std::path::Path::new("."))),
     };
     match result {
         Ok(code) => code,
@@ -179,9 +199,24 @@ fn main() -> ExitCode {
         Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(config::ConfigError::Read { cause, .. }) = e.downcast_ref::<config::ConfigError>()
+                && cause.kind() == std::io::ErrorKind::NotFound
+            {
+                eprintln!("no config here: `wirefeed init` makes a project to start from (or give --config FILE)");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+fn init(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let made = wirefeed::operate::init::init(dir)?;
+    println!("wrote {}, {} and {}/", made.config.display(), made.story.display(), made.output.display());
+    println!("next:");
+    let cd = if dir == std::path::Path::new(".") { String::new() } else { format!("cd {} && ", dir.display()) };
+    println!("  {cd}wirefeed build     # reads the stories, writes feeds/");
+    println!("  wirefeed serve{}    # serves them on http://127.0.0.1:8080/", " ".repeat(cd.len()));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_logging(default: &str, json: bool) {
@@ -313,10 +348,21 @@ fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quie
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
         if !quiet {
-            eprintln!("serving {} on http://{}/", options.root.display(), listener.local_addr()?);
+            eprintln!("serving {} on http://{local}/", options.root.display());
+        }
+        if let Some(warning) = serve::address_mismatch(&config.publish.base_url, local) {
+            eprintln!("warning: {warning}");
+        }
+        if !options.access.unreadable().is_empty() {
+            eprintln!(
+                "warning: private channels {} have no [serve] users or tokens: nobody can read them",
+                options.access.unreadable().join(", ")
+            );
         }
         let metrics = std::sync::Arc::new(Metrics::new());
+        metrics.set_degraded_after(config.serve.degraded_after);
         // Health and figures come from the store a `run` or `build` writes.
         tokio::spawn(wirefeed::operate::run::mirror_store(config.store.path.clone(), metrics.clone()));
         let router = serve::router(options, metrics);
@@ -326,18 +372,36 @@ fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quie
 }
 
 fn run(config_path: &std::path::Path, once: bool, serve_on: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
-    use wirefeed::operate::{metrics::Metrics, run::Runner, run::shutdown_on_signals, serve};
+    use wirefeed::operate::{control::reload_on_sighup, metrics::Metrics, run::Runner, run::shutdown_on_signals, serve};
     let config = Config::load(config_path)?;
     let metrics = std::sync::Arc::new(Metrics::new());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let shutdown = shutdown_on_signals();
+        // The store first: a second `run` fails on its lock before it
+        // takes a port.
+        let mut runner = Runner::new(config, metrics.clone()).context("cannot start")?;
+        if !once {
+            runner.reload_on(reload_on_sighup());
+        }
         let server = match serve_on {
             None => None,
             Some(addr) => {
+                let config = runner.config();
                 let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-                tracing::info!("serving {} on http://{}/", config.publish.output_dir.display(), listener.local_addr()?);
-                let router = serve::router(serve::ServeOptions::from_config(&config), metrics.clone());
+                let local = listener.local_addr()?;
+                tracing::info!("serving {} on http://{local}/", config.publish.output_dir.display());
+                if let Some(warning) = serve::address_mismatch(&config.publish.base_url, local) {
+                    tracing::warn!("{warning}");
+                }
+                let options = serve::ServeOptions::from_config(config);
+                if !options.access.unreadable().is_empty() {
+                    tracing::warn!(
+                        "private channels {} have no [serve] users or tokens: nobody can read them",
+                        options.access.unreadable().join(", ")
+                    );
+                }
+                let router = serve::router(options, metrics.clone());
                 let mut stop = shutdown.clone();
                 let stopped = async move {
                     let _ = stop.wait_for(|s| *s).await;
@@ -345,16 +409,72 @@ fn run(config_path: &std::path::Path, once: bool, serve_on: Option<std::net::Soc
                 Some(tokio::spawn(serve::serve(listener, router, stopped)))
             }
         };
-        let mut runner = Runner::new(config, metrics).context("cannot start")?;
-        runner.run(once, shutdown).await?;
+        let outcome = runner.run(once, shutdown).await?;
         if let Some(server) = server {
             // With --once, the server goes on until a signal.
             server.await.context("server task")?.context("server failed")?;
         }
-        anyhow::Ok(())
+        anyhow::Ok(outcome)
     })?;
     // Abandoned fetches must not hold the exit up.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    if once && outcome.failures() > 0 {
+        // The log said which and why; cron mails this line.
+        eprintln!(
+            "{} input(s) failed{}; everything else was published",
+            outcome.failures(),
+            match outcome.failed_sources.is_empty() {
+                true => String::new(),
+                false => format!(" (sources: {})", outcome.failed_sources.join(", ")),
+            }
+        );
+        return Ok(ExitCode::from(EXIT_INPUT_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fetch(config_path: &std::path::Path, names: &[String], all: bool, quiet: bool) -> anyhow::Result<ExitCode> {
+    if names.is_empty() && !all {
+        anyhow::bail!("name the sources to fetch (`wirefeed sources` lists them), or give --all");
+    }
+    let config = Config::load(config_path)?;
+    let metrics = std::sync::Arc::new(wirefeed::operate::metrics::Metrics::new());
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let answers = runtime.block_on(wirefeed::operate::control::fetch_now(config, names, metrics))?;
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    let failed = answers.iter().filter(|a| !a.ok).count();
+    for a in &answers {
+        if !quiet || !a.ok {
+            println!("{}: {}", a.source, a.status);
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} of {} source(s) failed", answers.len());
+        return Ok(ExitCode::from(EXIT_INPUT_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn passwd(name: &str) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    if name.is_empty() || name.contains(':') || name.chars().any(char::is_control) {
+        anyhow::bail!("{name:?}: a user name must be non-empty, without ':' or control characters (HTTP Basic splits at ':')");
+    }
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("password for {name}: "))?;
+        if rpassword::prompt_password("again: ")? != first {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    if password.is_empty() {
+        anyhow::bail!("empty password");
+    }
+    print!("{}", wirefeed::operate::auth::user_entry(name, &password).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -36,9 +36,12 @@ impl Answer {
 
 impl Server {
     fn start(root: &Path, metrics: Arc<Metrics>) -> Server {
+        Server::start_with(ServeOptions { root: root.to_owned(), max_age: Duration::from_secs(300), access: Default::default() }, metrics)
+    }
+
+    fn start_with(options: ServeOptions, metrics: Arc<Metrics>) -> Server {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let options = ServeOptions { root: root.to_owned(), max_age: Duration::from_secs(300) };
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         rt.spawn(serve::serve(listener, serve::router(options, metrics), async move {
@@ -320,6 +323,67 @@ fn healthz_and_metrics_report_what_the_scheduler_recorded() {
     }
 }
 
+/// Polls `cond` every 50 ms for up to 10 s.
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what}: not within 10 s");
+}
+
+#[test]
+fn standalone_healthz_and_metrics_read_each_sources_state_from_the_store() {
+    let site = Site::new(&[SEED]);
+    site.write(
+        "good.xml",
+        "<rss version=\"2.0\"><channel><title>Good</title><link>http://example.org/</link>\
+         <item><title>Fine</title><link>http://example.org/fine</link></item></channel></rss>",
+    );
+    site.write_config(
+        "[serve]\ndegraded_after = 2\n[[sources]]\nname = \"good\"\nurl = \"good.xml\"\n[[sources]]\nname = \"gone\"\nurl = \"missing.xml\"\n",
+    );
+    let metrics = Arc::new(Metrics::new());
+    metrics.set_degraded_after(site.config().serve.degraded_after);
+    let server = Server::start(&site.path("feeds"), metrics.clone());
+    server.rt.spawn(wirefeed::operate::run::mirror_store_every(site.config().store.path, metrics.clone(), Duration::from_millis(50)));
+    let health = || serde_json::from_slice::<serde_json::Value>(&server.get("/healthz", &[]).body).unwrap();
+    let metrics_text = || String::from_utf8(server.get("/metrics", &[]).body).unwrap();
+    assert_eq!(health()["status"], "no run yet");
+
+    // One failed fetch of `gone`: reported per source, not yet degraded.
+    assert_eq!(site.build().status.code(), Some(2));
+    eventually("the first build's state", || metrics_text().contains("wirefeed_source_consecutive_errors{source=\"gone\"} 1"));
+    let text = metrics_text();
+    assert!(text.contains("wirefeed_source_consecutive_errors{source=\"good\"} 0"), "{text}");
+    assert!(text.contains("wirefeed_source_last_success_timestamp_seconds{source=\"good\"} "), "{text}");
+    assert!(!text.contains("wirefeed_source_last_success_timestamp_seconds{source=\"gone\"}"), "{text}");
+    // The record of the run comes in the same read as the sources.
+    eventually("ok", || health()["status"] == "ok");
+
+    // Failed its last `degraded_after` fetches: degraded, and named.
+    assert_eq!(site.build().status.code(), Some(2));
+    eventually("degraded", || health()["status"] == "degraded");
+    let h = health();
+    let failing = h["failing_sources"].as_array().unwrap();
+    assert_eq!(failing.len(), 1, "{h}");
+    assert_eq!((failing[0]["source"].as_str(), failing[0]["consecutive_errors"].as_u64()), (Some("gone"), Some(2)), "{h}");
+
+    // A story file that cannot be read: failed.
+    site.write("stories/broken.md", "---\ntitle: [unclosed\n---\n");
+    assert_eq!(site.build().status.code(), Some(2));
+    eventually("failed", || health()["status"] == "failed");
+
+    // All well again: ok, nothing failing.
+    std::fs::remove_file(site.path("stories/broken.md")).unwrap();
+    site.write_config("[[sources]]\nname = \"good\"\nurl = \"good.xml\"\n");
+    assert_eq!(site.build().status.code(), Some(0), "{}", common::stderr(&site.build()));
+    eventually("ok again", || health()["status"] == "ok" && health()["failing_sources"].as_array().is_some_and(|a| a.is_empty()));
+    eventually("gone forgotten", || !metrics_text().contains("source=\"gone\""));
+}
+
 #[test]
 fn a_missing_output_folder_is_404_until_it_exists() {
     let dir = tempfile::tempdir().unwrap();
@@ -433,4 +497,98 @@ fn websub_notify_posts_one_form_per_feed_and_reports_failures() {
     let nowhere: url::Url = format!("http://{closed}/hub").parse().unwrap();
     let results = rt.block_on(wirefeed::operate::websub::notify(&client, &nowhere, &feeds[..1]));
     assert!(results[0].1.as_ref().is_err_and(|e| e.contains(&closed.to_string())), "{results:?}");
+}
+
+#[test]
+fn serve_says_once_when_base_url_names_another_loopback_port() {
+    let site = built_site();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // base_url says 127.0.0.1:8080; serve listens elsewhere.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--config"])
+        .arg(site.path("wirefeed.toml"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let err = common::stderr(&out);
+    let warnings = err.lines().filter(|l| l.contains("base_url") && l.contains(&format!("127.0.0.1:{port}"))).count();
+    assert_eq!(warnings, 1, "{err}");
+}
+
+#[test]
+fn private_channels_need_a_password_or_token_and_are_never_listed() {
+    // The entry `wirefeed passwd` prints goes into the config as it is.
+    let mut passwd = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .args(["passwd", "alice"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    passwd.stdin.take().unwrap().write_all(b"correct horse\n").unwrap();
+    let out = passwd.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let entry = String::from_utf8(out.stdout).unwrap();
+    assert!(entry.starts_with("[[serve.users]]\nname = \"alice\"\npassword_hash = \"$argon2id$"), "{entry}");
+
+    let site = Site::new(&[SEED]);
+    site.write_config(&format!(
+        "[[topics]]\nslug = \"board\"\ntitle = \"Board only\"\nsources = [\"Newsroom\"]\nprivate = true\n\
+         [serve]\ntokens = [\"tok-abc-123\"]\n{entry}"
+    ));
+    let config = site.config();
+    wirefeed::build(&config).unwrap();
+    assert!(site.read("feeds/topics/board.rss").contains("<item>"), "the private channel is published");
+    for page in ["feeds/all.html", "feeds/topics/russia.html", "feeds/sources.html"] {
+        let text = site.read(page);
+        assert!(!text.contains("topics/board") && !text.contains("Board only"), "{page} names the private channel:\n{text}");
+    }
+    for public in ["feeds/index.html", "feeds/channels.opml"] {
+        let text = site.read(public);
+        assert!(!text.contains("board") && !text.contains("Board only"), "{public} lists the private channel:\n{text}");
+        assert!(text.contains("topics/russia.rss"), "{public} lost a public channel");
+    }
+
+    let server = Server::start_with(ServeOptions::from_config(&config), Arc::new(Metrics::new()));
+    let basic = |user: &str, password: &str| {
+        use base64::Engine;
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    };
+    let right = basic("alice", "correct horse");
+    let wrong = basic("alice", "correct hors");
+    let nobody = basic("mallory", "correct horse");
+    // (case, path, Authorization, status)
+    for (case, path, auth, status) in [
+        ("no credentials", "/topics/board.rss", None, 401),
+        ("no credentials, other format", "/topics/board.json", None, 401),
+        ("wrong password", "/topics/board.atom", Some(wrong.as_str()), 401),
+        ("unknown user", "/topics/board.rss", Some(nobody.as_str()), 401),
+        ("wrong token", "/topics/board.rss", Some("Bearer tok-abc-124"), 401),
+        ("password", "/topics/board.rss", Some(right.as_str()), 200),
+        ("password again (remembered)", "/topics/board.atom", Some(right.as_str()), 200),
+        ("token", "/topics/board.json", Some("Bearer tok-abc-123"), 200),
+        ("public channel, no credentials", "/topics/russia.rss", None, 200),
+        ("merged channel, no credentials", "/all.rss", None, 200),
+    ] {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let answer = server.get(path, &headers);
+        assert_eq!(answer.status.as_u16(), status, "{case}");
+        if status == 401 {
+            let challenges: Vec<&str> = answer.headers.get_all(header::WWW_AUTHENTICATE).iter().map(|v| v.to_str().unwrap()).collect();
+            assert_eq!(challenges, ["Basic realm=\"wirefeed\", charset=\"UTF-8\"", "Bearer realm=\"wirefeed\""], "{case}");
+            assert!(!String::from_utf8_lossy(&answer.body).contains("<rss"), "{case}: leaked the feed");
+        } else if path.contains("board") {
+            assert_eq!(answer.header(header::CACHE_CONTROL), "private, max-age=300", "{case}");
+        }
+    }
+    assert_eq!(server.request(reqwest::Method::HEAD, "/topics/board.rss", &[]).status, StatusCode::UNAUTHORIZED);
+    // Credentials in the URL, as feed readers take them.
+    let url = format!("http://alice:correct%20horse@{}/topics/board.rss", server.addr);
+    let status = server.rt.block_on(async { server.client.get(&url).send().await.unwrap().status() });
+    assert_eq!(status, StatusCode::OK);
+    let url = format!("http://alice:nope@{}/topics/board.rss", server.addr);
+    let status = server.rt.block_on(async { server.client.get(&url).send().await.unwrap().status() });
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -135,8 +135,10 @@ pub async fn aggregate(
     }
 }
 
-/// Fetch and parse, normalize what changed, assign topics.
-async fn source_turn(
+/// One source's turn (fetch and parse, normalize what changed, assign
+/// topics), with a shared fetcher: `wirefeed run` runs each source as its
+/// own task through this, so a slow one holds up nothing else.
+pub async fn source_turn(
     config: &Config,
     input: SourceInput,
     reader: &Reader,

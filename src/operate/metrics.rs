@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 /// Sentinel for "never happened" in the timestamp atomics.
 const NEVER: i64 = i64::MIN;
@@ -22,7 +22,8 @@ pub struct Metrics {
     fetches: Mutex<BTreeMap<String, u64>>,
     stories_stored: AtomicU64,
     last_publish: AtomicI64,
-    source_errors: Mutex<BTreeMap<String, u64>>,
+    sources: Mutex<BTreeMap<String, SourceHealth>>,
+    degraded_after: AtomicU32,
     last_run: Mutex<Option<RunRecord>>,
     runs_ok: AtomicU64,
     runs_failed: AtomicU64,
@@ -35,17 +36,48 @@ struct RunRecord {
     summary: String,
 }
 
+/// What `/metrics` and `/healthz` know of one source (an external feed,
+/// or a story folder).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceHealth {
+    /// Failed fetches (or reads) in a row; 0 after a success.
+    pub consecutive_errors: u64,
+    /// Unix time of the last success.
+    pub last_success: Option<i64>,
+    /// A `[[stories]]` folder rather than a feed: its failure is an input
+    /// that could not be read, so `/healthz` says "failed" at once.
+    pub files: bool,
+}
+
 /// The body of `/healthz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Health {
-    /// `"ok"`, `"failed"` (the last run had failures) or `"no run yet"`.
+    /// `"ok"`; `"degraded"` (some feeds failed their last
+    /// `[serve] degraded_after` fetches: `failing_sources` names them);
+    /// `"failed"` (a story folder could not be read, or the last run failed
+    /// for a reason other than a feed's fetch); or `"no run yet"`.
     pub status: &'static str,
     /// RFC 3339 time of the last run's end.
     pub last_run: Option<String>,
     pub summary: Option<String>,
     /// RFC 3339 time of the last publish that wrote files.
     pub last_publish: Option<String>,
+    /// Sources that failed their last `degraded_after` fetches (or a story
+    /// folder that failed its last read), by name.
+    pub failing_sources: Vec<FailingSource>,
 }
+
+/// One entry of [`Health::failing_sources`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailingSource {
+    pub source: String,
+    pub consecutive_errors: u64,
+    /// RFC 3339 time of the last success, if there ever was one.
+    pub last_success: Option<String>,
+}
+
+/// `[serve] degraded_after`'s default.
+pub const DEGRADED_AFTER: u32 = 3;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -53,7 +85,8 @@ impl Default for Metrics {
             fetches: Mutex::default(),
             stories_stored: AtomicU64::new(0),
             last_publish: AtomicI64::new(NEVER),
-            source_errors: Mutex::default(),
+            sources: Mutex::default(),
+            degraded_after: AtomicU32::new(DEGRADED_AFTER),
             last_run: Mutex::new(None),
             runs_ok: AtomicU64::new(0),
             runs_failed: AtomicU64::new(0),
@@ -94,8 +127,30 @@ impl Metrics {
 
     /// Consecutive failed fetches of one source (0 after a success).
     pub fn set_source_errors(&self, source_name: &str, consecutive_errors: u64) {
-        let mut map = self.source_errors.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(source_name.to_owned(), consecutive_errors);
+        let mut map = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(source_name.to_owned()).or_default().consecutive_errors = consecutive_errors;
+    }
+
+    /// One source's state after a fetch (or a folder's after a read).
+    pub fn set_source(&self, source_name: &str, health: SourceHealth) {
+        self.sources.lock().unwrap_or_else(|e| e.into_inner()).insert(source_name.to_owned(), health);
+    }
+
+    /// Every source at once (as the store has them): sources no longer
+    /// listed are forgotten.
+    pub fn replace_sources(&self, sources: BTreeMap<String, SourceHealth>) {
+        *self.sources.lock().unwrap_or_else(|e| e.into_inner()) = sources;
+    }
+
+    /// A source no longer configured.
+    pub fn forget_source(&self, source_name: &str) {
+        self.sources.lock().unwrap_or_else(|e| e.into_inner()).remove(source_name);
+    }
+
+    /// `[serve] degraded_after`: failed fetches in a row that make a
+    /// source count against `/healthz`.
+    pub fn set_degraded_after(&self, n: u32) {
+        self.degraded_after.store(n.max(1), Ordering::Relaxed);
     }
 
     /// A scheduler run ended at `time`; `summary` is one human line.
@@ -113,15 +168,33 @@ impl Metrics {
 
     pub fn health(&self) -> Health {
         let run = self.last_run.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let threshold = u64::from(self.degraded_after.load(Ordering::Relaxed));
+        let failing: Vec<FailingSource> = sources
+            .iter()
+            .filter(|(_, h)| h.consecutive_errors >= if h.files { 1 } else { threshold })
+            .map(|(name, h)| FailingSource {
+                source: name.clone(),
+                consecutive_errors: h.consecutive_errors,
+                last_success: h.last_success.and_then(|t| DateTime::from_timestamp(t, 0)).map(rfc3339),
+            })
+            .collect();
+        let folder_failed = sources.values().any(|h| h.files && h.consecutive_errors > 0);
+        // A run that failed only because some feed's fetch did is told by
+        // the per-source counts: one failed fetch is not an outage.
+        let feed_failing = sources.values().any(|h| !h.files && h.consecutive_errors > 0);
         Health {
             status: match &run {
                 None => "no run yet",
-                Some(r) if r.ok => "ok",
-                Some(_) => "failed",
+                Some(_) if folder_failed => "failed",
+                Some(r) if !r.ok && !feed_failing => "failed",
+                Some(_) if !failing.is_empty() => "degraded",
+                Some(_) => "ok",
             },
             last_run: run.as_ref().map(|r| rfc3339(r.time)),
             summary: run.map(|r| r.summary),
             last_publish: self.last_publish().map(rfc3339),
+            failing_sources: failing,
         }
     }
 
@@ -135,10 +208,23 @@ impl Metrics {
         }
         family(&mut out, "wirefeed_stories_stored", "gauge", "Stories held in the store after the last run.");
         sample(&mut out, "wirefeed_stories_stored", &[], self.stories_stored.load(Ordering::Relaxed) as f64);
-        let errors = self.source_errors.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner()).clone();
         family(&mut out, "wirefeed_source_consecutive_errors", "gauge", "Consecutive failed fetches per source (0 after a success).");
-        for (source, n) in &errors {
-            sample(&mut out, "wirefeed_source_consecutive_errors", &[("source", source)], *n as f64);
+        for (source, h) in &sources {
+            sample(&mut out, "wirefeed_source_consecutive_errors", &[("source", source)], h.consecutive_errors as f64);
+        }
+        if sources.values().any(|h| h.last_success.is_some()) {
+            family(
+                &mut out,
+                "wirefeed_source_last_success_timestamp_seconds",
+                "gauge",
+                "Unix time of each source's last successful fetch.",
+            );
+        }
+        for (source, h) in &sources {
+            if let Some(t) = h.last_success {
+                sample(&mut out, "wirefeed_source_last_success_timestamp_seconds", &[("source", source)], t as f64);
+            }
         }
         family(&mut out, "wirefeed_runs_total", "counter", "Scheduler runs by result.");
         sample(&mut out, "wirefeed_runs_total", &[("result", "ok")], self.runs_ok.load(Ordering::Relaxed) as f64);
@@ -205,7 +291,7 @@ mod tests {
         assert!(text.contains("wirefeed_stories_stored 0\n"), "{text}");
         assert!(text.contains("wirefeed_runs_total{result=\"ok\"} 0\n"), "{text}");
         assert!(!text.contains("timestamp_seconds"), "{text}");
-        assert_eq!(m.health(), Health { status: "no run yet", last_run: None, summary: None, last_publish: None });
+        assert_eq!(m.health(), Health { status: "no run yet", last_run: None, summary: None, last_publish: None, failing_sources: vec![] });
     }
 
     #[test]
@@ -252,10 +338,54 @@ mod tests {
         }
         assert!(text.ends_with('\n'));
         let h = m.health();
-        assert_eq!(h.status, "failed");
+        // The failing run is told by the source that failed 3 times in a row.
+        assert_eq!(h.status, "degraded");
         assert_eq!(h.last_run.as_deref(), Some("2024-11-26T10:00:00Z"));
         assert_eq!(h.summary.as_deref(), Some("2 sources failed"));
+        m.set_source_errors("Harbour \"Gazette\"\\daily\nnews", 0);
         m.record_run(t, true, "ok".into());
         assert_eq!(m.health().status, "ok");
+    }
+
+    #[test]
+    fn health_status_from_the_run_and_each_sources_errors() {
+        let feed = |n| SourceHealth { consecutive_errors: n, last_success: Some(1_732_615_200), files: false };
+        let folder = |n| SourceHealth { consecutive_errors: n, last_success: None, files: true };
+        let t = DateTime::from_timestamp(1_732_615_200, 0).unwrap();
+        // (case, last run ok?, sources, status, failing names)
+        type Case = (&'static str, Option<bool>, Vec<(&'static str, SourceHealth)>, &'static str, Vec<&'static str>);
+        let cases: &[Case] = &[
+            ("no run", None, vec![("a", feed(5))], "no run yet", vec!["a"]),
+            ("all well", Some(true), vec![("a", feed(0)), ("files:stories", folder(0))], "ok", vec![]),
+            ("one failed fetch is not an outage", Some(false), vec![("a", feed(1)), ("b", feed(0))], "ok", vec![]),
+            ("below the threshold", Some(false), vec![("a", feed(2))], "ok", vec![]),
+            ("at the threshold", Some(false), vec![("a", feed(3)), ("b", feed(0))], "degraded", vec!["a"]),
+            ("still degraded after an ok run of others", Some(true), vec![("a", feed(9)), ("b", feed(4))], "degraded", vec!["a", "b"]),
+            (
+                "an unreadable story folder",
+                Some(false),
+                vec![("files:stories", folder(1)), ("a", feed(0))],
+                "failed",
+                vec!["files:stories"],
+            ),
+            ("a failed run no source explains", Some(false), vec![("a", feed(0))], "failed", vec![]),
+        ];
+        for (case, run, sources, status, failing) in cases {
+            let m = Metrics::new();
+            m.replace_sources(sources.iter().map(|(n, h)| (n.to_string(), *h)).collect());
+            if let Some(ok) = run {
+                m.record_run(t, *ok, "summary".into());
+            }
+            let h = m.health();
+            assert_eq!(h.status, *status, "{case}");
+            let names: Vec<&str> = h.failing_sources.iter().map(|f| f.source.as_str()).collect();
+            assert_eq!(&names, failing, "{case}");
+        }
+        let m = Metrics::new();
+        m.set_degraded_after(1);
+        m.set_source("a", feed(1));
+        m.record_run(t, false, "x".into());
+        assert_eq!(m.health().status, "degraded", "degraded_after = 1");
+        assert_eq!(m.health().failing_sources[0].last_success.as_deref(), Some("2024-11-26T10:00:00Z"));
     }
 }

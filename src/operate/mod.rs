@@ -2,8 +2,13 @@
 //! output folder, the figures it exposes, and the WebSub pings that follow
 //! a republish.
 
+pub mod auth;
+pub mod control;
+pub mod init;
 pub mod metrics;
+pub mod mirror;
 pub mod run;
 pub mod schedule;
 pub mod serve;
+pub mod signals;
 pub mod websub;

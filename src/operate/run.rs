@@ -1,46 +1,117 @@
-//! `wirefeed run`: a long-running aggregator. Each source is fetched when
-//! it is due ([`super::schedule`]; due times live in the store, so a
-//! restart does not refetch everything), the channels it touched are
-//! republished right after, the story folders are polled for changes,
-//! and a hub is told of every republished feed.
+//! `wirefeed run`: a long-running aggregator.
 //!
-//! Shutdown (SIGINT/SIGTERM): no new pass starts; fetches in flight get a
-//! short grace period and are then abandoned; what finished is committed
+//! Every source is fetched on its own schedule ([`super::schedule`]; due
+//! times live in the store, so a restart does not refetch everything), as
+//! its own task: a slow or hanging source holds up nothing but itself
+//! (the fetcher bounds it by `[fetch] timeout`). The loop itself never
+//! waits on a fetch: it takes each finished source's result into the
+//! store as it comes, checks the story folders every `watch_interval`,
+//! looks for `wirefeed fetch` requests and config changes
+//! ([`super::control`]), and publishes.
+//!
+//! Publishing is debounced: a change is published [`SETTLE`] after it
+//! arrives, together with whatever else arrived meanwhile, and never
+//! sooner than [`PUBLISH_GAP`] after the previous publish; channels whose
+//! items did not change are not rendered (their digests in the store say
+//! so). A hub is told of every republished feed.
+//!
+//! Shutdown (SIGINT/SIGTERM): nothing new starts; fetches in flight get
+//! [`SHUTDOWN_GRACE`] and are then abandoned; what finished is committed
 //! and published before the process exits.
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::Instant;
 
-use super::metrics::Metrics;
-use crate::build::{BuildError, BuildReport, StoreSink, ingest_files, publish_from_store, retention, source_inputs};
+use super::metrics::{Metrics, SourceHealth};
+pub use super::mirror::{mirror_store, mirror_store_every};
+use super::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
+pub use super::signals::shutdown_on_signals;
+use crate::build::{
+    BuildError, BuildReport, StoreSink, files_source_name, ingest_files, publish_from_store, retention, source_inputs,
+};
 use crate::config::Config;
-use crate::ingest::sources::{SourceReport, SourceStatus, aggregate};
-use crate::store::{RunRecord, Store, StoreError};
+use crate::ingest::fetch::Fetcher;
+use crate::ingest::sources::{SourceInput, SourceReport, SourceResult, SourceStatus, source_turn};
+use crate::store::sources::SourceKind;
+use crate::store::{Reader, RunRecord, Store, StoreError};
 use crate::topics::TopicRules;
 
 /// How long fetches in flight may go on after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// Longest sleep between checks, so a clock jump or an edited store is
-/// noticed.
+/// A change waits this long before it is published, so that changes
+/// arriving together are published together.
+pub const SETTLE: Duration = Duration::from_millis(200);
+
+/// Least time between the starts of two publishes.
+pub const PUBLISH_GAP: Duration = Duration::from_secs(1);
+
+/// A source that keeps failing is warned about again after this long (in
+/// between, its failures are logged at info level).
+pub const WARN_AGAIN: Duration = Duration::from_secs(3600);
+
+/// Longest sleep between checks, so a clock jump is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
-/// The loop's state: the store (whose lock it holds for its lifetime),
-/// the figures it reports, and what it last saw of the story folders.
-pub struct Runner {
-    config: Arc<Config>,
-    store: Store,
-    rules: Arc<TopicRules>,
-    metrics: Arc<Metrics>,
-    folders: HashMap<usize, u64>,
-    /// The store's takedowns counter when last published.
-    takedowns: Option<String>,
+/// After a publish that failed (a full disk, say), the next try.
+const PUBLISH_RETRY: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
 }
 
-/// What one pass did.
+/// A source's finished turn, sent by its task to the loop.
+struct Turn {
+    name: String,
+    result: SourceResult,
+}
+
+/// The loop's state: the store (whose lock it holds for its lifetime),
+/// the fetches in flight, what changed since the last publish, and the
+/// figures it reports.
+pub struct Runner {
+    pub(super) config: Arc<Config>,
+    pub(super) store: Store,
+    reader: Arc<Reader>,
+    pub(super) rules: Arc<TopicRules>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) fetcher: Arc<Fetcher>,
+    pub(super) slots: Arc<Semaphore>,
+    /// Each story folder's fingerprint when last read (by config index).
+    pub(super) folders: HashMap<usize, u64>,
+    /// When each enabled source is next due (`None`: now).
+    pub(super) schedule: HashMap<String, Option<DateTime<Utc>>>,
+    /// Sources asked for by `wirefeed fetch`, fetched whether due or not.
+    pub(super) forced: Vec<String>,
+    in_flight: HashMap<String, tokio::task::AbortHandle>,
+    turns_tx: mpsc::UnboundedSender<Turn>,
+    turns_rx: mpsc::UnboundedReceiver<Turn>,
+    /// What happened since the last publish.
+    pending: BuildReport,
+    abandoned: bool,
+    pub(super) dirty: bool,
+    /// The store's takedowns counter when last looked at: `wirefeed hide`
+    /// and `unhide` from another process change it.
+    takedowns: Option<String>,
+    /// When each failing source was last warned about.
+    warned: HashMap<String, std::time::Instant>,
+    outcome: RunOutcome,
+    pub(super) control: super::control::Control,
+}
+
+/// What a pass over the given sources did (see [`Runner::pass`]).
 #[derive(Debug, Default)]
 pub struct Pass {
     pub fetched: usize,
@@ -48,47 +119,186 @@ pub struct Pass {
     pub abandoned: bool,
 }
 
+/// Failures over a runner's life: `run --once` exits 2 when there are any.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// Names of the sources whose fetch failed (once each).
+    pub failed_sources: Vec<String>,
+    /// Story files (or folders) that could not be read.
+    pub failed_inputs: usize,
+}
+
+impl RunOutcome {
+    pub fn failures(&self) -> usize {
+        self.failed_sources.len() + self.failed_inputs
+    }
+}
+
 impl Runner {
-    pub fn new(config: Config, metrics: Arc<Metrics>) -> Result<Runner, BuildError> {
+    /// Opens the store (waiting `[store] lock_timeout` for another
+    /// process), drops sources no longer configured, and loads the due times.
+    pub fn new(config: Config, metrics: Arc<Metrics>) -> Result<Runner, RunError> {
         let mut store = Store::open(&config)?;
         let rules = Arc::new(TopicRules::from_config(&config));
+        crate::build::forget_logged(&config, &store)?;
+        let takedowns = store.takedowns_version()?;
         crate::build::refresh_topics(&config, &rules, &mut store)?;
         metrics.set_stories_stored(store.story_count()?);
-        let takedowns = store.takedowns_version()?;
-        Ok(Runner { config: Arc::new(config), store, rules, metrics, folders: HashMap::new(), takedowns })
+        metrics.set_degraded_after(config.serve.degraded_after);
+        let reader = Arc::new(store.reader()?);
+        let fetcher = Arc::new(Fetcher::new(&config.fetch)?);
+        let slots = Arc::new(Semaphore::new(config.fetch.concurrency));
+        let (turns_tx, turns_rx) = mpsc::unbounded_channel();
+        let control = super::control::Control::new(&config);
+        let mut runner = Runner {
+            config: Arc::new(config),
+            store,
+            reader,
+            rules,
+            metrics,
+            fetcher,
+            slots,
+            folders: HashMap::new(),
+            schedule: HashMap::new(),
+            forced: Vec::new(),
+            in_flight: HashMap::new(),
+            turns_tx,
+            turns_rx,
+            pending: BuildReport::default(),
+            abandoned: false,
+            dirty: false,
+            warned: HashMap::new(),
+            outcome: RunOutcome::default(),
+            control,
+            takedowns,
+        };
+        runner.load_schedule()?;
+        runner.load_source_metrics()?;
+        Ok(runner)
     }
 
-    /// Runs until `shutdown` turns true (or after one pass with `once`).
-    pub async fn run(&mut self, once: bool, mut shutdown: watch::Receiver<bool>) -> Result<(), BuildError> {
-        let mut next_watch = tokio::time::Instant::now();
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs until `shutdown` turns true, or with `once` until the sources
+    /// due at the start have been fetched and published.
+    pub async fn run(&mut self, once: bool, mut shutdown: watch::Receiver<bool>) -> Result<RunOutcome, RunError> {
+        let mut next_watch = Instant::now();
+        let mut publish_at: Option<Instant> = None;
+        let mut last_publish: Option<Instant> = None;
+        let mut started = false;
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let mut changed = false;
-            if tokio::time::Instant::now() >= next_watch {
-                changed |= self.check_folders()?;
-                // `wirefeed hide`/`unhide` from another process.
+            let now = Instant::now();
+            if now >= next_watch {
+                if !once {
+                    self.check_config().await?;
+                }
+                self.check_folders()?;
                 let takedowns = self.store.takedowns_version()?;
-                changed |= takedowns != self.takedowns;
-                self.takedowns = takedowns;
-                next_watch = tokio::time::Instant::now() + self.config.run.watch_interval;
+                if takedowns != self.takedowns {
+                    self.takedowns = takedowns;
+                    self.dirty = true;
+                }
+                next_watch = Instant::now() + self.config.run.watch_interval;
             }
-            let due = self.due_sources(Utc::now())?;
-            let pass = if due.is_empty() { None } else { Some(self.pass(due, shutdown.clone()).await?) };
-            if changed || pass.is_some() {
-                self.publish(pass.unwrap_or_default()).await?;
+            if !once {
+                self.poll_requests()?;
             }
-            if once {
+            if !once || !started {
+                self.start_due(Utc::now())?;
+                started = true;
+            }
+            if once && self.in_flight.is_empty() {
+                if self.dirty {
+                    self.publish().await;
+                }
                 break;
             }
-            let wake = self.next_wake(next_watch)?;
+            if self.dirty && publish_at.is_none() && !once {
+                let earliest = last_publish.map_or(now, |t| t + PUBLISH_GAP);
+                publish_at = Some((now + SETTLE).max(earliest));
+            }
+            if let Some(at) = publish_at
+                && now >= at
+            {
+                publish_at = None;
+                last_publish = Some(now);
+                if !self.publish().await {
+                    publish_at = Some(Instant::now() + PUBLISH_RETRY);
+                }
+                continue;
+            }
+            // With --once nothing more starts: only the fetches in flight matter.
+            let wake = [Some(next_watch), (!once).then(|| self.control.next_poll()), publish_at, self.next_due().filter(|_| !once)]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(now + MAX_SLEEP)
+                .min(now + MAX_SLEEP);
+            let reload = self.control.reload_signal();
             tokio::select! {
+                Some(turn) = self.turns_rx.recv() => self.take(turn)?,
                 _ = tokio::time::sleep_until(wake) => {}
-                _ = shutdown.changed() => {}
+                _ = stop_requested(&mut shutdown) => {}
+                _ = reload => self.reload().await?,
+            }
+            // A reload may have shortened it.
+            next_watch = next_watch.min(Instant::now() + self.config.run.watch_interval);
+        }
+        if !self.finish_in_flight().await? || self.dirty {
+            self.publish().await;
+        }
+        Ok(self.outcome.clone())
+    }
+
+    /// Waits up to [`SHUTDOWN_GRACE`] for the fetches in flight, taking
+    /// their results, then abandons the rest; false if some were abandoned.
+    async fn finish_in_flight(&mut self) -> Result<bool, RunError> {
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        while !self.in_flight.is_empty() {
+            tokio::select! {
+                Some(turn) = self.turns_rx.recv() => self.take(turn)?,
+                _ = tokio::time::sleep_until(deadline) => {
+                    for (_, task) in self.in_flight.drain() {
+                        task.abort();
+                    }
+                    tracing::warn!("shutting down: fetches still in flight were abandoned; what finished is kept");
+                    self.abandoned = true;
+                    return Ok(false);
+                }
             }
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// Fetches the sources at `due` (indexes into the config) now, due or
+    /// not, and waits for them (or, after a shutdown request, for
+    /// [`SHUTDOWN_GRACE`]); what they bring is stored, not yet published.
+    pub async fn pass(&mut self, due: Vec<usize>, mut shutdown: watch::Receiver<bool>) -> Result<Pass, RunError> {
+        let names: Vec<String> = due.iter().map(|&i| self.config.sources[i].name.clone()).collect();
+        let before = self.pending.sources.len();
+        self.spawn(&due)?;
+        let mut abandoned = false;
+        while names.iter().any(|n| self.in_flight.contains_key(n)) {
+            tokio::select! {
+                Some(turn) = self.turns_rx.recv() => self.take(turn)?,
+                _ = stop_requested(&mut shutdown) => {
+                    abandoned = !self.finish_in_flight().await?;
+                    break;
+                }
+            }
+        }
+        let sources: Vec<SourceReport> = self.pending.sources[before..].to_vec();
+        Ok(Pass { fetched: sources.len(), report: BuildReport { sources, ..Default::default() }, abandoned })
+    }
+
+    /// Publishes what the store holds now (what [`Runner::pass`] fetched).
+    pub async fn publish_now(&mut self) -> bool {
+        self.publish().await
     }
 
     /// Indexes of the configured sources due at `now`: never fetched, or
@@ -102,26 +312,170 @@ impl Runner {
         Ok(due.map(|(i, _)| i).collect())
     }
 
-    /// When to look again: the earliest due time, or the next folder check.
-    fn next_wake(&self, next_watch: tokio::time::Instant) -> Result<tokio::time::Instant, StoreError> {
+    /// Reads every enabled source's due time from the store. A source never
+    /// fetched, or whose URL changed, is due now; one disabled (410) never.
+    pub(super) fn load_schedule(&mut self) -> Result<(), StoreError> {
         let saved = self.store.sources()?;
-        let now = Utc::now();
-        let earliest = self
+        self.schedule = self
             .config
             .sources
             .iter()
             .filter(|s| s.enabled)
-            .filter_map(|s| saved.get(&s.name).and_then(|(_, st)| st.disabled.is_none().then_some(st.next_fetch)).flatten())
-            .min();
-        let until_due = earliest.map_or(MAX_SLEEP, |t| (t - now).to_std().unwrap_or(Duration::ZERO));
-        let wake = tokio::time::Instant::now() + until_due.min(MAX_SLEEP);
-        Ok(wake.min(next_watch))
+            .filter_map(|s| match saved.get(&s.name) {
+                None => Some((s.name.clone(), None)),
+                Some((_, st)) if st.url != s.url && st.moved_to.as_deref() != Some(s.url.as_str()) => Some((s.name.clone(), None)),
+                Some((_, st)) if st.disabled.is_some() => None,
+                Some((_, st)) => Some((s.name.clone(), st.next_fetch)),
+            })
+            .collect();
+        Ok(())
+    }
+
+    /// Every source's state as the store has it, into the metrics.
+    pub(super) fn load_source_metrics(&self) -> Result<(), StoreError> {
+        let sources = self.store.source_summaries()?.into_iter().map(|s| (s.name, source_health(s.kind, &s.state))).collect();
+        self.metrics.replace_sources(sources);
+        Ok(())
+    }
+
+    /// The earliest due time of a source not in flight.
+    fn next_due(&self) -> Option<Instant> {
+        let now = Utc::now();
+        let earliest = self.schedule.iter().filter(|(n, _)| !self.in_flight.contains_key(*n)).map(|(_, t)| t.unwrap_or(now)).min()?;
+        Some(Instant::now() + (earliest - now).to_std().unwrap_or(Duration::ZERO))
+    }
+
+    /// Starts every source that is due (or asked for) and not in flight.
+    fn start_due(&mut self, now: DateTime<Utc>) -> Result<(), RunError> {
+        let due: Vec<usize> = (self.config.sources.iter().enumerate())
+            .filter(|(_, s)| !self.in_flight.contains_key(&s.name))
+            .filter(|(_, s)| self.forced.contains(&s.name) || self.schedule.get(&s.name).is_some_and(|t| t.is_none_or(|t| t <= now)))
+            .map(|(i, _)| i)
+            .collect();
+        if !due.is_empty() {
+            self.spawn(&due)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the sources at `indexes`, each as its own task; a task waits
+    /// for one of the `[fetch] concurrency` slots, then takes its turn.
+    fn spawn(&mut self, indexes: &[usize]) -> Result<(), StoreError> {
+        let inputs = source_inputs(&self.store, indexes.iter().map(|&i| &self.config.sources[i]))?;
+        let limit = turn_limit(&self.config);
+        for (&index, input) in indexes.iter().zip(inputs) {
+            let name = self.config.sources[index].name.clone();
+            self.forced.retain(|n| n != &name);
+            let (config, reader, rules) = (self.config.clone(), self.reader.clone(), self.rules.clone());
+            let (fetcher, slots, tx) = (self.fetcher.clone(), self.slots.clone(), self.turns_tx.clone());
+            let task_name = name.clone();
+            let task = tokio::spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                let now = Utc::now();
+                let fallback = input.clone();
+                let turn = AssertUnwindSafe(source_turn(&config, input, &reader, &rules, &fetcher, index, now)).catch_unwind();
+                let result = match tokio::time::timeout(limit, turn).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(_)) => failed_turn(&config, index, fallback, now, "internal error: the fetch panicked".into()),
+                    Err(_) => {
+                        let why = format!("gave up after {}", humantime::format_duration(limit));
+                        failed_turn(&config, index, fallback, now, why)
+                    }
+                };
+                let _ = tx.send(Turn { name: task_name, result });
+            });
+            self.in_flight.insert(name, task.abort_handle());
+        }
+        Ok(())
+    }
+
+    /// Takes a finished source's result into the store, with every other
+    /// one already waiting: sources that finish together (a burst of 304s
+    /// at start) share transactions, as in `build`.
+    fn take(&mut self, first: Turn) -> Result<(), RunError> {
+        let mut turns = vec![first];
+        while let Ok(turn) = self.turns_rx.try_recv() {
+            turns.push(turn);
+        }
+        let mut results = Vec::with_capacity(turns.len());
+        for turn in turns {
+            self.in_flight.remove(&turn.name);
+            // Removed from the config while in flight: its row is gone too.
+            if !self.config.sources.iter().any(|s| s.name == turn.name) {
+                continue;
+            }
+            let state = &turn.result.state;
+            match (&state.disabled, state.next_fetch) {
+                (None, Some(next)) if self.schedule.contains_key(&turn.name) => {
+                    self.schedule.insert(turn.name.clone(), Some(next));
+                }
+                _ => {
+                    self.schedule.remove(&turn.name);
+                }
+            }
+            self.metrics.set_source(&turn.name, source_health(SourceKind::Feed, state));
+            let errors = state.consecutive_errors;
+            self.log_turn(&turn.result.report, errors);
+            results.push(turn.result);
+        }
+        if results.is_empty() {
+            return Ok(());
+        }
+        let retention = retention(&self.config);
+        let metrics = &self.metrics;
+        let on_source = |r: &SourceReport| metrics.record_fetch(metric_label(&r.status));
+        let mut sink = StoreSink::new(&mut self.store, &retention, Utc::now(), results.len(), &on_source);
+        for (i, result) in results.into_iter().enumerate() {
+            sink.take(i, result);
+        }
+        let (reports, outcome) = sink.finish()?;
+        for report in &reports {
+            if matches!(report.status, SourceStatus::Failed(_)) && !self.outcome.failed_sources.contains(&report.name) {
+                self.outcome.failed_sources.push(report.name.clone());
+            }
+            self.control.source_done(report);
+        }
+        self.pending.add(&outcome);
+        self.pending.sources.extend(reports);
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// One line per fetch; failures at WARN, but a source that keeps
+    /// failing only once per [`WARN_AGAIN`] (info in between).
+    fn log_turn(&mut self, report: &SourceReport, errors: u32) {
+        let name = &report.name;
+        match &report.status {
+            SourceStatus::Failed(why) => {
+                let now = std::time::Instant::now();
+                let again = self.warned.get(name).is_none_or(|t| now.duration_since(*t) >= WARN_AGAIN);
+                if !again {
+                    tracing::info!(source = %name, errors, "fetch failed again: {why}");
+                } else if errors > 1 {
+                    tracing::warn!(source = %name, errors, "fetch failed ({errors} in a row): {why}");
+                } else {
+                    tracing::warn!(source = %name, "fetch failed: {why}");
+                }
+                if again {
+                    self.warned.insert(name.clone(), now);
+                }
+            }
+            status => {
+                if self.warned.remove(name).is_some() {
+                    tracing::warn!(source = %name, status = %status, "recovered");
+                } else {
+                    tracing::info!(source = %name, status = %status, "fetched");
+                }
+            }
+        }
+        for note in &report.notes {
+            tracing::info!(source = %name, "{note}");
+        }
     }
 
     /// Reads the story folders whose files changed since last time (all of
     /// them on the first call) into the store.
-    fn check_folders(&mut self) -> Result<bool, BuildError> {
-        let mut changed = self.folders.is_empty() && !self.config.stories.is_empty();
+    fn check_folders(&mut self) -> Result<(), RunError> {
         let now = Utc::now();
         let retention = retention(&self.config);
         for (i, entry) in self.config.stories.iter().enumerate() {
@@ -135,80 +489,56 @@ impl Runner {
                 tracing::warn!("{failure}");
             }
             tracing::info!(folder = %entry.path.display(), files = report.files_read, new = report.new, updated = report.changed, "story folder read");
+            let failed = !report.failures.is_empty();
+            let health =
+                SourceHealth { consecutive_errors: u64::from(failed), last_success: (!failed).then(|| now.timestamp()), files: true };
+            self.metrics.set_source(&files_source_name(&self.config, entry), health);
+            self.outcome.failed_inputs += report.failures.len();
+            self.pending.files_read += report.files_read;
+            self.pending.new += report.new;
+            self.pending.changed += report.changed;
+            self.pending.pruned += report.pruned;
+            self.pending.failures.append(&mut report.failures);
             self.folders.insert(i, fingerprint);
-            changed = true;
+            self.dirty = true;
         }
-        Ok(changed)
+        Ok(())
     }
 
-    /// Fetches the sources at `due` (indexes into the config) and stores
-    /// what they bring.
-    pub async fn pass(&mut self, due: Vec<usize>, mut shutdown: watch::Receiver<bool>) -> Result<Pass, BuildError> {
-        let now = Utc::now();
-        let inputs = source_inputs(&self.store, due.iter().map(|&i| &self.config.sources[i]))?;
-        let subset = Arc::new(Config { sources: due.iter().map(|&i| self.config.sources[i].clone()).collect(), ..(*self.config).clone() });
-        let reader = Arc::new(self.store.reader()?);
-        let retention = retention(&self.config);
-        let metrics = self.metrics.clone();
-        let on_source = move |r: &SourceReport| {
-            tracing::info!(source = %r.name, status = %r.status, "fetched");
-            for note in &r.notes {
-                tracing::info!(source = %r.name, "{note}");
-            }
-            metrics.record_fetch(metric_label(&r.status));
-        };
-        let mut sink = StoreSink::new(&mut self.store, &retention, now, due.len(), &on_source);
-        let mut abandoned = false;
-        {
-            let mut take = |i, r| sink.take(i, r);
-            let work = aggregate(subset, inputs, reader, self.rules.clone(), now, &mut take);
-            let grace = async {
-                while !*shutdown.borrow() {
-                    if shutdown.changed().await.is_err() {
-                        std::future::pending::<()>().await;
-                    }
-                }
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            };
-            tokio::select! {
-                _ = work => {}
-                _ = grace => abandoned = true,
-            }
-        }
-        if abandoned {
-            tracing::warn!("shutting down: fetches still in flight were abandoned; what finished is kept");
-        }
-        let (sources, outcome) = sink.finish()?;
-        let mut report = BuildReport { sources, ..Default::default() };
-        report.add(&outcome);
-        let saved = self.store.sources()?;
-        for &i in &due {
-            let name = &self.config.sources[i].name;
-            if let Some((_, state)) = saved.get(name) {
-                self.metrics.set_source_errors(name, u64::from(state.consecutive_errors));
-            }
-        }
-        Ok(Pass { fetched: report.sources.len(), report, abandoned })
-    }
-
-    /// Republishes what changed, tells the hub, records the run.
-    async fn publish(&mut self, pass: Pass) -> Result<(), BuildError> {
+    /// Republishes what changed, tells the hub, records the run; false if
+    /// publishing failed (it is logged and recorded, and tried again).
+    async fn publish(&mut self) -> bool {
         let started = Utc::now();
-        let published = publish_from_store(&self.config, &self.store)?;
-        let mut report = pass.report;
-        report.publish = published.report;
-        let written = &report.publish.written;
+        let mut report = std::mem::take(&mut self.pending);
+        let abandoned = std::mem::take(&mut self.abandoned);
+        self.dirty = false;
+        let (ok, summary, written) = match publish_from_store(&self.config, &self.store) {
+            Ok(published) => {
+                report.publish = published.report;
+                report.stories = published.stories;
+                report.channels = published.channels;
+                let ok = report.failures.is_empty() && report.failed_sources().next().is_none() && !abandoned;
+                (ok, format!("{} sources fetched: {}", report.sources.len(), report.summary()), std::mem::take(&mut report.publish.written))
+            }
+            Err(e) => {
+                tracing::error!("publishing failed: {e}");
+                self.dirty = true;
+                (false, format!("publishing failed: {e}"), Vec::new())
+            }
+        };
         if !written.is_empty() {
             self.metrics.record_publish(Utc::now());
-            self.notify_hub(written).await;
+            self.notify_hub(&written).await;
         }
-        self.metrics.set_stories_stored(self.store.story_count()?);
-        let ok = report.failed_sources().next().is_none() && !pass.abandoned;
-        let summary = format!("{} sources fetched: {}", pass.fetched, report.summary());
+        if let Ok(n) = self.store.story_count() {
+            self.metrics.set_stories_stored(n);
+        }
         tracing::info!(written = written.len(), "{summary}");
         self.metrics.record_run(Utc::now(), ok, summary.clone());
-        self.store.record_run(&RunRecord { started, finished: Utc::now(), ok, summary })?;
-        Ok(())
+        if let Err(e) = self.store.record_run(&RunRecord { started, finished: Utc::now(), ok, summary }) {
+            tracing::error!("cannot record the run: {e}");
+        }
+        !self.dirty
     }
 
     /// WebSub: every republished feed is announced to the hub. Failures
@@ -231,26 +561,68 @@ impl Runner {
             }
         }
     }
+
+    /// Sources in flight, by name.
+    pub(super) fn in_flight(&self, name: &str) -> bool {
+        self.in_flight.contains_key(name)
+    }
+
+    /// Stops (and forgets) the fetch of a source removed from the config.
+    pub(super) fn abandon(&mut self, name: &str) {
+        if let Some(task) = self.in_flight.remove(name) {
+            task.abort();
+        }
+        self.warned.remove(name);
+    }
+
+    /// Fetches in flight go on with the reader they started with; new ones
+    /// use a new fetcher when `[fetch]` changed.
+    pub(super) fn set_fetch(&mut self, fetcher: Fetcher) {
+        self.fetcher = Arc::new(fetcher);
+        self.slots = Arc::new(Semaphore::new(self.config.fetch.concurrency));
+    }
 }
 
-/// For `wirefeed serve` without an aggregator in the process: keeps
-/// `/healthz` and `/metrics` up to date from the store that a separate
-/// `run` (or cron `build`) writes, by reading it every few seconds.
-pub async fn mirror_store(store: std::path::PathBuf, metrics: Arc<Metrics>) {
-    let mut last_seen = None;
+/// Resolves when `shutdown` turns true; never if its sender is gone.
+pub(super) async fn stop_requested(shutdown: &mut watch::Receiver<bool>) {
     loop {
-        if let Ok(reader) = crate::store::Reader::open(&store) {
-            if let Ok(Some(run)) = reader.last_run()
-                && last_seen != Some(run.finished)
-            {
-                last_seen = Some(run.finished);
-                metrics.record_run(run.finished, run.ok, run.summary);
-            }
-            if let Ok(n) = reader.story_count() {
-                metrics.set_stories_stored(n);
-            }
+        if *shutdown.borrow_and_update() {
+            return;
         }
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        if shutdown.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// The longest a source's turn may take, as a last resort: the fetcher's
+/// own timeout bounds each request (a feed found through a page takes two),
+/// so this only catches what should never happen.
+fn turn_limit(config: &Config) -> Duration {
+    config.fetch.timeout.saturating_mul(3) + Duration::from_secs(30)
+}
+
+/// A turn that ended without the fetcher's say (it panicked or overran
+/// [`turn_limit`]): a failure like any other, scheduled as one.
+fn failed_turn(config: &Config, index: usize, input: SourceInput, now: DateTime<Utc>, why: String) -> SourceResult {
+    let source = &config.sources[index];
+    let mut state = input.state;
+    state.last_fetch = Some(now);
+    state.last_error = Some(why.clone());
+    state.last_status = Some(SourceStatus::Failed(String::new()).label().to_owned());
+    state.consecutive_errors += 1;
+    let last = LastFetch { consecutive_errors: state.consecutive_errors, hints: state.hints, ..Default::default() };
+    state.next_fetch = Some(next_due(now, &SchedulePolicy::for_source(&config.run, source), &last, jitter_seed(&source.name, now)));
+    let report = SourceReport { name: source.name.clone(), status: SourceStatus::Failed(why), notes: vec![] };
+    SourceResult { pk: input.pk, report, state, entries: vec![], seen: vec![] }
+}
+
+/// What the metrics keep of a source's saved state.
+pub fn source_health(kind: SourceKind, state: &crate::store::SourceState) -> SourceHealth {
+    SourceHealth {
+        consecutive_errors: u64::from(state.consecutive_errors),
+        last_success: state.last_success.map(|t| t.timestamp()),
+        files: kind == SourceKind::Files,
     }
 }
 
@@ -262,36 +634,4 @@ pub fn metric_label(status: &SourceStatus) -> &'static str {
         SourceStatus::Skipped(_) => "skipped",
         SourceStatus::Failed(_) => "error",
     }
-}
-
-/// A watch channel that turns true on SIGINT or SIGTERM.
-pub fn shutdown_on_signals() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutdown requested: finishing what is in flight");
-        let _ = tx.send(true);
-    });
-    rx
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }

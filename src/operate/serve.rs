@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::auth::{self, Access};
 use super::metrics::Metrics;
 use crate::config::Config;
 
@@ -36,12 +37,47 @@ pub struct ServeOptions {
     pub root: PathBuf,
     /// Sent as `Cache-Control: max-age`.
     pub max_age: Duration,
+    /// Private channels and who may read them ([`super::auth`]).
+    pub access: Arc<Access>,
 }
 
 impl ServeOptions {
     pub fn from_config(config: &Config) -> ServeOptions {
-        ServeOptions { root: config.publish.output_dir.clone(), max_age: config.serve.max_age }
+        ServeOptions {
+            root: config.publish.output_dir.clone(),
+            max_age: config.serve.max_age,
+            access: Arc::new(Access::from_config(config)),
+        }
     }
+}
+
+/// A message when `base_url` names this machine's loopback (`localhost`,
+/// `127.x.y.z`, `::1`) with another port, or another loopback address,
+/// than the one `serve` listens on: the feeds' self links and the index
+/// would point where nothing answers. `None` when they agree, or when
+/// `base_url` names another host (a proxy's public name).
+pub fn address_mismatch(base_url: &url::Url, listening: std::net::SocketAddr) -> Option<String> {
+    use std::net::IpAddr;
+    let ip: Option<IpAddr> = match base_url.host()? {
+        url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => None,
+        url::Host::Domain(_) => return None,
+        url::Host::Ipv4(a) if a.is_loopback() => Some(a.into()),
+        url::Host::Ipv6(a) if a.is_loopback() => Some(a.into()),
+        _ => return None,
+    };
+    let port = base_url.port_or_known_default()?;
+    let bound = listening.ip();
+    let host_differs = match ip {
+        _ if bound.is_unspecified() => false,
+        Some(ip) => ip != bound,
+        None => !bound.is_loopback(),
+    };
+    (port != listening.port() || host_differs).then(|| {
+        format!(
+            "[publish] base_url {base_url} names this machine on port {port}, but serve listens on {listening}: \
+             the feeds' self links and the index point where nothing answers (make them agree, or put a proxy there)"
+        )
+    })
 }
 
 /// The server: `/healthz`, `/metrics`, and every other GET or HEAD is a
@@ -50,7 +86,17 @@ pub fn router(options: ServeOptions, metrics: Arc<Metrics>) -> Router {
     let cache_control = HeaderValue::from_str(&format!("max-age={}", options.max_age.as_secs())).expect("ASCII header");
     // No `allow_embeds` key yet: no frame may load.
     let csp = HeaderValue::from_str(&content_security_policy(&[])).expect("ASCII policy");
-    let state = Arc::new(Files { root: options.root, cache_control, csp, cache: RwLock::default(), loading: tokio::sync::Mutex::new(()) });
+    // Shared caches must not keep what only some readers may see.
+    let private_cache_control = HeaderValue::from_str(&format!("private, max-age={}", options.max_age.as_secs())).expect("ASCII header");
+    let state = Arc::new(Files {
+        root: options.root,
+        cache_control,
+        csp,
+        private_cache_control,
+        access: options.access,
+        cache: RwLock::default(),
+        loading: tokio::sync::Mutex::new(()),
+    });
     let m = metrics.clone();
     Router::new()
         .route("/healthz", get(move || healthz(m.clone())))
@@ -91,6 +137,8 @@ struct Files {
     cache_control: HeaderValue,
     /// Sent with documents a browser renders (HTML, SVG).
     csp: HeaderValue,
+    private_cache_control: HeaderValue,
+    access: Arc<Access>,
     /// Keyed by the decoded path relative to the root.
     cache: RwLock<HashMap<Box<str>, Arc<Entry>>>,
     /// One load at a time: a file replaced under heavy traffic is read and
@@ -155,10 +203,32 @@ async fn file(State(files): State<Arc<Files>>, req: Request) -> Response {
     let Some(key) = request_key(req.uri().path()) else {
         return not_found();
     };
+    let private = files.access.is_private(&key);
+    if private && !files.access.allows(req.headers()).await {
+        return unauthorized(&files.access);
+    }
     let Some(entry) = files.lookup(&key).await else {
         return not_found();
     };
-    files.respond(&entry, req.headers())
+    let mut response = files.respond(&entry, req.headers());
+    if private {
+        response.headers_mut().insert(header::CACHE_CONTROL, files.private_cache_control.clone());
+    }
+    response
+}
+
+/// 401 with a challenge per accepted scheme (RFC 9110 §11.6.1); the same
+/// answer for missing and for wrong credentials.
+fn unauthorized(access: &Access) -> Response {
+    let mut response =
+        (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "authentication required\n").into_response();
+    for challenge in auth::challenges(access) {
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().append(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The `Content-Security-Policy` of the pages (CSP Level 3): no script
@@ -502,6 +572,30 @@ mod tests {
             "relative",
         ] {
             assert_eq!(request_key(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn base_url_and_listening_address_disagreeing_on_loopback_are_named() {
+        // (base_url, listening address, warned?)
+        for (base, addr, warned) in [
+            ("http://127.0.0.1:8080/", "127.0.0.1:8080", false),
+            ("http://localhost:8080/feeds/", "127.0.0.1:8080", false),
+            ("http://localhost:8080/", "[::1]:8080", false),
+            ("http://127.0.0.1:8080/", "0.0.0.0:8080", false),
+            ("https://news.example/", "127.0.0.1:8080", false),
+            ("http://10.0.0.5:9000/", "127.0.0.1:8080", false),
+            ("http://127.0.0.1:8080/", "127.0.0.1:9090", true),
+            ("http://localhost/", "127.0.0.1:8080", true),
+            ("http://127.0.0.1:8080/", "127.0.0.2:8080", true),
+            ("http://localhost:8080/", "192.168.1.4:8080", true),
+            ("http://[::1]:8080/", "127.0.0.1:8080", true),
+        ] {
+            let got = address_mismatch(&url::Url::parse(base).unwrap(), addr.parse().unwrap());
+            assert_eq!(got.is_some(), warned, "{base} vs {addr}: {got:?}");
+            if let Some(message) = got {
+                assert!(message.contains(base) && message.contains(addr), "{message}");
+            }
         }
     }
 

@@ -222,8 +222,11 @@ pub fn render(config: &Config, channels: &[Channel<'_>], unchanged: impl Fn(&Cha
         files.push((channel.path(Format::Json), jsonfeed::render(&site, channel)));
     }
     files.extend(pages::render(config, channels, &unchanged));
-    files.push(("index.html".into(), html::render(&pages::Pages::new(config), channels).into_bytes()));
-    files.push(("channels.opml".into(), opml::render(&site, channels).into_bytes()));
+    // Private channels are served only with credentials: never listed.
+    let private = |c: &&Channel<'_>| c.slug.as_ref().is_some_and(|s| config.topics.iter().any(|t| &t.slug == s && t.private));
+    let listed: Vec<Channel<'_>> = channels.iter().filter(|c| !private(c)).cloned().collect();
+    files.push(("index.html".into(), html::render(&pages::Pages::new(config), &listed).into_bytes()));
+    files.push(("channels.opml".into(), opml::render(&site, &listed).into_bytes()));
     files
 }
 

@@ -16,6 +16,7 @@
 
 pub mod explain;
 pub mod lock;
+pub mod requests;
 pub mod schema;
 pub mod sources;
 pub mod stories;

@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub const APPLICATION_ID: i32 = 0x7766_6431;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4_TAKEDOWNS];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this wirefeed writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -129,11 +129,11 @@ ALTER TABLE stories ADD COLUMN file TEXT;
 ALTER TABLE sources ADD COLUMN scope TEXT;
 ";
 
-/// Version 4 (takedowns): stories an editor took down (`wirefeed hide`).
+/// Version 5: stories an editor took down (`wirefeed hide`).
 /// `key` is the story's id, or the canonical link asked for when no
 /// stored story had it; `id` and `link` (canonical) are what channels
 /// are filtered by.
-const V4_TAKEDOWNS: &str = "
+const V5: &str = "
 CREATE TABLE takedowns (
     key TEXT PRIMARY KEY,
     id TEXT,
@@ -144,6 +144,23 @@ CREATE TABLE takedowns (
 ) WITHOUT ROWID;
 CREATE INDEX takedowns_by_id ON takedowns(id);
 CREATE INDEX takedowns_by_link ON takedowns(link);
+";
+
+/// Version 4: `wirefeed fetch` asking a running `wirefeed run` to fetch
+/// sources now (see `store::requests`).
+const V4: &str = "
+CREATE TABLE requests (
+    pk INTEGER PRIMARY KEY,
+    -- JSON array of source names; [] asks for every enabled source.
+    sources TEXT NOT NULL,
+    asked INTEGER NOT NULL,
+    -- Set by the run when it starts on the request, then when it is done.
+    taken INTEGER,
+    answered INTEGER,
+    -- JSON array of {source, ok, status}.
+    answer TEXT
+);
+CREATE INDEX requests_waiting ON requests(pk) WHERE taken IS NULL;
 ";
 
 #[derive(Debug, thiserror::Error)]

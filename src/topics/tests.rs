@@ -14,6 +14,7 @@ fn topic(slug: &str, keywords: &[&str], categories: &[&str], sources: &[&str]) -
         query: None,
         exclude: None,
         max_items: None,
+        private: false,
         parsed: Default::default(),
     }
 }

@@ -40,7 +40,8 @@ pub const SOURCES_PATH: &str = "sources.html";
 #[derive(Debug, Clone)]
 pub struct Pages<'a> {
     pub site: Site,
-    /// Configured topics as (slug, title), in config order.
+    /// Public topics as (slug, title), in config order: private ones are
+    /// served only with credentials, so no public page names or links them.
     pub topics: Vec<(&'a str, &'a str)>,
     pub page_size: usize,
 }
@@ -49,7 +50,7 @@ impl<'a> Pages<'a> {
     pub fn new(config: &'a Config) -> Pages<'a> {
         Pages {
             site: Site::from_config(config),
-            topics: config.topics.iter().map(|t| (t.slug.as_str(), t.title.as_str())).collect(),
+            topics: config.topics.iter().filter(|t| !t.private).map(|t| (t.slug.as_str(), t.title.as_str())).collect(),
             page_size: config.publish.page_size.max(1),
         }
     }
