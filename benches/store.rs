@@ -72,7 +72,7 @@ fn story(n: usize) -> Story {
 }
 
 fn entries(from: usize, count: usize) -> Vec<Entry> {
-    (from..from + count).map(|n| Entry { hash: entry_hash(n), story: story(n) }).collect()
+    (from..from + count).map(|n| Entry { hash: entry_hash(n), story: story(n), file: None }).collect()
 }
 
 /// Any stable per-entry number serves as the source's hash here.

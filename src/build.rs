@@ -266,7 +266,7 @@ pub fn ingest_files(
 ) -> Result<(), BuildError> {
     let name = files_source_name(config, entry);
     let earlier = earlier_paths(config, entry);
-    if earlier.iter().any(|p| *p == entry.path.as_path()) {
+    if earlier.contains(&entry.path.as_path()) {
         // The same folder twice: one store row, read once, for the first.
         report.notes.push(format!("{}: listed by an earlier [[stories]] entry too; published once, for that entry", entry.path.display()));
         return Ok(());

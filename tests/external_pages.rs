@@ -42,7 +42,10 @@ impl Served {
 fn serve_site(page_size: usize, extra: &str, max_items: usize) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("out");
-    let router = serve::router(ServeOptions { root, max_age: Duration::from_secs(60) }, std::sync::Arc::new(Metrics::new()));
+    let router = serve::router(
+        ServeOptions { root, max_age: Duration::from_secs(60), access: Default::default() },
+        std::sync::Arc::new(Metrics::new()),
+    );
     let base = format!("http://{}/", common::serve_in_background(router));
     pages_site::write(dir.path(), &base, page_size);
     let path = dir.path().join("wirefeed.toml");

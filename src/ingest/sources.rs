@@ -180,6 +180,7 @@ pub fn with_topics(mut story: Story, rules: &TopicRules) -> Story {
 /// New or changed entries, and the hashes of all the feed carries.
 type Parsed = (Vec<Entry>, Vec<u64>);
 
+#[allow(clippy::too_many_arguments)]
 async fn run_source(
     config: &Config,
     fetcher: &Fetcher,

@@ -2,8 +2,8 @@
 
 pub mod id;
 pub mod mime;
-pub mod person;
 pub mod normalize;
+pub mod person;
 pub mod sanitize;
 mod story;
 pub mod text;

@@ -32,9 +32,7 @@ use super::metrics::{Metrics, SourceHealth};
 pub use super::mirror::{mirror_store, mirror_store_every};
 use super::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
 pub use super::signals::shutdown_on_signals;
-use crate::build::{
-    BuildError, BuildReport, StoreSink, files_source_name, ingest_files, publish_from_store, retention, source_inputs,
-};
+use crate::build::{BuildError, BuildReport, StoreSink, files_source_name, ingest_files, publish_from_store, retention, source_inputs};
 use crate::config::Config;
 use crate::ingest::fetch::Fetcher;
 use crate::ingest::sources::{SourceInput, SourceReport, SourceResult, SourceStatus, source_turn};

@@ -155,7 +155,7 @@ impl Store {
             let mut stmt = self.conn.prepare("SELECT pk, name, kind FROM sources").map_err(self.err())?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))).map_err(self.err())?;
             rows.filter_map(|r| r.ok())
-                .filter(|(_, name, kind): &(i64, String, String)| !configured.contains(name) && !(keep_files && kind == "files"))
+                .filter(|(_, name, kind): &(i64, String, String)| !(configured.contains(name) || keep_files && kind == "files"))
                 .map(|(pk, name, _)| (pk, name))
                 .collect()
         };

@@ -11,9 +11,9 @@ use super::date::parse_date;
 use super::ext::ExtFeed;
 use super::item::{ItemParts, Prefer, children, read_item};
 use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, TextKind, push_unique, resolve_link};
-use crate::model::person::person_name;
 use super::text::{decode_base64, plain_text};
 use super::xml::{Elem, Ev, Ns, XmlReader, escape_into};
+use crate::model::person::person_name;
 
 /// The Atom elements of a feed, as found.
 #[derive(Debug, Default)]

@@ -9,9 +9,9 @@ use super::date::parse_date;
 use super::hints::Syndication;
 use super::item::children;
 use super::model::{Enclosure, EntryImage, TextKind, resolve_link};
-use crate::model::person::person_name;
 use super::text::{guess_kind, plain_text};
 use super::xml::{Elem, Ev, Ns, XmlReader};
+use crate::model::person::person_name;
 
 /// Media RSS and iTunes elements nest (`media:group`, sub-categories);
 /// past this depth a document is hostile, and recursing further could

@@ -10,8 +10,8 @@ use url::Url;
 
 use super::date::parse_date;
 use super::model::{Enclosure, EntryImage, FeedFormat, ParseError, ParsedEntry, ParsedFeed, TextKind, push_unique, resolve_link};
-use crate::model::person::person_name;
 use super::xml::escape_into;
+use crate::model::person::person_name;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

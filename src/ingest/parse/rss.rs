@@ -14,9 +14,9 @@ use super::ext::ExtFeed;
 use super::hints::{FeedHints, read_skip_days, read_skip_hours, ttl_from_minutes};
 use super::item::{ItemParts, Prefer, children, read_item};
 use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, push_unique, resolve_link};
-use crate::model::person::person_name;
 use super::text::guessed_title;
 use super::xml::{Elem, Ns, XmlReader};
+use crate::model::person::person_name;
 
 /// The RSS elements of a channel, as found.
 #[derive(Debug, Default)]
