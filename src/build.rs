@@ -147,7 +147,7 @@ pub fn build_in(
     report.publish = published.report;
     if !published.removed.is_empty() {
         let names: Vec<String> = published.removed.iter().map(|p| p.display().to_string()).collect();
-        report.notes.push(format!("topics no longer configured: deleted {}", names.join(", ")));
+        report.notes.push(format!("no longer published: deleted {}", names.join(", ")));
     }
     Ok(report)
 }
@@ -473,7 +473,7 @@ pub struct Published {
 /// small, and list every channel).
 pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, BuildError> {
     remove_stale_temp_files(&config.publish.output_dir);
-    let removed = remove_dropped_topics(config, store)?;
+    let mut removed = remove_dropped_topics(config, store)?;
     let limits = retention(config);
     let mut stored = vec![store.merged_channel(limits.limit(None), &limits.merged)?];
     for t in &config.topics {
@@ -506,7 +506,28 @@ pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, B
     }
     let ids: HashSet<&str> = stored.iter().flatten().map(|s| s.story.id.as_str()).collect();
     let counts = channels.iter().map(|c| (c.path(publish::Format::Rss).trim_end_matches(".rss").to_owned(), c.stories.len())).collect();
+    removed.extend(remove_unpublished_story_pages(config, store)?);
     Ok(Published { stories: ids.len(), channels: counts, report, removed })
+}
+
+/// Deletes the pages of newsroom stories no longer published (their file
+/// was deleted, or an editor took them down): a takedown leaves no trace.
+/// Pages of stories that only dropped out of the channels stay, so links
+/// in old copies of the feeds keep working.
+fn remove_unpublished_story_pages(config: &Config, store: &Store) -> Result<Vec<std::path::PathBuf>, BuildError> {
+    let dir = config.publish.output_dir.join("stories");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
+    let site = publish::Site::from_config(config);
+    let keep: HashSet<String> = store.own_story_links()?.iter().filter_map(|l| publish::pages::page_of_link(&site, l)).collect();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".html") && !keep.contains(&format!("stories/{name}")) {
+            std::fs::remove_file(entry.path())?;
+            removed.push(entry.path());
+        }
+    }
+    Ok(removed)
 }
 
 /// Deletes the files of topics no longer in the config (the store knows

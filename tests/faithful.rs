@@ -337,7 +337,7 @@ fn a_removed_topic_takes_its_files_with_it() {
         assert!(!site.path(&format!("feeds/topics/russia.{ext}")).exists(), "russia.{ext} left behind");
         assert!(site.path(&format!("feeds/topics/kremlin.{ext}")).is_file());
     }
-    assert!(err.contains("topics no longer configured") && err.contains("russia.rss"), "{err}");
+    assert!(err.contains("no longer published") && err.contains("russia.rss"), "{err}");
 }
 
 #[test]
@@ -437,4 +437,29 @@ fn a_deleted_story_file_is_retracted_even_within_the_same_second() {
     // No sleep: the next build may start in the same second.
     build_ok(&site);
     assert_eq!(titles(&site), vec!["Stays"]);
+}
+
+#[test]
+fn a_story_taken_down_or_deleted_loses_its_page() {
+    let site = Site::new(&[]);
+    site.write_config("[[stories]]\npath = \"own\"\nsource = \"Desk\"\n");
+    for name in ["keep", "hide", "delete"] {
+        site.write(&format!("own/{name}.md"), format!("---\ntitle: Story {name}\n---\nBody of {name}.\n"));
+    }
+    build_ok(&site);
+    for name in ["keep", "hide", "delete"] {
+        assert!(site.path(&format!("feeds/stories/story-{name}.html")).is_file(), "page of {name}");
+    }
+    let hidden = item_titled(&site, "Story hide")["id"].as_str().unwrap().to_owned();
+    let out = site.run(&["hide", &hidden, "--reason", "legal"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::remove_file(site.path("own/delete.md")).unwrap();
+    build_ok(&site);
+    assert!(site.path("feeds/stories/story-keep.html").is_file());
+    for name in ["hide", "delete"] {
+        assert!(!site.path(&format!("feeds/stories/story-{name}.html")).exists(), "page of {name} left behind");
+    }
+    for file in ["feeds/all.rss", "feeds/all.atom", "feeds/all.json", "feeds/all.html", "feeds/index.html"] {
+        assert!(!site.read(file).contains("Story hide"), "{file} still shows the hidden story");
+    }
 }

@@ -675,6 +675,18 @@ impl Store {
             .map_err(self.err())
     }
 
+    /// Links of the newsroom's own stories still published (stored, not
+    /// taken down): the stories whose pages must stay.
+    pub fn own_story_links(&self) -> Result<Vec<String>> {
+        let sql = format!(
+            "SELECT s.link FROM stories s JOIN sources src ON src.pk = s.source \
+             WHERE src.kind = 'files' AND s.link IS NOT NULL AND {VISIBLE}"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.err())
+    }
+
     /// Every channel path a digest is recorded for (`all.rss`, `topics/x.rss`).
     pub fn channel_paths(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare("SELECT path FROM channels").map_err(self.err())?;

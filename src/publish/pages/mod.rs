@@ -79,7 +79,12 @@ pub fn story_page_path(site: &Site, story: &Story) -> Option<String> {
     if story.origin.is_some() {
         return None;
     }
-    let rest = story.link.as_deref()?.strip_prefix(site.base_url.as_str())?.strip_prefix("stories/")?;
+    page_of_link(site, story.link.as_deref()?)
+}
+
+/// The page file a newsroom story's link names (see [`story_page_path`]).
+pub fn page_of_link(site: &Site, link: &str) -> Option<String> {
+    let rest = link.strip_prefix(site.base_url.as_str())?.strip_prefix("stories/")?;
     let name = rest.strip_suffix(".html")?;
     if name.is_empty() || name.contains(['/', '?', '#']) {
         return None;
