@@ -43,6 +43,9 @@ pub struct BuildReport {
     pub failures: Vec<InputFailure>,
     /// One per configured source, in config order.
     pub sources: Vec<SourceReport>,
+    /// The earliest time a held story of the newsroom falls due or a
+    /// published one expires: `run` reads its folder again then.
+    pub next_due: Option<DateTime<Utc>>,
     /// (channel path, number of stories) for each channel, `all` first.
     pub channels: Vec<(String, usize)>,
     pub publish: PublishReport,
@@ -289,7 +292,7 @@ pub fn ingest_files(
         ));
     }
     let clean = ingested.failures.is_empty();
-    let mut stories = ingested.stories;
+    let mut stories = hold_and_expire(ingested.stories, &entry.path, now, report);
     // The same story in two files (or twice in one: an export saved
     // twice) is stored once: same id, same link, or same headline and body.
     let (mut ids, mut links, mut texts) = (HashSet::new(), HashSet::new(), HashSet::new());
@@ -324,6 +327,42 @@ pub fn ingest_files(
     let outcome = store.apply(Batch { source_pk: pk, state: &state, entries, seen: &seen, retract_unseen: clean }, retention, now)?;
     report.add(&outcome);
     Ok(())
+}
+
+/// Leaves out the newsroom's stories that are not due yet (their `date` is
+/// in the future: an embargo) or have expired (front matter `expires` has
+/// passed). Neither is stored, so a held story is stored when due with the
+/// id and date it has now, and an expired one is retracted like a deleted
+/// file (no tombstone: removing `expires` brings it back). The earliest
+/// pending time goes into `report.next_due`.
+fn hold_and_expire(
+    stories: Vec<ingest::FileStory>,
+    folder: &std::path::Path,
+    now: DateTime<Utc>,
+    report: &mut BuildReport,
+) -> Vec<ingest::FileStory> {
+    let mut due = |at: DateTime<Utc>| report.next_due = Some(report.next_due.map_or(at, |d| d.min(at)));
+    let mut kept = Vec::with_capacity(stories.len());
+    let mut notes = Vec::new();
+    for s in stories {
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if s.story.published > now {
+            due(s.story.published);
+            notes.push(format!("{}: {:?} held until {}", folder.join(&s.file).display(), s.story.title, at(s.story.published)));
+            continue;
+        }
+        match s.expires {
+            Some(expires) if expires <= now => {
+                tracing::debug!(file = %folder.join(&s.file).display(), expired = %at(expires), "expired: not published");
+                continue;
+            }
+            Some(expires) => due(expires),
+            None => {}
+        }
+        kept.push(s);
+    }
+    report.notes.extend(notes);
+    kept
 }
 
 /// Fetches every source; each one's result goes into the store as it

@@ -120,6 +120,8 @@ pub struct FileStory {
     /// Path relative to the `[[stories]] path` (the file's name when the
     /// path is a single file), with `/` separators.
     pub file: String,
+    /// When the story is taken down (front matter `expires`).
+    pub expires: Option<DateTime<Utc>>,
 }
 
 /// Reads every story file of one `[[stories]]` entry. `previous` is what
@@ -160,7 +162,7 @@ pub fn load_stories(entry: &StoriesConfig, site_base: &Url, scope: &str, previou
     }
     identity::carry(&mut read, previous);
     assign_links(&mut read, entry, site_base, previous);
-    result.stories = read.into_iter().map(|r| FileStory { story: r.story, file: r.file }).collect();
+    result.stories = read.into_iter().map(|r| FileStory { story: r.story, file: r.file, expires: r.expires }).collect();
     result
 }
 
@@ -268,6 +270,7 @@ pub fn load_file(path: &Path, rel: &str, entry: &StoriesConfig, site_base: &Url,
                 explicit_id: p.explicit_id,
                 explicit_link: p.explicit_link,
                 wanted_slug: p.slug,
+                expires: p.expires,
             })
         })
         .collect()
@@ -282,6 +285,7 @@ struct Pending {
     explicit_link: bool,
     /// Slug for a link to be assigned: the front matter's or the title.
     slug: String,
+    expires: Option<DateTime<Utc>>,
 }
 
 /// The link earlier wirefeeds derived: `link_base` + slug of the title.
@@ -309,6 +313,7 @@ fn wire_draft(w: wire::WireStory, rel: &str, base: &Url, entry: &StoriesConfig, 
         legacy_link: legacy_link(entry, &w.headline),
         explicit_id: false,
         explicit_link: false,
+        expires: None,
         slug: w.headline.clone(),
         draft: StoryDraft {
             origin_id: Some(origin_id),
@@ -344,6 +349,7 @@ fn markdown_draft(md: markdown::MarkdownStory, rel: &str, base: &Url, entry: &St
         legacy_link: legacy,
         explicit_id,
         explicit_link: link.is_some(),
+        expires: md.expires,
         slug: md.slug.clone().unwrap_or_else(|| md.title.clone()),
         draft: StoryDraft {
             origin_id: Some(origin_id),
