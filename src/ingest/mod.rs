@@ -257,7 +257,13 @@ pub fn load_file(path: &Path, rel: &str, entry: &StoriesConfig, site_base: &Url,
     drafts
         .into_iter()
         .map(|(line, p)| {
+            // Markdown may carry raw HTML: what the sanitizer takes out of
+            // it is the newsroom's to know (wire text is escaped whole).
+            let raw = (format == Format::Markdown).then(|| p.draft.content.clone());
             let story = p.draft.normalize(file_time).map_err(|e| fail(Some(line), e.to_string()))?;
+            if let Some(removed) = raw.and_then(|raw| crate::model::sanitize::removed_elements(&raw, &story.content)) {
+                tracing::warn!(path = %path.display(), "sanitizer removed {removed}");
+            }
             let legacy_id = match &p.legacy_link {
                 Some(link) => story_id(IdBasis::Link(link)),
                 None => story_id(IdBasis::Title { source: &entry.source, title: &story.title }),
@@ -362,6 +368,7 @@ fn markdown_draft(md: markdown::MarkdownStory, rel: &str, base: &Url, entry: &St
             authors: md.authors,
             categories: md.categories,
             topics: md.topics,
+            embed_hosts: entry.allow_embeds.clone(),
             published: md.date,
             updated: md.updated,
             base_url: Some(base.clone()),
