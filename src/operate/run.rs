@@ -625,8 +625,8 @@ fn failed_turn(config: &Config, index: usize, input: SourceInput, now: DateTime<
     state.consecutive_errors += 1;
     let last = LastFetch { consecutive_errors: state.consecutive_errors, hints: state.hints, ..Default::default() };
     state.next_fetch = Some(next_due(now, &SchedulePolicy::for_source(&config.run, source), &last, jitter_seed(&source.name, now)));
-    let report = SourceReport { name: source.name.clone(), status: SourceStatus::Failed(why), notes: vec![] };
-    SourceResult { pk: input.pk, report, state, entries: vec![], seen: vec![] }
+    let report = SourceReport { name: source.name.clone(), status: SourceStatus::Failed(why), notes: vec![], left_out: vec![] };
+    SourceResult { pk: input.pk, report, state, entries: vec![], seen: vec![], dropped: vec![] }
 }
 
 /// What the metrics keep of a source's saved state.
