@@ -418,6 +418,8 @@ struct Floors<'r> {
     retention: &'r Retention,
     /// Whether any tombstone exists (a fresh store has none to look up).
     tombstones: bool,
+    /// Whether any decision record exists (likewise).
+    decisions: bool,
     cutoff: i64,
     known: HashMap<Option<String>, Option<i64>>,
     /// Per capped source: the date of its `all_limit`-th newest story.
@@ -561,7 +563,9 @@ fn apply_entry(
             insert(tx, source_pk, e, now)?;
             // Stored now (a filter relaxed, an embargo over): no longer
             // left out.
-            tx.prepare_cached("DELETE FROM decisions WHERE source = ?1 AND id = ?2")?.execute(params![source_pk, e.story.id])?;
+            if floors.decisions {
+                tx.prepare_cached("DELETE FROM decisions WHERE source = ?1 AND id = ?2")?.execute(params![source_pk, e.story.id])?;
+            }
             out.new += 1;
         }
     }
@@ -580,7 +584,8 @@ impl Store {
         sources::save(&tx, batch.source_pk, batch.state).map_err(err)?;
         let cutoff = now_ts - i64::from(retention.keep_days) * 86_400;
         let tombstones = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0)).map_err(err)?;
-        let mut floors = Floors { retention, tombstones, cutoff, known: Default::default(), source_floors: Default::default() };
+        let decisions = tx.query_row("SELECT EXISTS (SELECT 1 FROM decisions)", [], |r| r.get(0)).map_err(err)?;
+        let mut floors = Floors { retention, tombstones, decisions, cutoff, known: Default::default(), source_floors: Default::default() };
         let mut written = Vec::new();
         for e in &batch.entries {
             let before = out.new + out.changed;
