@@ -151,7 +151,10 @@ fn fill_one(store: &mut Store, i: usize, entries: Vec<Entry>) -> usize {
     let pk = store.source_pk(&format!("source-{i}"), SourceKind::Feed, &url).unwrap();
     let state = SourceState { url, last_fetch: Some(now), ..Default::default() };
     let seen: Vec<u64> = entries.iter().map(|e| e.hash).collect();
-    store.apply(Batch { source_pk: pk, state: &state, entries, seen: &seen, retract_unseen: false }, &retention, now).unwrap().new
+    store
+        .apply(Batch { source_pk: pk, state: &state, entries, seen: &seen, retract_unseen: false, dropped: vec![] }, &retention, now)
+        .unwrap()
+        .new
 }
 
 /// Reads the 100 topic channels and renders them in every format.

@@ -14,6 +14,7 @@ use crate::ingest::{self, InputFailure};
 use crate::model::Story;
 use crate::model::text::count;
 use crate::publish::{self, PublishReport};
+use crate::store::decisions::Decision;
 use crate::store::sources::SourceKind;
 use crate::store::stories::{Batch, MergedRules, Retention};
 use crate::store::{Entry, RunRecord, SourceState, Store, StoreError};
@@ -43,6 +44,12 @@ pub struct BuildReport {
     pub failures: Vec<InputFailure>,
     /// One per configured source, in config order.
     pub sources: Vec<SourceReport>,
+    /// The newsroom's stories left out (held, expired, duplicates), by
+    /// `[[stories]] source` name; external sources' are in `sources`.
+    pub left_out: Vec<(String, Decision)>,
+    /// The earliest time a held story of the newsroom falls due or a
+    /// published one expires: `run` reads its folder again then.
+    pub next_due: Option<DateTime<Utc>>,
     /// (channel path, number of stories) for each channel, `all` first.
     pub channels: Vec<(String, usize)>,
     pub publish: PublishReport,
@@ -289,7 +296,8 @@ pub fn ingest_files(
         ));
     }
     let clean = ingested.failures.is_empty();
-    let mut stories = ingested.stories;
+    let mut held = Vec::new();
+    let mut stories = hold_and_expire(ingested.stories, &entry.path, now, report, &mut held);
     // The same story in two files (or twice in one: an export saved
     // twice) is stored once: same id, same link, or same headline and body.
     let (mut ids, mut links, mut texts) = (HashSet::new(), HashSet::new(), HashSet::new());
@@ -302,6 +310,9 @@ pub fn ingest_files(
             ids.insert(s.story.id.clone());
             links.extend(link);
             texts.insert(text);
+        } else {
+            let reason = format!("duplicate of a story read before it ({}: same id, link, or headline and body)", s.file);
+            held.push(Decision { id: s.story.id.clone(), link: s.story.link.clone(), title: s.story.title.clone(), reason });
         }
         fresh
     });
@@ -321,9 +332,53 @@ pub fn ingest_files(
         ..Default::default()
     };
     report.failures.extend(ingested.failures);
-    let outcome = store.apply(Batch { source_pk: pk, state: &state, entries, seen: &seen, retract_unseen: clean }, retention, now)?;
+    let batch = Batch { source_pk: pk, state: &state, entries, seen: &seen, retract_unseen: clean, dropped: std::mem::take(&mut held) };
+    let outcome = store.apply(batch, retention, now)?;
     report.add(&outcome);
+    report.left_out.extend(outcome.decisions.into_iter().map(|d| (entry.source.clone(), d)));
     Ok(())
+}
+
+/// Leaves out the newsroom's stories that are not due yet (their `date` is
+/// in the future: an embargo) or have expired (front matter `expires` has
+/// passed). Neither is stored, so a held story is stored when due with the
+/// id and date it has now, and an expired one is retracted like a deleted
+/// file (no tombstone: removing `expires` brings it back). The earliest
+/// pending time goes into `report.next_due`.
+fn hold_and_expire(
+    stories: Vec<ingest::FileStory>,
+    folder: &std::path::Path,
+    now: DateTime<Utc>,
+    report: &mut BuildReport,
+    held: &mut Vec<Decision>,
+) -> Vec<ingest::FileStory> {
+    let mut due = |at: DateTime<Utc>| report.next_due = Some(report.next_due.map_or(at, |d| d.min(at)));
+    let mut kept = Vec::with_capacity(stories.len());
+    let mut notes = Vec::new();
+    for s in stories {
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut leave_out = |reason: String| {
+            held.push(Decision { id: s.story.id.clone(), link: s.story.link.clone(), title: s.story.title.clone(), reason })
+        };
+        if s.story.published > now {
+            leave_out(format!("held until {} ({}: its date is in the future)", at(s.story.published), s.file));
+            due(s.story.published);
+            notes.push(format!("{}: {:?} held until {}", folder.join(&s.file).display(), s.story.title, at(s.story.published)));
+            continue;
+        }
+        match s.expires {
+            Some(expires) if expires <= now => {
+                leave_out(format!("expired at {} ({}: front matter `expires`)", at(expires), s.file));
+                tracing::debug!(file = %folder.join(&s.file).display(), expired = %at(expires), "expired: not published");
+                continue;
+            }
+            Some(expires) => due(expires),
+            None => {}
+        }
+        kept.push(s);
+    }
+    report.notes.extend(notes);
+    kept
 }
 
 /// Fetches every source; each one's result goes into the store as it
@@ -399,19 +454,26 @@ impl<'a> StoreSink<'a> {
         if self.error.is_some() {
             return;
         }
-        if result.entries.is_empty() && result.seen.is_empty() {
+        if result.entries.is_empty() && result.seen.is_empty() && result.dropped.is_empty() {
             self.pending.push((i, result));
             if self.pending.len() >= STATE_BATCH {
                 self.flush();
             }
             return;
         }
-        let batch =
-            Batch { source_pk: result.pk, state: &result.state, entries: result.entries, seen: &result.seen, retract_unseen: false };
+        let batch = Batch {
+            source_pk: result.pk,
+            state: &result.state,
+            entries: result.entries,
+            seen: &result.seen,
+            retract_unseen: false,
+            dropped: result.dropped,
+        };
         match self.store.apply(batch, self.retention, self.now) {
             Ok(outcome) => {
                 let mut report = result.report;
                 report.status = with_counts(report.status, outcome.new, outcome.changed, outcome.total);
+                report.left_out.clone_from(&outcome.decisions);
                 self.outcome += &outcome;
                 self.done(i, report);
             }

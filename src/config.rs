@@ -94,6 +94,10 @@ pub struct StoriesConfig {
     /// queries; default: `[publish] language`.
     #[serde(default)]
     pub language: Option<String>,
+    /// Hosts (`www.youtube.com`) whose `<iframe>`/`<video>` with an https
+    /// `src` these stories may keep; `serve` lets frames load from them.
+    #[serde(default)]
+    pub allow_embeds: Vec<String>,
 }
 
 impl StoriesConfig {
@@ -467,6 +471,15 @@ impl Config {
                     format!("stories[{i}].timezone"),
                     format!("{zone:?} is not an IANA time zone name (e.g. \"Europe/Berlin\")"),
                 ));
+            }
+            for host in &s.allow_embeds {
+                let bare = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+                if !bare {
+                    return Err(self.invalid(
+                        format!("stories[{i}].allow_embeds"),
+                        format!("{host:?} is not a host name (write it without scheme or path, e.g. \"www.youtube.com\")"),
+                    ));
+                }
             }
         }
         if p.page_size == 0 {

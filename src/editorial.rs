@@ -68,8 +68,12 @@ pub fn explain(config_path: &Path, needle: &str, as_json: bool) -> anyhow::Resul
     }
     let reader = wirefeed::store::Reader::open(path)?;
     let found = reader.find_stories(needle, 20).context("searching the store")?;
-    if found.is_empty() {
-        anyhow::bail!("no stored story has the id, link or title words {needle:?}");
+    let decided = reader.find_decisions(needle, 20).context("searching the store's decision records")?;
+    if found.is_empty() && decided.is_empty() {
+        anyhow::bail!(
+            "no stored story, and no entry left out in the last {} days, has the id, link or title words {needle:?}",
+            config.store.keep_days
+        );
     }
     let rules = TopicRules::from_config(&config);
     let limits = wirefeed::build::retention(&config);
@@ -115,6 +119,7 @@ pub fn explain(config_path: &Path, needle: &str, as_json: bool) -> anyhow::Resul
             "id": s.id,
             "title": s.title,
             "source": s.source,
+            "stored": true,
             "feed_url": s.origin.as_ref().and_then(|o| o.feed_url.clone()),
             "link": s.link,
             "published": s.published.to_rfc3339(),
@@ -125,6 +130,20 @@ pub fn explain(config_path: &Path, needle: &str, as_json: bool) -> anyhow::Resul
             "source_filters": filters,
             "topics": topics,
             "channels": channels,
+        }));
+    }
+    // Entries not stored: filtered, a duplicate (of a story above, when
+    // the needle was its id or link), too old, held, expired.
+    for r in &decided {
+        let d = &r.decision;
+        reports.push(serde_json::json!({
+            "id": d.id,
+            "title": d.title,
+            "source": r.source,
+            "link": d.link,
+            "stored": false,
+            "not_stored": d.reason,
+            "decided": r.decided.to_rfc3339(),
         }));
     }
     let mut out = std::io::stdout().lock();
@@ -141,6 +160,14 @@ pub fn explain(config_path: &Path, needle: &str, as_json: bool) -> anyhow::Resul
 fn print_report(out: &mut impl Write, r: &serde_json::Value) -> std::io::Result<()> {
     let text = |v: &serde_json::Value| v.as_str().map_or_else(|| "-".to_owned(), str::to_owned);
     writeln!(out, "{}", text(&r["title"]))?;
+    if r["stored"] == false {
+        writeln!(out, "  id:         {}", text(&r["id"]))?;
+        writeln!(out, "  source:     {}", text(&r["source"]))?;
+        writeln!(out, "  link:       {}", text(&r["link"]))?;
+        writeln!(out, "  not stored: {}", text(&r["not_stored"]))?;
+        writeln!(out, "  decided:    {}", text(&r["decided"]))?;
+        return writeln!(out);
+    }
     writeln!(out, "  id:         {}", text(&r["id"]))?;
     let feed = r["feed_url"].as_str().map_or_else(String::new, |u| format!(" ({u})"));
     writeln!(out, "  source:     {}{feed}", text(&r["source"]))?;

@@ -44,7 +44,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Read every input and write all channels into the output folder.
-    Build,
+    Build {
+        /// Also name, per source, each entry merged as a duplicate or left
+        /// out (filtered, too old, held, expired) and why.
+        #[arg(long, short)]
+        verbose: bool,
+    },
     /// One line per source: status, last and next fetch, stories kept, last error.
     Sources {
         /// One JSON object per line, for scripts.
@@ -175,7 +180,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Run { once, serve, .. } => run(&cli.config, once, serve),
-        Command::Build => build(&cli.config, cli.quiet),
+        Command::Build { verbose } => build(&cli.config, cli.quiet, verbose),
         Command::Sources { json } => report::sources(&cli.config, json),
         Command::Stories { topic, limit, json } => report::stories(&cli.config, topic.as_deref(), limit, json),
         Command::Opml(OpmlCommand::Import { file }) => opml_import(&cli.config, &file),
@@ -289,7 +294,7 @@ fn parse(
     Ok(ExitCode::SUCCESS)
 }
 
-fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode> {
+fn build(config_path: &std::path::Path, quiet: bool, verbose: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(config_path)?;
     let progress = progress_bar(config.sources.len(), quiet);
     let report = wirefeed::build::build_with_progress(&config, &|source| {
@@ -309,12 +314,23 @@ fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode>
             eprintln!("note: source {name:?} is no longer configured: removed with its {}", count(*n as usize, "story", "stories"));
         }
     }
+    if verbose && !quiet {
+        let mut names: Vec<&str> = report.left_out.iter().map(|(n, _)| n.as_str()).collect();
+        names.dedup();
+        for name in names {
+            eprintln!("stories {name}:");
+            print_left_out(report.left_out.iter().filter(|(n, _)| n == name).map(|(_, d)| d));
+        }
+    }
     for source in &report.sources {
         if !quiet || matches!(source.status, SourceStatus::Failed(_)) {
             eprintln!("source {}: {}", source.name, source.status);
         }
         for note in &source.notes {
             eprintln!("  note: {note}");
+        }
+        if verbose && !quiet {
+            print_left_out(source.left_out.iter());
         }
     }
     if !quiet {
@@ -337,6 +353,15 @@ fn build(config_path: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode>
     } else {
         eprintln!("{} failed; everything else was published", count(failed, "input", "inputs"));
         Ok(ExitCode::from(EXIT_INPUT_FAILED))
+    }
+}
+
+/// `build -v`: each entry merged into another source's story or left
+/// out, with the reason recorded for `wirefeed explain`.
+fn print_left_out<'a>(decisions: impl Iterator<Item = &'a wirefeed::store::decisions::Decision>) {
+    for d in decisions {
+        let what = if d.reason.starts_with("duplicate") { "merged" } else { "dropped" };
+        eprintln!("  {what}: {:?} ({}): {}", d.title, d.id, d.reason);
     }
 }
 

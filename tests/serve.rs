@@ -36,7 +36,10 @@ impl Answer {
 
 impl Server {
     fn start(root: &Path, metrics: Arc<Metrics>) -> Server {
-        Server::start_with(ServeOptions { root: root.to_owned(), max_age: Duration::from_secs(300), access: Default::default() }, metrics)
+        Server::start_with(
+            ServeOptions { root: root.to_owned(), max_age: Duration::from_secs(300), access: Default::default(), embed_hosts: vec![] },
+            metrics,
+        )
     }
 
     fn start_with(options: ServeOptions, metrics: Arc<Metrics>) -> Server {

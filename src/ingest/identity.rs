@@ -57,6 +57,8 @@ pub struct Read {
     /// The link came from the front matter (`link` or `slug`): it is not
     /// replaced.
     pub explicit_link: bool,
+    /// When the story is taken down (front matter `expires`).
+    pub expires: Option<chrono::DateTime<chrono::Utc>>,
     /// What a link assigned to a new story is made from (slugified).
     pub wanted_slug: String,
 }
@@ -151,7 +153,16 @@ mod tests {
 
     fn read(story: Story, file: &str, one_per_file: bool) -> Read {
         let legacy_id = story.id.clone();
-        Read { story, file: file.into(), one_per_file, legacy_id, explicit_id: false, explicit_link: false, wanted_slug: String::new() }
+        Read {
+            story,
+            file: file.into(),
+            one_per_file,
+            legacy_id,
+            explicit_id: false,
+            explicit_link: false,
+            wanted_slug: String::new(),
+            expires: None,
+        }
     }
 
     fn prev(id: &str, body: &str, file: Option<&str>, link: Option<&str>) -> Previous {

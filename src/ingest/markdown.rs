@@ -48,6 +48,8 @@ struct FrontMatter {
     title: Option<String>,
     date: Option<String>,
     updated: Option<String>,
+    /// When the story comes down (same forms as `date`).
+    expires: Option<String>,
     link: Option<String>,
     #[serde(default, alias = "authors")]
     author: OneOrMany,
@@ -75,6 +77,8 @@ pub struct MarkdownStory {
     pub title: String,
     pub date: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
+    /// When the story is taken down (front matter `expires`).
+    pub expires: Option<DateTime<Utc>>,
     pub link: Option<String>,
     pub authors: Vec<String>,
     pub topics: Vec<String>,
@@ -243,6 +247,7 @@ pub fn parse(text: &str, footnote_key: &str, tz: Option<Tz>) -> Result<MarkdownS
         title,
         date: date_field("date", fm.date, tz)?,
         updated: date_field("updated", fm.updated, tz)?,
+        expires: date_field("expires", fm.expires, tz)?,
         link: fm.link,
         authors: fm.author.into_vec(),
         topics: fm.topics.into_vec(),
@@ -285,6 +290,18 @@ mod tests {
         }
         let toml = parse("+++\ntitle = \"t\"\ndate = 2024-01-15T09:00:00\n+++\nb\n", "k", Some(berlin)).unwrap();
         assert_eq!(toml.date.unwrap().to_rfc3339(), "2024-01-15T08:00:00+00:00", "TOML local date-time");
+    }
+
+    #[test]
+    fn expires_reads_like_date_in_the_folder_zone() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let yaml = parse("---\ntitle: t\nexpires: \"2024-07-15 18:00\"\n---\nb\n", "k", Some(berlin)).unwrap();
+        assert_eq!(yaml.expires.unwrap().to_rfc3339(), "2024-07-15T16:00:00+00:00", "YAML, folder zone");
+        let toml = parse("+++\ntitle = \"t\"\nexpires = 2024-07-15T18:00:00Z\n+++\nb\n", "k", Some(berlin)).unwrap();
+        assert_eq!(toml.expires.unwrap().to_rfc3339(), "2024-07-15T18:00:00+00:00", "TOML with offset");
+        assert_eq!(parse_k("---\ntitle: t\n---\nb\n").unwrap().expires, None);
+        let bad = parse_k("---\ntitle: t\nexpires: soon\n---\nb\n");
+        assert!(matches!(bad, Err(MarkdownError::BadDate { key: "expires", .. })), "{bad:?}");
     }
 
     #[test]

@@ -120,6 +120,8 @@ pub struct FileStory {
     /// Path relative to the `[[stories]] path` (the file's name when the
     /// path is a single file), with `/` separators.
     pub file: String,
+    /// When the story is taken down (front matter `expires`).
+    pub expires: Option<DateTime<Utc>>,
 }
 
 /// Reads every story file of one `[[stories]]` entry. `previous` is what
@@ -160,7 +162,7 @@ pub fn load_stories(entry: &StoriesConfig, site_base: &Url, scope: &str, previou
     }
     identity::carry(&mut read, previous);
     assign_links(&mut read, entry, site_base, previous);
-    result.stories = read.into_iter().map(|r| FileStory { story: r.story, file: r.file }).collect();
+    result.stories = read.into_iter().map(|r| FileStory { story: r.story, file: r.file, expires: r.expires }).collect();
     result
 }
 
@@ -255,7 +257,13 @@ pub fn load_file(path: &Path, rel: &str, entry: &StoriesConfig, site_base: &Url,
     drafts
         .into_iter()
         .map(|(line, p)| {
+            // Markdown may carry raw HTML: what the sanitizer takes out of
+            // it is the newsroom's to know (wire text is escaped whole).
+            let raw = (format == Format::Markdown).then(|| p.draft.content.clone());
             let story = p.draft.normalize(file_time).map_err(|e| fail(Some(line), e.to_string()))?;
+            if let Some(removed) = raw.and_then(|raw| crate::model::sanitize::removed_elements(&raw, &story.content)) {
+                tracing::warn!(path = %path.display(), "sanitizer removed {removed}");
+            }
             let legacy_id = match &p.legacy_link {
                 Some(link) => story_id(IdBasis::Link(link)),
                 None => story_id(IdBasis::Title { source: &entry.source, title: &story.title }),
@@ -268,6 +276,7 @@ pub fn load_file(path: &Path, rel: &str, entry: &StoriesConfig, site_base: &Url,
                 explicit_id: p.explicit_id,
                 explicit_link: p.explicit_link,
                 wanted_slug: p.slug,
+                expires: p.expires,
             })
         })
         .collect()
@@ -282,6 +291,7 @@ struct Pending {
     explicit_link: bool,
     /// Slug for a link to be assigned: the front matter's or the title.
     slug: String,
+    expires: Option<DateTime<Utc>>,
 }
 
 /// The link earlier wirefeeds derived: `link_base` + slug of the title.
@@ -309,6 +319,7 @@ fn wire_draft(w: wire::WireStory, rel: &str, base: &Url, entry: &StoriesConfig, 
         legacy_link: legacy_link(entry, &w.headline),
         explicit_id: false,
         explicit_link: false,
+        expires: None,
         slug: w.headline.clone(),
         draft: StoryDraft {
             origin_id: Some(origin_id),
@@ -344,6 +355,7 @@ fn markdown_draft(md: markdown::MarkdownStory, rel: &str, base: &Url, entry: &St
         legacy_link: legacy,
         explicit_id,
         explicit_link: link.is_some(),
+        expires: md.expires,
         slug: md.slug.clone().unwrap_or_else(|| md.title.clone()),
         draft: StoryDraft {
             origin_id: Some(origin_id),
@@ -356,6 +368,7 @@ fn markdown_draft(md: markdown::MarkdownStory, rel: &str, base: &Url, entry: &St
             authors: md.authors,
             categories: md.categories,
             topics: md.topics,
+            embed_hosts: entry.allow_embeds.clone(),
             published: md.date,
             updated: md.updated,
             base_url: Some(base.clone()),

@@ -39,6 +39,9 @@ pub struct SourceReport {
     pub status: SourceStatus,
     /// Things the user should know that are not failures (moves, bozo input).
     pub notes: Vec<String>,
+    /// Entries this turn left out (filtered, duplicates, too old) and why:
+    /// `build -v` lists them.
+    pub left_out: Vec<crate::store::decisions::Decision>,
 }
 
 impl SourceStatus {
@@ -78,6 +81,8 @@ pub struct SourceResult {
     pub entries: Vec<Entry>,
     /// Hashes of every entry the feed carries now (unchanged ones included).
     pub seen: Vec<u64>,
+    /// Entries the source's filters left out, and why.
+    pub dropped: Vec<crate::store::decisions::Decision>,
 }
 
 /// A source about to take its turn: its row and saved state.
@@ -93,10 +98,11 @@ impl SourceResult {
     fn failed(input: SourceInput, name: &str, why: String) -> SourceResult {
         SourceResult {
             pk: input.pk,
-            report: SourceReport { name: name.to_owned(), status: SourceStatus::Failed(why), notes: vec![] },
+            report: SourceReport { name: name.to_owned(), status: SourceStatus::Failed(why), notes: vec![], left_out: vec![] },
             state: input.state,
             entries: vec![],
             seen: vec![],
+            dropped: vec![],
         }
     }
 }
@@ -151,23 +157,26 @@ pub async fn source_turn(
     let pk = input.pk;
     let (state, report, parsed) = run_source(config, fetcher, source, input.state, &input.scope, reader, pk, now).await;
     let (entries, seen) = parsed.unwrap_or_default();
-    let before = entries.len();
-    // The source's include/exclude/max_age, before anything is stored.
+    // The source's include/exclude/max_age, before anything is stored;
+    // what they leave out is recorded for `wirefeed explain`.
+    let mut dropped = Vec::new();
     let entries: Vec<Entry> = entries
         .into_iter()
         .filter(|e| match rules.admit(&e.story, now) {
             Ok(()) => true,
             Err(why) => {
                 tracing::debug!(source = %source.name, entry = %e.story.id, title = %e.story.title, "dropped: {why}");
+                let (id, link, title) = (e.story.id.clone(), e.story.link.clone(), e.story.title.clone());
+                dropped.push(crate::store::decisions::Decision { id, link, title, reason: format!("source filter: {why}") });
                 false
             }
         })
         .map(|e| Entry { hash: e.hash, story: with_topics(e.story, rules), file: None })
         .collect();
-    if entries.len() < before {
-        tracing::info!(source = %source.name, dropped = before - entries.len(), "entries left out by the source's filters");
+    if !dropped.is_empty() {
+        tracing::info!(source = %source.name, dropped = dropped.len(), "entries left out by the source's filters");
     }
-    SourceResult { pk, report, state, entries, seen }
+    SourceResult { pk, report, state, entries, seen, dropped }
 }
 
 /// The rules' matches (the source's own `topics` among them), added to
@@ -191,7 +200,8 @@ async fn run_source(
     pk: i64,
     now: DateTime<Utc>,
 ) -> (SourceState, SourceReport, Option<Parsed>) {
-    let mut report = SourceReport { name: source.name.clone(), status: SourceStatus::Skipped(String::new()), notes: Vec::new() };
+    let mut report =
+        SourceReport { name: source.name.clone(), status: SourceStatus::Skipped(String::new()), notes: Vec::new(), left_out: Vec::new() };
     // A config updated to the URL the feed moved to is still the same
     // source; another URL starts the HTTP state afresh (stories stay).
     if state.url != source.url && state.moved_to.as_deref() != Some(source.url.as_str()) {

@@ -7,7 +7,7 @@ use url::Url;
 use super::id::{IdBasis, clean_link, story_id};
 use super::mime;
 use super::person::person_name;
-use super::sanitize::sanitize_html;
+use super::sanitize::{sanitize_html, sanitize_with_embeds};
 use super::text::{clean_text, html_to_text, truncate_words};
 use super::{Attachment, Image, Origin, Story, StoryDraft, TextKind};
 
@@ -100,7 +100,7 @@ impl StoryDraft {
         // Relative URLs in content resolve against the story's own page
         // first, as a browser on that page would.
         let content_base = link.as_ref().or(base);
-        let mut content = sanitize_html(&self.content, content_base);
+        let mut content = sanitize_with_embeds(&self.content, content_base, &self.embed_hosts);
         let summary_html = self.summary_kind == TextKind::Html;
         let derived = content.is_empty();
         if content.is_empty()

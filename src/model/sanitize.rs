@@ -27,11 +27,15 @@ struct Fragment {
     base: Option<Url>,
     /// The `id`s the fragment defines: in-page links to them stay in-page.
     ids: Vec<String>,
+    /// Hosts whose `<iframe>`/`<video>` may stay (the newsroom's
+    /// `allow_embeds`); read only by the embed builder.
+    embed_hosts: Vec<String>,
 }
 
 thread_local! {
     static FRAGMENT: RefCell<Fragment> = RefCell::new(Fragment::default());
     static BUILDER: Builder<'static> = builder();
+    static EMBED_BUILDER: Builder<'static> = embed_builder();
 }
 
 /// Resolves a relative URL. `#name` pointing at an id of the same fragment
@@ -83,17 +87,95 @@ fn builder() -> Builder<'static> {
     b
 }
 
+/// The builder for the newsroom's own stories with `allow_embeds`: the
+/// default one plus `<iframe>`, `<video>` and `<source>` whose `src` is an
+/// https URL on one of the fragment's embed hosts. Any other `src` is
+/// dropped, and an `<iframe>` left without one is removed after cleaning.
+fn embed_builder() -> Builder<'static> {
+    let mut b = builder();
+    b.add_tags(["iframe", "video", "source"]);
+    b.add_tag_attributes("iframe", ["src", "width", "height", "title", "allow", "allowfullscreen", "loading", "referrerpolicy"]);
+    b.add_tag_attributes("video", ["src", "poster", "controls", "width", "height", "preload", "muted", "loop", "playsinline"]);
+    b.add_tag_attributes("source", ["src", "type"]);
+    b.attribute_filter(|element, attribute, value| match (element, attribute) {
+        ("iframe" | "video" | "source", "src") => embed_src(value).map(Cow::Owned),
+        _ => Some(Cow::Borrowed(value)),
+    });
+    b
+}
+
+/// `src` of an embed, if it is https on an allowed host (a
+/// protocol-relative `//host/…` is read as https).
+fn embed_src(value: &str) -> Option<String> {
+    let value = value.trim();
+    let absolute = if value.starts_with("//") { format!("https:{value}") } else { value.to_owned() };
+    let url = Url::parse(&absolute).ok().filter(|u| u.scheme() == "https")?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    FRAGMENT.with_borrow(|f| f.embed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host))).then(|| url.into())
+}
+
 /// Sanitizes an HTML fragment, resolving relative URLs against `base`.
 /// The result is NFC, free of XML-forbidden characters, and trimmed.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
+    sanitize_with_embeds(html, base, &[])
+}
+
+/// [`sanitize_html`] keeping `<iframe>`/`<video>` whose https `src` is on
+/// one of `embed_hosts` (host names, e.g. `www.youtube.com`); with none
+/// it is `sanitize_html`. For the newsroom's own stories only: external
+/// sources never get embeds.
+pub fn sanitize_with_embeds(html: &str, base: Option<&Url>, embed_hosts: &[String]) -> String {
     if html.trim().is_empty() {
         return String::new();
     }
     let input = xml_safe_nfc(html);
     let ids = if input.contains("id=") || input.contains("ID=") { ids_in(&input) } else { Vec::new() };
-    FRAGMENT.with_borrow_mut(|f| *f = Fragment { base: base.cloned(), ids });
-    let cleaned = BUILDER.with(|builder| builder.clean(&input).to_string());
+    FRAGMENT.with_borrow_mut(|f| *f = Fragment { base: base.cloned(), ids, embed_hosts: embed_hosts.to_vec() });
+    if embed_hosts.is_empty() {
+        return BUILDER.with(|builder| builder.clean(&input).to_string()).trim().to_owned();
+    }
+    let cleaned = EMBED_BUILDER.with(|builder| builder.clean(&input).to_string());
+    // ammonia's output is regular (attributes quoted, tags lower case),
+    // so an iframe whose src was refused is found by its serialization.
+    static BARE_IFRAME: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"<iframe(?:\s[^>]*)?>[^<]*</iframe>"#).expect("valid regex"));
+    let cleaned = BARE_IFRAME.replace_all(&cleaned, |c: &regex::Captures<'_>| {
+        let tag = &c[0][..c[0].find('>').unwrap_or(0)];
+        if tag.contains(" src=\"") { c[0].to_owned() } else { String::new() }
+    });
     cleaned.trim().to_owned()
+}
+
+/// How many of each element `html` has (start tags, by a cheap scan, not
+/// a parse): comparing a story's HTML before and after sanitizing names
+/// what the sanitizer removed.
+pub fn element_counts(html: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    let bytes = html.as_bytes();
+    for (i, _) in html.match_indices('<') {
+        let name: String =
+            bytes[i + 1..].iter().take_while(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_lowercase() as char).collect();
+        let next = bytes.get(i + 1 + name.len()).copied();
+        if !name.is_empty() && bytes[i + 1].is_ascii_alphabetic() && matches!(next, None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'/' | b'>'))
+        {
+            *counts.entry(name).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// What sanitizing removed, as "1 <iframe>, 1 <script>" (elements in
+/// `before` that `after` has fewer of), or `None` when nothing was.
+pub fn removed_elements(before: &str, after: &str) -> Option<String> {
+    let after = element_counts(after);
+    let removed: Vec<String> = element_counts(before)
+        .into_iter()
+        .filter_map(|(name, n)| {
+            let gone = n.saturating_sub(after.get(&name).copied().unwrap_or(0));
+            (gone > 0).then(|| format!("{gone} <{name}>"))
+        })
+        .collect();
+    (!removed.is_empty()).then(|| removed.join(", "))
 }
 
 #[cfg(test)]
@@ -148,5 +230,42 @@ mod tests {
     fn keeps_typographic_quotes_and_figure_markup() {
         let out = sanitize_html("<figure><figcaption>“Quoted” — credit</figcaption></figure>", None);
         assert_eq!(out, "<figure><figcaption>“Quoted” — credit</figcaption></figure>");
+    }
+
+    #[test]
+    fn embeds_stay_only_with_https_on_an_allowed_host() {
+        let hosts = vec!["www.youtube.com".to_owned(), "player.vimeo.com".to_owned()];
+        let yt = r#"<iframe src="https://www.youtube.com/embed/abc" width="560" height="315" allowfullscreen onload="x()"></iframe>"#;
+        let cases: [(&str, &str, bool); 9] = [
+            ("allowed iframe", yt, true),
+            ("other allowed host", r#"<iframe src="https://player.vimeo.com/video/1"></iframe>"#, true),
+            ("protocol-relative is https", r#"<iframe src="//www.youtube.com/embed/abc"></iframe>"#, true),
+            ("host case", r#"<iframe src="https://WWW.YouTube.com/embed/abc"></iframe>"#, true),
+            ("http refused", r#"<iframe src="http://www.youtube.com/embed/abc"></iframe>"#, false),
+            ("other host", r#"<iframe src="https://evil.example/embed"></iframe>"#, false),
+            ("look-alike host", r#"<iframe src="https://www.youtube.com.evil.example/x"></iframe>"#, false),
+            ("javascript", r#"<iframe src="javascript:alert(1)"></iframe>"#, false),
+            ("no src", "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>", false),
+        ];
+        for (name, html, kept) in cases {
+            let out = sanitize_with_embeds(&format!("<p>a</p>{html}"), Some(&base()), &hosts);
+            assert_eq!(out.contains("<iframe"), kept, "{name}: {out}");
+            assert!(!out.contains("onload") && !out.contains("srcdoc") && !out.contains("script"), "{name}: {out}");
+            assert!(out.starts_with("<p>a</p>"), "{name}: {out}");
+        }
+        // Without hosts (every external source) no embed stays.
+        assert!(!sanitize_html(yt, Some(&base())).contains("iframe"));
+        let video = r#"<video controls src="https://player.vimeo.com/v.mp4"></video><video src="https://evil.example/v.mp4"></video>"#;
+        let out = sanitize_with_embeds(video, None, &hosts);
+        assert!(out.contains(r#"src="https://player.vimeo.com/v.mp4""#) && !out.contains("evil"), "{out}");
+    }
+
+    #[test]
+    fn removed_elements_are_named_and_counted() {
+        let before = r#"<p>a</p><iframe src="https://x.example/"></iframe><script>1</script><SCRIPT>2</SCRIPT><p>b</p>"#;
+        let after = sanitize_html(before, None);
+        assert_eq!(removed_elements(before, &after).as_deref(), Some("1 <iframe>, 2 <script>"));
+        assert_eq!(removed_elements("<p>fine</p>", "<p>fine</p>"), None);
+        assert_eq!(element_counts("<p>a < b <br/><b>x</b></p>").get("b"), Some(&1), "text `< b` is no element");
     }
 }

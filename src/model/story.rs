@@ -150,4 +150,7 @@ pub struct StoryDraft {
     /// Attachments as found: URLs may be relative, types missing.
     pub attachments: Vec<Attachment>,
     pub origin: Option<Origin>,
+    /// Hosts whose `<iframe>`/`<video>` the content may keep (`[[stories]]
+    /// allow_embeds`); empty for every external source.
+    pub embed_hosts: Vec<String>,
 }

@@ -179,6 +179,7 @@ impl Runner {
         let fetch_changed = format!("{:?}", new.fetch) != format!("{:?}", old.fetch);
         if format!("{:?}", new.stories) != format!("{:?}", old.stories) {
             self.folders.clear();
+            self.folders_due.clear();
         }
         let added = new.sources.iter().filter(|s| !old.sources.iter().any(|o| o.name == s.name)).count();
         let removed = old.sources.iter().filter(|o| !names.contains(o.name.as_str())).count();

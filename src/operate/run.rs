@@ -89,6 +89,9 @@ pub struct Runner {
     pub(super) slots: Arc<Semaphore>,
     /// Each story folder's fingerprint when last read (by config index).
     pub(super) folders: HashMap<usize, u64>,
+    /// When a folder's held story falls due or a story expires (by config
+    /// index): it is read again then, changed or not.
+    pub(super) folders_due: HashMap<usize, DateTime<Utc>>,
     /// When each enabled source is next due (`None`: now).
     pub(super) schedule: HashMap<String, Option<DateTime<Utc>>>,
     /// Sources asked for by `wirefeed fetch`, fetched whether due or not.
@@ -157,6 +160,7 @@ impl Runner {
             fetcher,
             slots,
             folders: HashMap::new(),
+            folders_due: HashMap::new(),
             schedule: HashMap::new(),
             forced: Vec::new(),
             in_flight: HashMap::new(),
@@ -478,7 +482,10 @@ impl Runner {
         let retention = retention(&self.config);
         for (i, entry) in self.config.stories.iter().enumerate() {
             let fingerprint = crate::ingest::folder_fingerprint(&entry.path);
-            if self.folders.get(&i) == Some(&fingerprint) {
+            // A held story falling due (or one expiring) changes no file:
+            // the folder is read again once that time has passed.
+            let due = self.folders_due.get(&i).is_some_and(|at| *at <= now);
+            if self.folders.get(&i) == Some(&fingerprint) && !due {
                 continue;
             }
             let mut report = BuildReport::default();
@@ -486,6 +493,13 @@ impl Runner {
             for failure in &report.failures {
                 tracing::warn!("{failure}");
             }
+            for note in &report.notes {
+                tracing::info!("{note}");
+            }
+            match report.next_due {
+                Some(at) => self.folders_due.insert(i, at),
+                None => self.folders_due.remove(&i),
+            };
             tracing::info!(folder = %entry.path.display(), files = report.files_read, new = report.new, updated = report.changed, "story folder read");
             let failed = !report.failures.is_empty();
             let health =
@@ -611,8 +625,8 @@ fn failed_turn(config: &Config, index: usize, input: SourceInput, now: DateTime<
     state.consecutive_errors += 1;
     let last = LastFetch { consecutive_errors: state.consecutive_errors, hints: state.hints, ..Default::default() };
     state.next_fetch = Some(next_due(now, &SchedulePolicy::for_source(&config.run, source), &last, jitter_seed(&source.name, now)));
-    let report = SourceReport { name: source.name.clone(), status: SourceStatus::Failed(why), notes: vec![] };
-    SourceResult { pk: input.pk, report, state, entries: vec![], seen: vec![] }
+    let report = SourceReport { name: source.name.clone(), status: SourceStatus::Failed(why), notes: vec![], left_out: vec![] };
+    SourceResult { pk: input.pk, report, state, entries: vec![], seen: vec![], dropped: vec![] }
 }
 
 /// What the metrics keep of a source's saved state.

@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub max_age: Duration,
     /// Private channels and who may read them ([`super::auth`]).
     pub access: Arc<Access>,
+    /// Hosts frames may load from (every `[[stories]] allow_embeds`).
+    pub embed_hosts: Vec<String>,
 }
 
 impl ServeOptions {
@@ -47,6 +49,7 @@ impl ServeOptions {
             root: config.publish.output_dir.clone(),
             max_age: config.serve.max_age,
             access: Arc::new(Access::from_config(config)),
+            embed_hosts: config.stories.iter().flat_map(|s| s.allow_embeds.iter().cloned()).collect(),
         }
     }
 }
@@ -84,8 +87,7 @@ pub fn address_mismatch(base_url: &url::Url, listening: std::net::SocketAddr) ->
 /// file of the output folder.
 pub fn router(options: ServeOptions, metrics: Arc<Metrics>) -> Router {
     let cache_control = HeaderValue::from_str(&format!("max-age={}", options.max_age.as_secs())).expect("ASCII header");
-    // No `allow_embeds` key yet: no frame may load.
-    let csp = HeaderValue::from_str(&content_security_policy(&[])).expect("ASCII policy");
+    let csp = HeaderValue::from_str(&content_security_policy(&options.embed_hosts)).expect("ASCII policy");
     // Shared caches must not keep what only some readers may see.
     let private_cache_control = HeaderValue::from_str(&format!("private, max-age={}", options.max_age.as_secs())).expect("ASCII header");
     let state = Arc::new(Files {

@@ -14,6 +14,7 @@
 //! last transactions, never consistency). One process writes at a time
 //! ([`lock`]).
 
+pub mod decisions;
 pub mod explain;
 pub mod lock;
 pub mod requests;

@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub const APPLICATION_ID: i32 = 0x7766_6431;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this wirefeed writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -127,6 +127,24 @@ ALTER TABLE stories ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE stories ADD COLUMN origin TEXT;
 ALTER TABLE stories ADD COLUMN file TEXT;
 ALTER TABLE sources ADD COLUMN scope TEXT;
+";
+
+/// Version 6: why entries were not stored (filtered, duplicate, too
+/// old, held, expired), for `wirefeed explain`; one row per source and
+/// entry, replaced when decided again, pruned after `keep_days`.
+const V6: &str = "
+CREATE TABLE decisions (
+    source INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    link TEXT,
+    title TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    decided INTEGER NOT NULL,
+    PRIMARY KEY (source, id)
+) WITHOUT ROWID;
+CREATE INDEX decisions_by_id ON decisions(id);
+CREATE INDEX decisions_by_link ON decisions(link);
+CREATE INDEX decisions_by_time ON decisions(decided);
 ";
 
 /// Version 5: stories an editor took down (`wirefeed hide`).

@@ -165,6 +165,8 @@ impl Store {
             let n =
                 tx.query_row("SELECT count(*) FROM stories WHERE source = ?1", [pk], |r| r.get::<_, i64>(0)).map_err(self.err())? as u64;
             tx.execute("DELETE FROM sources WHERE pk = ?1", [pk]).map_err(self.err())?;
+            // Its decision records go with it (a pk may be reused).
+            tx.execute("DELETE FROM decisions WHERE source = ?1", [pk]).map_err(self.err())?;
             tx.commit().map_err(self.err())?;
             out.push((name, n));
         }

@@ -70,6 +70,9 @@ pub struct BatchOutcome {
     pub pruned: usize,
     /// Stories this source has in the store afterwards.
     pub total: usize,
+    /// Why each entry left out was left out (the batch's `dropped` and the
+    /// store's own: duplicates, tombstoned, too old), as recorded.
+    pub decisions: Vec<super::decisions::Decision>,
 }
 
 impl std::ops::AddAssign<&BatchOutcome> for BatchOutcome {
@@ -82,6 +85,7 @@ impl std::ops::AddAssign<&BatchOutcome> for BatchOutcome {
         self.tombstoned += o.tombstoned;
         self.retracted += o.retracted;
         self.pruned += o.pruned;
+        self.decisions.extend(o.decisions.iter().cloned());
     }
 }
 
@@ -95,6 +99,9 @@ pub struct Batch<'a> {
     pub seen: &'a [u64],
     /// The newsroom's own files: stories whose file is gone are removed.
     pub retract_unseen: bool,
+    /// Entries left out before the store (source filters, held, expired):
+    /// recorded for `wirefeed explain`.
+    pub dropped: Vec<super::decisions::Decision>,
 }
 
 /// What retention keeps: stories younger than `keep_days`, and what each
@@ -411,6 +418,8 @@ struct Floors<'r> {
     retention: &'r Retention,
     /// Whether any tombstone exists (a fresh store has none to look up).
     tombstones: bool,
+    /// Whether any decision record exists (likewise).
+    decisions: bool,
     cutoff: i64,
     known: HashMap<Option<String>, Option<i64>>,
     /// Per capped source: the date of its `all_limit`-th newest story.
@@ -491,7 +500,8 @@ impl Floors<'_> {
     }
 }
 
-/// Stores one entry, counting what happened to it in `out`.
+/// Stores one entry, counting what happened to it in `out` (and why it
+/// was left out, if it was).
 fn apply_entry(
     tx: &Transaction<'_>,
     source_pk: i64,
@@ -504,8 +514,22 @@ fn apply_entry(
         .prepare_cached("SELECT pk, source, hash, published, coalesce(max(updated, published), published) FROM stories WHERE id = ?1")?
         .query_row([&e.story.id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;
+    let decide = |out: &mut BatchOutcome, reason: String| {
+        out.decisions.push(super::decisions::Decision {
+            id: e.story.id.clone(),
+            link: e.story.link.clone(),
+            title: e.story.title.clone(),
+            reason,
+        })
+    };
+    let source_name = |pk: i64| -> rusqlite::Result<String> {
+        tx.prepare_cached("SELECT name FROM sources WHERE pk = ?1")?.query_row([pk], |r| r.get(0))
+    };
     match existing {
-        Some((_, source, ..)) if source != source_pk => out.duplicates += 1,
+        Some((_, source, ..)) if source != source_pk => {
+            out.duplicates += 1;
+            decide(out, format!("duplicate of {} (same id) from {}", e.story.id, source_name(source)?));
+        }
         Some((_, _, hash, ..)) if hash as u64 == e.hash => {}
         Some((pk, _, _, published, changed)) => {
             update(tx, pk, changed, published, e, now)?;
@@ -515,12 +539,15 @@ fn apply_entry(
             let mut tomb = tx.prepare_cached("UPDATE tombstones SET removed = ?2 WHERE id = ?1")?;
             if floors.tombstones && tomb.execute(params![e.story.id, now])? > 0 {
                 out.tombstoned += 1;
+                decide(out, "let go by retention earlier (a tombstone): not stored again".to_owned());
                 return Ok(());
             }
             if let Some(link) = e.story.link.as_deref().map(canonical_link) {
-                let mut same = tx.prepare_cached("SELECT 1 FROM stories WHERE canonical = ?1")?;
-                if same.exists([link])? {
+                let mut same = tx.prepare_cached("SELECT id, source FROM stories WHERE canonical = ?1 LIMIT 1")?;
+                let other = same.query_row([link], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).optional()?;
+                if let Some((id, source)) = other {
                     out.duplicates += 1;
+                    decide(out, format!("duplicate of {id} (same canonical link) from {}", source_name(source)?));
                     return Ok(());
                 }
             }
@@ -529,9 +556,16 @@ fn apply_entry(
                 let mut tomb = tx.prepare_cached("INSERT OR REPLACE INTO tombstones(id, source, hash, removed) VALUES (?1, ?2, ?3, ?4)")?;
                 tomb.execute(params![e.story.id, source_pk, e.hash as i64, now])?;
                 out.pruned += 1;
+                let days = floors.retention.keep_days;
+                decide(out, format!("too old: older than keep_days ({days}) and below every channel's last story"));
                 return Ok(());
             }
             insert(tx, source_pk, e, now)?;
+            // Stored now (a filter relaxed, an embargo over): no longer
+            // left out.
+            if floors.decisions {
+                tx.prepare_cached("DELETE FROM decisions WHERE source = ?1 AND id = ?2")?.execute(params![source_pk, e.story.id])?;
+            }
             out.new += 1;
         }
     }
@@ -550,7 +584,8 @@ impl Store {
         sources::save(&tx, batch.source_pk, batch.state).map_err(err)?;
         let cutoff = now_ts - i64::from(retention.keep_days) * 86_400;
         let tombstones = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0)).map_err(err)?;
-        let mut floors = Floors { retention, tombstones, cutoff, known: Default::default(), source_floors: Default::default() };
+        let decisions = tx.query_row("SELECT EXISTS (SELECT 1 FROM decisions)", [], |r| r.get(0)).map_err(err)?;
+        let mut floors = Floors { retention, tombstones, decisions, cutoff, known: Default::default(), source_floors: Default::default() };
         let mut written = Vec::new();
         for e in &batch.entries {
             let before = out.new + out.changed;
@@ -570,6 +605,9 @@ impl Store {
                 }
             }
         }
+        out.decisions.splice(0..0, batch.dropped);
+        super::decisions::record(&tx, batch.source_pk, &out.decisions, now_ts).map_err(err)?;
+        super::decisions::prune(&tx, cutoff).map_err(err)?;
         if batch.retract_unseen {
             // By hash, not by last_seen: a build in the same second as the
             // last one would otherwise keep a deleted file's stories.

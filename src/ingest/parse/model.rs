@@ -280,6 +280,8 @@ impl ParsedEntry {
             source: source.to_string(),
             attachments,
             origin: None,
+            // Never from an external source.
+            embed_hosts: Vec::new(),
         }
     }
 }

@@ -1,0 +1,86 @@
+//! Decision records: why an entry a source carried (or a story file held)
+//! is not in the store. `wirefeed explain` finds them like stories, and
+//! `build -v` lists them per source. One row per source and entry id,
+//! replaced when the entry is decided again (a refetch does not add
+//! rows); rows older than `keep_days` are pruned with the stories.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Transaction, params, params_from_iter};
+
+use super::stories::time;
+use super::{Reader, Result};
+use crate::model::id::canonical_link;
+
+/// Why one entry was not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The story id the entry would have had.
+    pub id: String,
+    /// Its link as found (stored canonical, for look-up by URL).
+    pub link: Option<String>,
+    pub title: String,
+    /// In words: `excluded by 'category:sport'`, `duplicate of … from …`.
+    pub reason: String,
+}
+
+/// A decision as stored, with its source's name and time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub source: String,
+    pub decision: Decision,
+    pub decided: DateTime<Utc>,
+}
+
+/// Records `decisions` of source `source_pk` at `now` (replacing earlier
+/// ones for the same entries), in the caller's transaction.
+pub(super) fn record(tx: &Transaction<'_>, source_pk: i64, decisions: &[Decision], now: i64) -> rusqlite::Result<()> {
+    let mut put =
+        tx.prepare_cached("INSERT OR REPLACE INTO decisions(source, id, link, title, reason, decided) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+    for d in decisions {
+        put.execute(params![source_pk, d.id, d.link.as_deref().map(canonical_link), d.title, d.reason, now])?;
+    }
+    Ok(())
+}
+
+/// Forgets decisions made before `cutoff` (Unix seconds: `keep_days`
+/// ago). One about an entry stored since is deleted when it is stored.
+pub(super) fn prune(tx: &Transaction<'_>, cutoff: i64) -> rusqlite::Result<usize> {
+    tx.prepare_cached("DELETE FROM decisions WHERE decided < ?1")?.execute([cutoff])
+}
+
+impl Reader {
+    /// Decisions whose entry id is `needle`, else whose canonical link is
+    /// that of `needle` (a URL), else whose title has every word of
+    /// `needle`; newest first, at most `limit`.
+    pub fn find_decisions(&self, needle: &str, limit: usize) -> Result<Vec<Recorded>> {
+        let needle = needle.trim();
+        self.with(|c| {
+            let sql = |cond: &str| {
+                format!(
+                    "SELECT coalesce(s.name, '?'), d.id, d.link, d.title, d.reason, d.decided FROM decisions d \
+                     LEFT JOIN sources s ON s.pk = d.source WHERE {cond} ORDER BY d.decided DESC, d.id LIMIT {limit}"
+                )
+            };
+            let row = |r: &rusqlite::Row<'_>| {
+                Ok(Recorded {
+                    source: r.get(0)?,
+                    decision: Decision { id: r.get(1)?, link: r.get(2)?, title: r.get(3)?, reason: r.get(4)? },
+                    decided: time(r.get(5)?),
+                })
+            };
+            let found: Vec<Recorded> = c.prepare(&sql("d.id = ?1"))?.query_map([needle], row)?.collect::<rusqlite::Result<_>>()?;
+            if !found.is_empty() {
+                return Ok(found);
+            }
+            if url::Url::parse(needle).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                return c.prepare(&sql("d.link = ?1"))?.query_map([canonical_link(needle)], row)?.collect();
+            }
+            let words: Vec<String> = needle.split_whitespace().map(|w| format!("%{}%", w.replace(['%', '_'], ""))).collect();
+            if words.is_empty() {
+                return Ok(Vec::new());
+            }
+            let cond: Vec<String> = (1..=words.len()).map(|i| format!("d.title LIKE ?{i}")).collect();
+            c.prepare(&sql(&cond.join(" AND ")))?.query_map(params_from_iter(&words), row)?.collect()
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! Entries left out before the store are explainable: source filters,
+//! duplicates of another source's story, held and expired newsroom
+//! stories keep a decision record that `wirefeed explain` finds (text and
+//! JSON), one per entry however often it is fetched; `build -v` names
+//! them per source.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{Site, stderr};
+
+fn rss(items: &[(&str, &str)]) -> String {
+    let mut out = String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title><link>https://f.example/</link>");
+    for (i, (title, link)) in items.iter().enumerate() {
+        let date = (Utc::now() - Duration::hours(i as i64 + 1)).to_rfc2822();
+        out.push_str(&format!("<item><title>{title}</title><link>{link}</link><guid>{link}</guid><pubDate>{date}</pubDate><description>About {title}.</description></item>"));
+    }
+    out + "</channel></rss>"
+}
+
+fn site() -> Site {
+    let site = Site::new(&[]);
+    site.write_config(
+        r#"
+[[sources]]
+name = "Wire"
+url = "wire.xml"
+exclude = 'title:horoscope'
+
+[[sources]]
+name = "Mirror"
+url = "mirror.xml"
+"#,
+    );
+    site.write("wire.xml", rss(&[("Budget passes", "https://wire.example/budget"), ("Daily horoscope", "https://wire.example/stars")]));
+    // The mirror carries the wire's budget story under its own guid but
+    // the same canonical link (tracking parameter aside).
+    site.write(
+        "mirror.xml",
+        rss(&[
+            ("Budget passes (mirror)", "https://wire.example/budget?utm_source=mirror"),
+            ("Mirror original", "https://mirror.example/own"),
+        ]),
+    );
+    site
+}
+
+fn explain(site: &Site, needle: &str) -> String {
+    let out = site.run(&["explain", needle]);
+    assert!(out.status.success(), "explain {needle:?}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn decision_rows(site: &Site) -> i64 {
+    let conn = rusqlite::Connection::open(site.path(".wirefeed/state.db")).unwrap();
+    conn.query_row("SELECT count(*) FROM decisions", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn filtered_and_duplicate_entries_are_explained() {
+    let site = site();
+    let out = site.run(&["build", "-v"]);
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    // -v names what was dropped and merged, under its source. Sources
+    // are fetched at once: either copy of the budget story may come first.
+    let section = |name: &str| {
+        let rest = log.split(&format!("source {name}:")).nth(1).unwrap_or_else(|| panic!("{name} not in {log}"));
+        rest.split("\nsource ").next().unwrap().to_owned()
+    };
+    let (wire, mirror) = (section("Wire"), section("Mirror"));
+    assert!(wire.contains("dropped: \"Daily horoscope\"") && wire.contains("excluded by 'title:horoscope'"), "{log}");
+    let (merged_from, kept_by, merged_title) =
+        if mirror.contains("merged:") { ("Mirror", "Wire", "Budget passes (mirror)") } else { ("Wire", "Mirror", "Budget passes") };
+    let merged = section(merged_from);
+    assert!(merged.contains(&format!("merged: \"{merged_title}\"")), "{log}");
+    assert!(merged.contains(&format!("(same canonical link) from {kept_by}")), "{log}");
+    // Without -v, none of it.
+    let quiet = stderr(&site.run(&["build"]));
+    assert!(!quiet.contains("dropped:") && !quiet.contains("merged:"), "{quiet}");
+
+    let dup_wants =
+        ["not stored: duplicate of".to_owned(), format!("(same canonical link) from {kept_by}"), format!("source:     {merged_from}")];
+    let cases = [
+        (
+            "filtered, by title words",
+            "daily horoscope",
+            vec!["not stored: source filter: excluded by 'title:horoscope'".to_owned(), "source:     Wire".to_owned()],
+        ),
+        ("filtered, by link", "https://wire.example/stars", vec!["excluded by 'title:horoscope'".to_owned()]),
+        // By the link: the story kept and the copy it absorbed.
+        ("duplicate, by the shared link", "https://wire.example/budget", dup_wants.to_vec()),
+        ("duplicate, by title words", "budget passes", dup_wants.to_vec()),
+    ];
+    for (name, needle, wants) in cases {
+        let text = explain(&site, needle);
+        for want in wants {
+            assert!(text.contains(&want), "{name}: {want:?} not in:\n{text}");
+        }
+    }
+    let text = explain(&site, "https://wire.example/budget");
+    assert!(text.contains("  filters:") && text.contains("not stored:"), "the stored story and its copy: {text}");
+    // JSON.
+    let out = site.run(&["explain", "--json", "horoscope"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &value[0];
+    assert_eq!(first["stored"], false);
+    assert_eq!(first["source"], "Wire");
+    assert!(first["not_stored"].as_str().unwrap().contains("excluded by"), "{first}");
+    // Three builds, still one row per entry left out.
+    assert_eq!(decision_rows(&site), 2);
+    // Relaxing the filter stores the entry and forgets its record.
+    let config = site.read("wirefeed.toml").replace("exclude = 'title:horoscope'\n", "");
+    site.write("wirefeed.toml", config);
+    // A changed feed makes the wire's entries new to this build.
+    site.write("wire.xml", rss(&[("Budget passes", "https://wire.example/budget"), ("Daily horoscope!", "https://wire.example/stars")]));
+    assert!(site.build().status.success());
+    assert!(site.read("feeds/all.rss").contains("Daily horoscope!"));
+    assert_eq!(decision_rows(&site), 1, "only the mirror's duplicate is left");
+}
+
+#[test]
+fn held_and_expired_newsroom_stories_are_explained() {
+    let site = Site::new(&[]);
+    let at = |d: Duration| (Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    site.write("stories/held.md", format!("---\ntitle: Embargoed report\ndate: \"{}\"\n---\nB.\n", at(Duration::hours(2))));
+    site.write(
+        "stories/old.md",
+        format!("---\ntitle: Withdrawn offer\ndate: \"{}\"\nexpires: \"{}\"\n---\nB.\n", at(-Duration::days(1)), at(-Duration::hours(1))),
+    );
+    let out = site.run(&["build", "-v"]);
+    let log = stderr(&out);
+    assert!(log.contains("stories Newsroom:") && log.contains("dropped: \"Embargoed report\""), "{log}");
+    let text = explain(&site, "embargoed");
+    assert!(text.contains("not stored: held until") && text.contains("held.md"), "{text}");
+    let text = explain(&site, "withdrawn offer");
+    assert!(text.contains("not stored: expired at") && text.contains("expires"), "{text}");
+    assert_eq!(site.run(&["explain", "nothing like this"]).status.code(), Some(1));
+}
