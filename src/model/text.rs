@@ -33,6 +33,17 @@ pub fn clean_text(s: &str) -> String {
 
 /// Every run of whitespace becomes one space; the ends are trimmed.
 fn collapse_whitespace(s: &str) -> String {
+    if s.is_ascii() {
+        // The common case, byte by byte (split_whitespace decodes chars).
+        let mut out = String::with_capacity(s.len());
+        for word in s.split_ascii_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+        return out;
+    }
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() {

@@ -68,7 +68,29 @@ fn joins(c: char) -> bool {
 pub fn normalize(s: &str, fold: bool) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
-    for c in s.chars() {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Runs of ASCII outside white space are most of any text: copied
+        // whole (lowercased where needed), not char by char.
+        if bytes[i].is_ascii() && !is_ascii_space(bytes[i]) {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii() && !is_ascii_space(bytes[i]) {
+                i += 1;
+            }
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            let run = &s[start..i];
+            match run.bytes().any(|b| b.is_ascii_uppercase()) {
+                true => out.extend(run.bytes().map(|b| char::from(b.to_ascii_lowercase()))),
+                false => out.push_str(run),
+            }
+            continue;
+        }
+        let c = s[i..].chars().next().expect("i is on a char boundary");
+        i += c.len_utf8();
         if c.is_whitespace() {
             space = !out.is_empty();
             continue;
@@ -77,15 +99,19 @@ pub fn normalize(s: &str, fold: bool) -> String {
             out.push(' ');
             space = false;
         }
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else if fold {
+        if fold {
             c.to_lowercase().for_each(|l| fold_char(l, &mut out));
         } else {
             out.extend(c.to_lowercase());
         }
     }
     out
+}
+
+/// ASCII white space as `char::is_whitespace` sees it (tab to carriage
+/// return, and space).
+fn is_ascii_space(b: u8) -> bool {
+    b == b' ' || (0x09..=0x0D).contains(&b)
 }
 
 fn fold_char(c: char, out: &mut String) {
@@ -381,5 +407,45 @@ impl QuerySet {
             why.push(Hit { term: self.labels[*label].clone(), field: STORED[slot] });
         }
         found != 0
+    }
+}
+
+#[cfg(test)]
+mod normalize_tests {
+    use super::normalize;
+
+    /// The plain definition the fast path must agree with.
+    fn reference(s: &str, fold: bool) -> String {
+        let mut out = String::new();
+        for word in s.split_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            for c in word.chars() {
+                match fold {
+                    true => c.to_lowercase().for_each(|l| super::fold_char(l, &mut out)),
+                    false => out.extend(c.to_lowercase()),
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_definition() {
+        let cases = [
+            "Plain ASCII words",
+            "  Leading\tand\u{B}trailing \n ",
+            "Mixed Köln and ÉCOLE, ß and İstanbul",
+            "東京で大雨 Tokyo\u{3000}RAIN",
+            "a\u{A0}b\u{2003}c",
+            "",
+            "UPPER-case_with.punct!",
+        ];
+        for case in cases {
+            for fold in [false, true] {
+                assert_eq!(normalize(case, fold), reference(case, fold), "{case:?} fold={fold}");
+            }
+        }
     }
 }
