@@ -137,3 +137,23 @@ fn held_and_expired_newsroom_stories_are_explained() {
     assert!(text.contains("not stored: expired at") && text.contains("expires"), "{text}");
     assert_eq!(site.run(&["explain", "nothing like this"]).status.code(), Some(1));
 }
+
+#[test]
+fn an_entry_too_old_to_keep_is_explained_from_its_tombstone() {
+    let site = common::Site::new(&[]);
+    site.write(
+        "old.json",
+        r#"{"version":"https://jsonfeed.org/version/1.1","title":"Archive","items":[
+        {"id":"new","title":"Fresh harbour news","content_text":"x","url":"https://a.example/new","date_published":"2099-01-01T00:00:00Z"},
+        {"id":"old","title":"Ancient lighthouse story","content_text":"y","url":"https://a.example/old","date_published":"2001-01-01T00:00:00Z"}]}"#,
+    );
+    let cfg = site.read("wirefeed.toml").replace("max_items = 50", "max_items = 1");
+    site.write("wirefeed.toml", format!("{cfg}[[sources]]\nname = \"Archive\"\nurl = \"old.json\"\n[store]\nkeep_days = 30\n"));
+    let out = site.build();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    for needle in ["Ancient lighthouse", "https://a.example/old"] {
+        let out = site.run(&["explain", needle]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("let go by retention") && text.contains("Archive"), "{needle}: {text}{}", common::stderr(&out));
+    }
+}

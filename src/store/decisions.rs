@@ -11,6 +11,11 @@ use super::stories::time;
 use super::{Reader, Result};
 use crate::model::id::canonical_link;
 
+/// The reason given for an entry retention let go (from its tombstone).
+/// (Spliced into SQL as a literal: it must hold no quote.)
+const RETENTION: &str = "let go by retention: older than keep_days and below the newest stories of every channel \
+                         (its tombstone keeps it from coming back)";
+
 /// Why one entry was not stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -68,19 +73,33 @@ impl Reader {
                     decided: time(r.get(5)?),
                 })
             };
-            let found: Vec<Recorded> = c.prepare(&sql("d.id = ?1"))?.query_map([needle], row)?.collect::<rusqlite::Result<_>>()?;
+            // What retention let go is recorded by its tombstone.
+            let tomb_sql = |cond: &str| {
+                format!(
+                    "SELECT coalesce(s.name, '?'), d.id, d.link, coalesce(d.title, ''), '{RETENTION}', d.removed FROM tombstones d \
+                     LEFT JOIN sources s ON s.pk = d.source WHERE {cond} ORDER BY d.removed DESC, d.id LIMIT {limit}"
+                )
+            };
+            let find = |cond: &str, args: &[String]| -> rusqlite::Result<Vec<Recorded>> {
+                let mut found: Vec<Recorded> = c.prepare(&sql(cond))?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<_>>()?;
+                let tombs: Vec<Recorded> = c.prepare(&tomb_sql(cond))?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<_>>()?;
+                found.extend(tombs);
+                found.truncate(limit);
+                Ok(found)
+            };
+            let found = find("d.id = ?1", &[needle.to_owned()])?;
             if !found.is_empty() {
                 return Ok(found);
             }
             if url::Url::parse(needle).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                return c.prepare(&sql("d.link = ?1"))?.query_map([canonical_link(needle)], row)?.collect();
+                return find("d.link = ?1", &[canonical_link(needle)]);
             }
             let words: Vec<String> = needle.split_whitespace().map(|w| format!("%{}%", w.replace(['%', '_'], ""))).collect();
             if words.is_empty() {
                 return Ok(Vec::new());
             }
             let cond: Vec<String> = (1..=words.len()).map(|i| format!("d.title LIKE ?{i}")).collect();
-            c.prepare(&sql(&cond.join(" AND ")))?.query_map(params_from_iter(&words), row)?.collect()
+            find(&cond.join(" AND "), &words)
         })
     }
 }

@@ -145,6 +145,10 @@ CREATE TABLE decisions (
 CREATE INDEX decisions_by_id ON decisions(id);
 CREATE INDEX decisions_by_link ON decisions(link);
 CREATE INDEX decisions_by_time ON decisions(decided);
+-- What retention let go is explained from its tombstone (one row per
+-- entry, written anyway), so it needs the entry's title and link.
+ALTER TABLE tombstones ADD COLUMN title TEXT;
+ALTER TABLE tombstones ADD COLUMN link TEXT;
 ";
 
 /// Version 5: stories an editor took down (`wirefeed hide`).

@@ -537,9 +537,9 @@ fn apply_entry(
         }
         None => {
             let mut tomb = tx.prepare_cached("UPDATE tombstones SET removed = ?2 WHERE id = ?1")?;
+            // Explained from the tombstone itself (see `find_decisions`).
             if floors.tombstones && tomb.execute(params![e.story.id, now])? > 0 {
                 out.tombstoned += 1;
-                decide(out, "let go by retention earlier (a tombstone): not stored again".to_owned());
                 return Ok(());
             }
             if let Some(link) = e.story.link.as_deref().map(canonical_link) {
@@ -553,11 +553,14 @@ fn apply_entry(
             }
             if !floors.keeps(tx, &e.story)? {
                 // Too old to keep: let go at once, as retention would.
-                let mut tomb = tx.prepare_cached("INSERT OR REPLACE INTO tombstones(id, source, hash, removed) VALUES (?1, ?2, ?3, ?4)")?;
-                tomb.execute(params![e.story.id, source_pk, e.hash as i64, now])?;
+                // The tombstone is its decision record: a cold build lets
+                // tens of thousands of old entries go, one row each.
+                let mut tomb = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO tombstones(id, source, hash, removed, title, link) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                let link = e.story.link.as_deref().map(canonical_link);
+                tomb.execute(params![e.story.id, source_pk, e.hash as i64, now, e.story.title, link])?;
                 out.pruned += 1;
-                let days = floors.retention.keep_days;
-                decide(out, format!("too old: older than keep_days ({days}) and below every channel's last story"));
                 return Ok(());
             }
             insert(tx, source_pk, e, now)?;
@@ -782,7 +785,8 @@ fn prune(tx: &Transaction<'_>, retention: &Retention, now: i64, mark: &mut Optio
     let doomed = format!("SELECT pk FROM stories WHERE published < {cutoff} AND pk NOT IN ({keep_list})");
     tx.execute(
         &format!(
-            "INSERT OR REPLACE INTO tombstones(id, source, hash, removed) SELECT id, source, hash, ?1 FROM stories WHERE pk IN ({doomed})"
+            "INSERT OR REPLACE INTO tombstones(id, source, hash, removed, title, link) \
+             SELECT id, source, hash, ?1, title, canonical FROM stories WHERE pk IN ({doomed})"
         ),
         [now],
     )?;
