@@ -58,8 +58,9 @@ fn collapse_whitespace(s: &str) -> String {
 /// markup is well-formed and its only entities are the few the serializer
 /// emits). Block-level tags become word breaks; deleted text (`<del>`,
 /// `<s>`, `<strike>`) is left out, as it is no longer part of the story.
-/// Not for raw HTML.
-pub fn html_to_text(html: &str) -> String {
+/// Not for raw HTML. White space is left as it is: topic matching
+/// normalizes it anyway, and [`html_to_text`] collapses it.
+pub fn html_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     // Depth inside deleted text; counted so nesting cannot end it early.
@@ -86,6 +87,13 @@ pub fn html_to_text(html: &str) -> String {
     if deleted == 0 {
         decode_entities_into(rest, &mut out);
     }
+    out
+}
+
+/// [`html_text`] with white space collapsed and the ends trimmed: the form
+/// of a summary.
+pub fn html_to_text(html: &str) -> String {
+    let out = html_text(html);
     // Sanitized HTML is already NFC and free of forbidden characters, but
     // an entity may decode to a control character.
     if out.is_ascii() && !out.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {

@@ -76,30 +76,37 @@ impl Reader {
             // What retention let go is recorded by its tombstone.
             let tomb_sql = |cond: &str| {
                 format!(
-                    "SELECT coalesce(s.name, '?'), d.id, d.link, coalesce(d.title, ''), '{RETENTION}', d.removed FROM tombstones d \
+                    "SELECT coalesce(s.name, '?'), d.id, d.link, '', '{RETENTION}', d.removed FROM tombstones d \
                      LEFT JOIN sources s ON s.pk = d.source WHERE {cond} ORDER BY d.removed DESC, d.id LIMIT {limit}"
                 )
             };
-            let find = |cond: &str, args: &[String]| -> rusqlite::Result<Vec<Recorded>> {
-                let mut found: Vec<Recorded> = c.prepare(&sql(cond))?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<_>>()?;
-                let tombs: Vec<Recorded> = c.prepare(&tomb_sql(cond))?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<_>>()?;
+            let find = |cond: &str, args: &[String], tombs: bool| -> rusqlite::Result<Vec<Recorded>> {
+                let mut found: Vec<Recorded> =
+                    c.prepare(&sql(cond))?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<_>>()?;
+                if !tombs {
+                    return Ok(found);
+                }
+                let tombs: Vec<Recorded> =
+                    c.prepare(&tomb_sql(cond))?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<_>>()?;
                 found.extend(tombs);
                 found.truncate(limit);
                 Ok(found)
             };
-            let found = find("d.id = ?1", &[needle.to_owned()])?;
+            let found = find("d.id = ?1", &[needle.to_owned()], true)?;
             if !found.is_empty() {
                 return Ok(found);
             }
             if url::Url::parse(needle).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                return find("d.link = ?1", &[canonical_link(needle)]);
+                return find("d.link = ?1", &[canonical_link(needle)], true);
             }
             let words: Vec<String> = needle.split_whitespace().map(|w| format!("%{}%", w.replace(['%', '_'], ""))).collect();
             if words.is_empty() {
                 return Ok(Vec::new());
             }
             let cond: Vec<String> = (1..=words.len()).map(|i| format!("d.title LIKE ?{i}")).collect();
-            find(&cond.join(" AND "), &words)
+            // Tombstones keep no title: retention's decisions are found
+            // by id or link.
+            find(&cond.join(" AND "), &words, false)
         })
     }
 }

@@ -146,8 +146,7 @@ CREATE INDEX decisions_by_id ON decisions(id);
 CREATE INDEX decisions_by_link ON decisions(link);
 CREATE INDEX decisions_by_time ON decisions(decided);
 -- What retention let go is explained from its tombstone (one row per
--- entry, written anyway), so it needs the entry's title and link.
-ALTER TABLE tombstones ADD COLUMN title TEXT;
+-- entry, written anyway), found by id or by its canonical link.
 ALTER TABLE tombstones ADD COLUMN link TEXT;
 ";
 
