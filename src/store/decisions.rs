@@ -11,6 +11,12 @@ use super::stories::time;
 use super::{Reader, Result};
 use crate::model::id::canonical_link;
 
+/// What a tombstone keeps of an entry's link: the xxh3 of its canonical
+/// form, as a signed SQLite integer.
+pub(super) fn link_hash(link: &str) -> i64 {
+    xxhash_rust::xxh3::xxh3_64(canonical_link(link).as_bytes()) as i64
+}
+
 /// The reason given for an entry retention let go (from its tombstone).
 /// (Spliced into SQL as a literal: it must hold no quote.)
 const RETENTION: &str = "let go by retention: older than keep_days and below the newest stories of every channel \
@@ -76,28 +82,26 @@ impl Reader {
             // What retention let go is recorded by its tombstone.
             let tomb_sql = |cond: &str| {
                 format!(
-                    "SELECT coalesce(s.name, '?'), d.id, d.link, '', '{RETENTION}', d.removed FROM tombstones d \
+                    "SELECT coalesce(s.name, '?'), d.id, NULL, '', '{RETENTION}', d.removed FROM tombstones d \
                      LEFT JOIN sources s ON s.pk = d.source WHERE {cond} ORDER BY d.removed DESC, d.id LIMIT {limit}"
                 )
             };
-            let find = |cond: &str, args: &[String], tombs: bool| -> rusqlite::Result<Vec<Recorded>> {
+            // `tombs`: the condition and argument that find tombstones too.
+            let find = |cond: &str, args: &[String], tombs: Option<(&str, rusqlite::types::Value)>| -> rusqlite::Result<Vec<Recorded>> {
                 let mut found: Vec<Recorded> =
                     c.prepare(&sql(cond))?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<_>>()?;
-                if !tombs {
-                    return Ok(found);
-                }
-                let tombs: Vec<Recorded> =
-                    c.prepare(&tomb_sql(cond))?.query_map(params_from_iter(args), row)?.collect::<rusqlite::Result<_>>()?;
+                let Some((tomb_cond, arg)) = tombs else { return Ok(found) };
+                let tombs: Vec<Recorded> = c.prepare(&tomb_sql(tomb_cond))?.query_map([arg], row)?.collect::<rusqlite::Result<_>>()?;
                 found.extend(tombs);
                 found.truncate(limit);
                 Ok(found)
             };
-            let found = find("d.id = ?1", &[needle.to_owned()], true)?;
+            let found = find("d.id = ?1", &[needle.to_owned()], Some(("d.id = ?1", needle.to_owned().into())))?;
             if !found.is_empty() {
                 return Ok(found);
             }
             if url::Url::parse(needle).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                return find("d.link = ?1", &[canonical_link(needle)], true);
+                return find("d.link = ?1", &[canonical_link(needle)], Some(("d.link_hash = ?1", link_hash(needle).into())));
             }
             let words: Vec<String> = needle.split_whitespace().map(|w| format!("%{}%", w.replace(['%', '_'], ""))).collect();
             if words.is_empty() {
@@ -106,7 +110,7 @@ impl Reader {
             let cond: Vec<String> = (1..=words.len()).map(|i| format!("d.title LIKE ?{i}")).collect();
             // Tombstones keep no title: retention's decisions are found
             // by id or link.
-            find(&cond.join(" AND "), &words, false)
+            find(&cond.join(" AND "), &words, None)
         })
     }
 }

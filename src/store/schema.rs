@@ -145,9 +145,11 @@ CREATE TABLE decisions (
 CREATE INDEX decisions_by_id ON decisions(id);
 CREATE INDEX decisions_by_link ON decisions(link);
 CREATE INDEX decisions_by_time ON decisions(decided);
--- What retention let go is explained from its tombstone (one row per
--- entry, written anyway), found by id or by its canonical link.
-ALTER TABLE tombstones ADD COLUMN link TEXT;
+-- What retention let go as it arrived is explained from its tombstone
+-- (one row per entry, written anyway), found by id or by the xxh3 of its
+-- canonical link (8 bytes, not the link: a cold build writes tens of
+-- thousands of tombstones).
+ALTER TABLE tombstones ADD COLUMN link_hash INTEGER;
 ";
 
 /// Version 5: stories an editor took down (`wirefeed hide`).

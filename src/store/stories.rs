@@ -553,12 +553,13 @@ fn apply_entry(
             }
             if !floors.keeps(tx, &e.story)? {
                 // Too old to keep: let go at once, as retention would.
-                // The tombstone is its decision record (by id or link; a
-                // title too would make a cold build, which lets tens of
-                // thousands of old entries go, write half as much again).
-                let mut tomb =
-                    tx.prepare_cached("INSERT OR REPLACE INTO tombstones(id, source, hash, removed, link) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-                let link = e.story.link.as_deref().map(canonical_link);
+                // The tombstone is its decision record, found by id or by
+                // its link's hash (a cold build lets tens of thousands of
+                // old entries go: a title or link each would write 60% more).
+                let mut tomb = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO tombstones(id, source, hash, removed, link_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                let link = e.story.link.as_deref().map(super::decisions::link_hash);
                 tomb.execute(params![e.story.id, source_pk, e.hash as i64, now, link])?;
                 out.pruned += 1;
                 return Ok(());
@@ -785,8 +786,7 @@ fn prune(tx: &Transaction<'_>, retention: &Retention, now: i64, mark: &mut Optio
     let doomed = format!("SELECT pk FROM stories WHERE published < {cutoff} AND pk NOT IN ({keep_list})");
     tx.execute(
         &format!(
-            "INSERT OR REPLACE INTO tombstones(id, source, hash, removed, link) \
-             SELECT id, source, hash, ?1, canonical FROM stories WHERE pk IN ({doomed})"
+            "INSERT OR REPLACE INTO tombstones(id, source, hash, removed) SELECT id, source, hash, ?1 FROM stories WHERE pk IN ({doomed})"
         ),
         [now],
     )?;
