@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::schema::{self, SchemaError};
+use super::schema;
 use super::{Result, Store, StoreError};
 
 /// A request as the run sees it.
@@ -92,14 +92,7 @@ impl Requester {
         let err = |e| StoreError::from_sqlite(path, e);
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
-        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
-        if version != schema::LATEST {
-            let cause = match version > schema::LATEST {
-                true => SchemaError::TooNew { found: version },
-                false => SchemaError::Old { found: version },
-            };
-            return Err(StoreError::Schema { path: path.to_owned(), cause });
-        }
+        schema::require_latest(&conn).map_err(|cause| StoreError::Schema { path: path.to_owned(), cause })?;
         Ok(Requester { conn, path: path.to_owned() })
     }
 

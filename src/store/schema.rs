@@ -198,6 +198,18 @@ pub enum SchemaError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// For processes that open a store another one holds (`wirefeed fetch`,
+/// `hide`): they never migrate, so the store must be at this wirefeed's
+/// schema exactly.
+pub fn require_latest(conn: &Connection) -> Result<(), SchemaError> {
+    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    match version {
+        LATEST => Ok(()),
+        v if v > LATEST => Err(SchemaError::TooNew { found: v }),
+        v => Err(SchemaError::Old { found: v }),
+    }
+}
+
 /// Brings the schema to `target` (normally [`LATEST`]; tests stop earlier).
 pub fn migrate(conn: &mut Connection, target: u32) -> Result<(), SchemaError> {
     let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;

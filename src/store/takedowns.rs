@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
-use super::schema::{self, SchemaError};
+use super::schema;
 use super::stories::time;
 use super::{Result, StoreError, configure};
 use crate::model::id::canonical_link;
@@ -68,14 +68,7 @@ impl Editor {
         }
         let conn = Connection::open(path).map_err(err)?;
         configure(&conn).map_err(err)?;
-        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
-        if version != schema::LATEST {
-            let cause = match version > schema::LATEST {
-                true => SchemaError::TooNew { found: version },
-                false => SchemaError::Old { found: version },
-            };
-            return Err(StoreError::Schema { path: path.to_owned(), cause });
-        }
+        schema::require_latest(&conn).map_err(|cause| StoreError::Schema { path: path.to_owned(), cause })?;
         Ok(Editor { conn, path: path.to_owned() })
     }
 
