@@ -421,10 +421,13 @@ pub fn source_inputs<'a>(store: &Store, sources: impl Iterator<Item = &'a Source
     Ok(inputs)
 }
 
-/// Puts sources' results into the store as they finish: each source with
-/// entries in its own transaction; the many that only change their state
-/// (304, skipped, failed) a few hundred to a transaction, since a commit
-/// per source would cost more than the fetch.
+/// Puts sources' results into the store as they finish, a group at a
+/// time: sources with entries up to [`ENTRY_GROUP`] sources or
+/// [`ENTRY_GROUP_ENTRIES`] entries to a transaction, the many that only
+/// change their state (304, skipped, failed) a few hundred to one, since
+/// a commit per source would cost more than the fetch. A crash loses at
+/// most the uncommitted group, whose sources (validators included) are
+/// fetched again next time.
 pub struct StoreSink<'a> {
     store: &'a mut Store,
     retention: &'a Retention,
@@ -432,11 +435,18 @@ pub struct StoreSink<'a> {
     on_source: &'a (dyn Fn(&SourceReport) + Sync),
     reports: Vec<Option<SourceReport>>,
     pending: Vec<(usize, SourceResult)>,
+    pending_entries: Vec<(usize, SourceResult)>,
+    entry_count: usize,
     outcome: crate::store::BatchOutcome,
     error: Option<StoreError>,
 }
 
 const STATE_BATCH: usize = 256;
+/// Sources with entries per transaction (see [`StoreSink`]).
+pub const ENTRY_GROUP: usize = 16;
+/// Entries per transaction, at most (a group ends at the source that
+/// reaches it).
+pub const ENTRY_GROUP_ENTRIES: usize = 2_000;
 
 impl<'a> StoreSink<'a> {
     pub fn new(
@@ -447,7 +457,18 @@ impl<'a> StoreSink<'a> {
         on_source: &'a (dyn Fn(&SourceReport) + Sync),
     ) -> StoreSink<'a> {
         let outcome = Default::default();
-        StoreSink { store, retention, now, on_source, reports: vec![None; sources], pending: Vec::new(), outcome, error: None }
+        StoreSink {
+            store,
+            retention,
+            now,
+            on_source,
+            reports: vec![None; sources],
+            pending: Vec::new(),
+            pending_entries: Vec::new(),
+            entry_count: 0,
+            outcome,
+            error: None,
+        }
     }
 
     pub fn take(&mut self, i: usize, result: SourceResult) {
@@ -457,32 +478,53 @@ impl<'a> StoreSink<'a> {
         if result.entries.is_empty() && result.seen.is_empty() && result.dropped.is_empty() {
             self.pending.push((i, result));
             if self.pending.len() >= STATE_BATCH {
-                self.flush();
+                self.flush_states();
             }
             return;
         }
-        let batch = Batch {
-            source_pk: result.pk,
-            state: &result.state,
-            entries: result.entries,
-            seen: &result.seen,
-            retract_unseen: false,
-            dropped: result.dropped,
-        };
-        match self.store.apply(batch, self.retention, self.now) {
-            Ok(outcome) => {
-                let mut report = result.report;
-                report.status = with_counts(report.status, outcome.new, outcome.changed, outcome.total);
-                report.left_out.clone_from(&outcome.decisions);
-                self.outcome += &outcome;
-                self.done(i, report);
+        self.entry_count += result.entries.len();
+        self.pending_entries.push((i, result));
+        if self.pending_entries.len() >= ENTRY_GROUP || self.entry_count >= ENTRY_GROUP_ENTRIES {
+            self.flush_entries();
+        }
+    }
+
+    fn flush_entries(&mut self) {
+        let mut pending = std::mem::take(&mut self.pending_entries);
+        self.entry_count = 0;
+        if pending.is_empty() || self.error.is_some() {
+            return;
+        }
+        let batches = pending
+            .iter_mut()
+            .map(|(_, result)| Batch {
+                source_pk: result.pk,
+                state: &result.state,
+                entries: std::mem::take(&mut result.entries),
+                seen: &result.seen,
+                retract_unseen: false,
+                dropped: std::mem::take(&mut result.dropped),
+            })
+            .collect();
+        match self.store.apply_all(batches, self.retention, self.now) {
+            Ok(outcomes) => {
+                for ((i, result), outcome) in pending.into_iter().zip(outcomes) {
+                    let mut report = result.report;
+                    report.status = with_counts(report.status, outcome.new, outcome.changed, outcome.total);
+                    report.left_out = outcome.decisions.clone();
+                    self.outcome += &outcome;
+                    self.done(i, report);
+                }
             }
             Err(e) => self.error = Some(e),
         }
     }
 
-    fn flush(&mut self) {
+    fn flush_states(&mut self) {
         let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() || self.error.is_some() {
+            return;
+        }
         let states: Vec<(i64, &SourceState)> = pending.iter().map(|(_, r)| (r.pk, &r.state)).collect();
         match self.store.save_states(&states) {
             Ok(totals) => {
@@ -504,7 +546,8 @@ impl<'a> StoreSink<'a> {
 
     /// Flushes what is pending; the reports in config order.
     pub fn finish(mut self) -> Result<(Vec<SourceReport>, crate::store::BatchOutcome), StoreError> {
-        self.flush();
+        self.flush_entries();
+        self.flush_states();
         match self.error {
             Some(e) => Err(e),
             None => Ok((self.reports.into_iter().flatten().collect(), self.outcome)),

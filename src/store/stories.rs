@@ -420,6 +420,8 @@ struct Floors<'r> {
     tombstones: bool,
     /// Whether any decision record exists (likewise).
     decisions: bool,
+    /// Whether any story is taken down (channels then skip them).
+    takedowns: bool,
     cutoff: i64,
     known: HashMap<Option<String>, Option<i64>>,
     /// Per capped source: the date of its `all_limit`-th newest story.
@@ -435,6 +437,16 @@ impl Floors<'_> {
         let limit = self.retention.limit(topic);
         let offset = limit.saturating_sub(1) as i64;
         let f = match topic {
+            // With nothing taken down, every story is visible: the date
+            // indexes alone answer, without a look at each story row.
+            None if !self.takedowns && self.retention.merged.is_empty() => tx
+                .prepare_cached("SELECT published FROM stories ORDER BY published DESC, pk LIMIT 1 OFFSET ?1")?
+                .query_row([offset], |r| r.get(0))
+                .optional()?,
+            Some(t) if !self.takedowns => tx
+                .prepare_cached("SELECT published FROM story_topics WHERE topic = ?1 ORDER BY published DESC, story LIMIT 1 OFFSET ?2")?
+                .query_row(params![t, offset], |r| r.get(0))
+                .optional()?,
             None if !self.retention.merged.is_empty() => {
                 let rows = channel_rows(tx, topic, limit, &self.retention.merged)?;
                 (rows.len() >= limit).then(|| rows.last().map(|(_, published)| *published)).flatten()
@@ -576,65 +588,91 @@ fn apply_entry(
     Ok(())
 }
 
+/// One source's turn inside the caller's transaction: its state, its new
+/// and changed entries, its decisions, and retention.
+fn apply_batch(
+    tx: &Transaction<'_>,
+    batch: Batch<'_>,
+    retention: &Retention,
+    now_ts: i64,
+    prune_mark: &mut Option<(i64, i64)>,
+) -> rusqlite::Result<BatchOutcome> {
+    let mut out = BatchOutcome::default();
+    sources::save(tx, batch.source_pk, batch.state)?;
+    let cutoff = now_ts - i64::from(retention.keep_days) * 86_400;
+    let tombstones = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
+    let decisions = tx.query_row("SELECT EXISTS (SELECT 1 FROM decisions)", [], |r| r.get(0))?;
+    let takedowns = tx.query_row("SELECT EXISTS (SELECT 1 FROM takedowns)", [], |r| r.get(0))?;
+    let mut floors = Floors { retention, tombstones, decisions, takedowns, cutoff, known: Default::default(), source_floors: Default::default() };
+    let mut written = Vec::new();
+    for e in &batch.entries {
+        let before = out.new + out.changed;
+        apply_entry(tx, batch.source_pk, e, now_ts, &mut floors, &mut out)?;
+        if out.new + out.changed > before {
+            written.push(e.hash);
+        }
+    }
+    {
+        let mut seen = tx.prepare_cached("UPDATE stories SET last_seen = ?3 WHERE source = ?1 AND hash = ?2")?;
+        let mut tomb = tx.prepare_cached("UPDATE tombstones SET removed = ?3 WHERE source = ?1 AND hash = ?2")?;
+        // Entries just inserted or edited already carry last_seen = now.
+        let stored: std::collections::HashSet<u64> = written.into_iter().collect();
+        for hash in batch.seen.iter().filter(|h| !stored.contains(h)) {
+            if seen.execute(params![batch.source_pk, *hash as i64, now_ts])? == 0 {
+                tomb.execute(params![batch.source_pk, *hash as i64, now_ts])?;
+            }
+        }
+    }
+    out.decisions.splice(0..0, batch.dropped);
+    super::decisions::record(tx, batch.source_pk, &out.decisions, now_ts)?;
+    super::decisions::prune(tx, cutoff)?;
+    if batch.retract_unseen {
+        // By hash, not by last_seen: a build in the same second as the
+        // last one would otherwise keep a deleted file's stories.
+        let carried: std::collections::HashSet<i64> = batch.seen.iter().map(|h| *h as i64).collect();
+        let gone: Vec<i64> = {
+            let mut stmt = tx.prepare_cached("SELECT pk, hash FROM stories WHERE source = ?1")?;
+            let rows = stmt.query_map([batch.source_pk], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+            rows.filter_map(|r| r.ok()).filter(|(_, hash)| !carried.contains(hash)).map(|(pk, _)| pk).collect()
+        };
+        let mut delete = tx.prepare_cached("DELETE FROM stories WHERE pk = ?1")?;
+        for pk in &gone {
+            delete.execute([pk])?;
+        }
+        out.retracted = gone.len();
+    }
+    if out.new + out.changed > 0 || prune_mark.is_none() {
+        out.pruned += prune(tx, retention, now_ts, prune_mark)?;
+    }
+    out.total = tx.query_row("SELECT count(*) FROM stories WHERE source = ?1", [batch.source_pk], |r| r.get::<_, i64>(0))? as usize;
+    Ok(out)
+}
+
 impl Store {
     /// Applies one source's turn in one transaction: its state, its new
     /// and changed entries, and retention.
     pub fn apply(&mut self, batch: Batch<'_>, retention: &Retention, now: DateTime<Utc>) -> Result<BatchOutcome> {
-        let now_ts = now.timestamp();
+        let mut outcomes = self.apply_all(vec![batch], retention, now)?;
+        Ok(outcomes.pop().expect("one outcome per batch"))
+    }
+
+    /// Applies several sources' turns, one after another exactly as
+    /// [`Store::apply`] would, in one transaction: a commit costs more
+    /// than a typical source's entries (the WAL rewrites the pages every
+    /// source touches, the page cache is swept), so a cold build commits a
+    /// few dozen times, not once per source. All or nothing: on an error
+    /// none of the batches is stored (their sources are fetched again).
+    /// The outcomes are in the order of `batches`.
+    pub fn apply_all(&mut self, batches: Vec<Batch<'_>>, retention: &Retention, now: DateTime<Utc>) -> Result<Vec<BatchOutcome>> {
         let path = self.path.clone();
         let err = |e| super::StoreError::from_sqlite(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        let mut out = BatchOutcome::default();
-        sources::save(&tx, batch.source_pk, batch.state).map_err(err)?;
-        let cutoff = now_ts - i64::from(retention.keep_days) * 86_400;
-        let tombstones = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0)).map_err(err)?;
-        let decisions = tx.query_row("SELECT EXISTS (SELECT 1 FROM decisions)", [], |r| r.get(0)).map_err(err)?;
-        let mut floors = Floors { retention, tombstones, decisions, cutoff, known: Default::default(), source_floors: Default::default() };
-        let mut written = Vec::new();
-        for e in &batch.entries {
-            let before = out.new + out.changed;
-            apply_entry(&tx, batch.source_pk, e, now_ts, &mut floors, &mut out).map_err(err)?;
-            if out.new + out.changed > before {
-                written.push(e.hash);
-            }
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for batch in batches {
+            outcomes.push(apply_batch(&tx, batch, retention, now.timestamp(), &mut self.prune_mark).map_err(err)?);
         }
-        {
-            let mut seen = tx.prepare_cached("UPDATE stories SET last_seen = ?3 WHERE source = ?1 AND hash = ?2").map_err(err)?;
-            let mut tomb = tx.prepare_cached("UPDATE tombstones SET removed = ?3 WHERE source = ?1 AND hash = ?2").map_err(err)?;
-            // Entries just inserted or edited already carry last_seen = now.
-            let stored: std::collections::HashSet<u64> = written.into_iter().collect();
-            for hash in batch.seen.iter().filter(|h| !stored.contains(h)) {
-                if seen.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)? == 0 {
-                    tomb.execute(params![batch.source_pk, *hash as i64, now_ts]).map_err(err)?;
-                }
-            }
-        }
-        out.decisions.splice(0..0, batch.dropped);
-        super::decisions::record(&tx, batch.source_pk, &out.decisions, now_ts).map_err(err)?;
-        super::decisions::prune(&tx, cutoff).map_err(err)?;
-        if batch.retract_unseen {
-            // By hash, not by last_seen: a build in the same second as the
-            // last one would otherwise keep a deleted file's stories.
-            let carried: std::collections::HashSet<i64> = batch.seen.iter().map(|h| *h as i64).collect();
-            let gone: Vec<i64> = {
-                let mut stmt = tx.prepare_cached("SELECT pk, hash FROM stories WHERE source = ?1").map_err(err)?;
-                let rows = stmt.query_map([batch.source_pk], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).map_err(err)?;
-                rows.filter_map(|r| r.ok()).filter(|(_, hash)| !carried.contains(hash)).map(|(pk, _)| pk).collect()
-            };
-            let mut delete = tx.prepare_cached("DELETE FROM stories WHERE pk = ?1").map_err(err)?;
-            for pk in &gone {
-                delete.execute([pk]).map_err(err)?;
-            }
-            out.retracted = gone.len();
-        }
-        if out.new + out.changed > 0 || self.prune_mark.is_none() {
-            out.pruned += prune(&tx, retention, now_ts, &mut self.prune_mark).map_err(err)?;
-        }
-        out.total = tx
-            .query_row("SELECT count(*) FROM stories WHERE source = ?1", [batch.source_pk], |r| r.get::<_, i64>(0))
-            .map_err(err)? as usize;
         tx.commit().map_err(err)?;
-        Ok(out)
+        Ok(outcomes)
     }
 
     /// Saves the state of sources that brought no entries (304, skipped,

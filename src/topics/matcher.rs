@@ -82,11 +82,11 @@ pub fn normalize(s: &str, fold: bool) -> String {
                 out.push(' ');
                 space = false;
             }
-            let run = &s[start..i];
-            match run.bytes().any(|b| b.is_ascii_uppercase()) {
-                true => out.extend(run.bytes().map(|b| char::from(b.to_ascii_lowercase()))),
-                false => out.push_str(run),
-            }
+            // Copied whole, then lowercased in place: a memcpy and a
+            // byte loop, not a char-by-char push.
+            let at = out.len();
+            out.push_str(&s[start..i]);
+            out[at..].make_ascii_lowercase();
             continue;
         }
         let c = s[i..].chars().next().expect("i is on a char boundary");
@@ -141,28 +141,41 @@ pub struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    /// `lang` is the story's language (see [`super::TopicRules`]).
+    /// Every field of `story`; `lang` is the story's language (see
+    /// [`super::TopicRules`]).
     pub fn new(story: &'a Story, lang: &'a str, fold: bool) -> Prepared<'a> {
+        Prepared::fields(story, lang, fold, u16::MAX)
+    }
+
+    /// Only the fields in `mask` (a bit per [`STORED`] field; the others
+    /// are left empty): no query looks at them, so nothing is spent on
+    /// them.
+    fn fields(story: &'a Story, lang: &'a str, fold: bool, mask: u16) -> Prepared<'a> {
+        let wanted = |field: Field| mask & field_mask(field) != 0;
         // Whitespace is collapsed by `normalize`: no need to do it twice.
-        let content = html_text(&story.content);
-        let list = |items: &[String]| {
+        let content = if wanted(Field::Content) { html_text(&story.content) } else { String::new() };
+        let list = |field: Field, items: &[String]| {
+            if !wanted(field) {
+                return (String::new(), Cow::Borrowed(""));
+            }
             let norm: Vec<String> = items.iter().map(|i| normalize(i, fold)).collect();
             (norm.join(&ITEM_SEPARATOR.to_string()), Cow::Owned(items.join("\n")))
         };
-        let (authors, authors_orig) = list(&story.authors);
-        let (categories, categories_orig) = list(&story.categories);
+        let (authors, authors_orig) = list(Field::Author, &story.authors);
+        let (categories, categories_orig) = list(Field::Category, &story.categories);
         let summary = story.summary.as_deref().unwrap_or("");
         let link = story.link.as_deref().unwrap_or("");
+        let norm = |field: Field, text: &str| if wanted(field) { normalize(text, fold) } else { String::new() };
         Prepared {
             norm: [
-                normalize(&story.title, fold),
-                normalize(summary, fold),
-                normalize(&content, fold),
+                norm(Field::Title, &story.title),
+                norm(Field::Summary, summary),
+                norm(Field::Content, &content),
                 authors,
                 categories,
-                normalize(&story.source, fold),
-                link.to_lowercase(),
-                lang.to_lowercase(),
+                norm(Field::Source, &story.source),
+                if wanted(Field::Link) { link.to_lowercase() } else { String::new() },
+                if wanted(Field::Lang) { lang.to_lowercase() } else { String::new() },
             ],
             orig: [
                 Cow::Borrowed(&story.title),
@@ -223,6 +236,8 @@ pub struct Hit {
 #[derive(Default)]
 pub struct QuerySetBuilder {
     fold: bool,
+    /// Every field some term looks at.
+    used: u16,
     literals: Vec<(String, Mode)>,
     index: HashMap<(String, Mode), usize>,
     regexes: Vec<regex::Regex>,
@@ -260,6 +275,7 @@ impl QuerySetBuilder {
 
     fn term(&mut self, field: Field, term: &Term) -> Node {
         let fields = field_mask(field);
+        self.used |= fields;
         self.labels.push(match field {
             Field::Text => term.to_string(),
             f => format!("{}:{term}", f.name()),
@@ -305,7 +321,7 @@ impl QuerySetBuilder {
                 }
             })
             .collect();
-        QuerySet { fold: self.fold, automaton, literals, regexes: self.regexes, labels: self.labels, queries: self.queries }
+        QuerySet { fold: self.fold, used: self.used, automaton, literals, regexes: self.regexes, labels: self.labels, queries: self.queries }
     }
 }
 
@@ -313,6 +329,8 @@ impl QuerySetBuilder {
 #[derive(Debug)]
 pub struct QuerySet {
     fold: bool,
+    /// Every field some term looks at (only these are prepared).
+    used: u16,
     automaton: Option<AhoCorasick>,
     /// Per literal: whether a word boundary is needed before and after it.
     literals: Vec<(bool, bool)>,
@@ -333,6 +351,11 @@ pub struct Scan<'a> {
 impl QuerySet {
     pub fn fold_accents(&self) -> bool {
         self.fold
+    }
+
+    /// `story`'s fields that these queries look at, prepared for [`QuerySet::scan`].
+    pub fn prepare<'a>(&self, story: &'a Story, lang: &'a str) -> Prepared<'a> {
+        Prepared::fields(story, lang, self.fold, self.used)
     }
 
     /// Runs every literal over every field of `prepared` once.

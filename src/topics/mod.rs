@@ -21,7 +21,7 @@ use std::fmt;
 
 use crate::config::{Config, ParsedQueries, TopicConfig};
 use crate::model::Story;
-use matcher::{Hit, Prepared, QueryId, QuerySet, QuerySetBuilder, Scan};
+use matcher::{Hit, QueryId, QuerySet, QuerySetBuilder, Scan};
 
 /// A compiled query and its text as configured (for messages).
 #[derive(Debug)]
@@ -183,7 +183,7 @@ impl TopicRules {
     }
 
     fn scan<'a>(&'a self, story: &'a Story) -> Scan<'a> {
-        self.set.scan(Prepared::new(story, self.language_of(story), self.set.fold_accents()))
+        self.set.scan(self.set.prepare(story, self.language_of(story)))
     }
 
     /// Adds the slug of every matching topic to `story.topics`.

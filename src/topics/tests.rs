@@ -187,6 +187,9 @@ mod query_language {
         let verdict = set.matches(id, &mut scan);
         // Explaining must agree with matching.
         assert_eq!(set.explain(id, &mut scan).is_some(), verdict, "{query}");
+        // Preparing only the fields the query looks at changes nothing.
+        let mut only_used = set.scan(set.prepare(&story, f.lang));
+        assert_eq!(set.matches(id, &mut only_used), verdict, "{query}: only the fields the query uses");
         verdict
     }
 
