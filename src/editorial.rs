@@ -111,6 +111,11 @@ pub fn explain(config_path: &Path, needle: &str, as_json: bool) -> anyhow::Resul
                 serde_json::json!({"channel": name, "rank": rank, "shows": shows, "shown": rank.is_some_and(|r| r <= shows), "why": why}),
             );
         }
+        let absorbed: Vec<serde_json::Value> = reader
+            .absorbed(&s.id, 20)?
+            .into_iter()
+            .map(|r| serde_json::json!({"id": r.decision.id, "source": r.source, "title": r.decision.title, "decided": r.decided.to_rfc3339()}))
+            .collect();
         let filters = match rules.admit(s, now) {
             Ok(()) => "passes its source's filters".to_owned(),
             Err(why) => format!("stored earlier; its source's filters would drop it now: {why}"),
@@ -125,6 +130,11 @@ pub fn explain(config_path: &Path, needle: &str, as_json: bool) -> anyhow::Resul
             "published": s.published.to_rfc3339(),
             "updated": s.updated.map(|u| u.to_rfc3339()),
             "first_seen": f.stored.first_seen.to_rfc3339(),
+            "file": f.file,
+            "id_from": id_basis(s, f.file.is_some()),
+            "dates_from": dates_basis(&f.stored, f.file.is_some()),
+            "sanitizer_removed": s.sanitized,
+            "absorbed": absorbed,
             "stored_topics": s.topics,
             "hidden": hidden.as_ref().map(|t| serde_json::json!({"since": t.hidden_at.to_rfc3339(), "reason": t.reason})),
             "source_filters": filters,
@@ -157,6 +167,38 @@ pub fn explain(config_path: &Path, needle: &str, as_json: bool) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// How a stored story's id was derived (recomputed: the rules of
+/// `model::id` are fixed, so the id says which one made it).
+fn id_basis(s: &wirefeed::model::Story, own: bool) -> String {
+    use wirefeed::model::id::{IdBasis, story_id};
+    if s.link.as_deref().is_some_and(|l| story_id(IdBasis::Link(l)) == s.id) {
+        return "from its canonical link (the entry had no id of its own)".to_owned();
+    }
+    if story_id(IdBasis::Title { source: &s.source, title: &s.title }) == s.id {
+        return "from its source and title (the entry had neither an id nor a link)".to_owned();
+    }
+    match own {
+        true => "from its front-matter `id`, or its file's path (kept across edits of the text)".to_owned(),
+        false => "from the id its feed gave it (RSS guid, Atom id, JSON Feed id), scoped to its source".to_owned(),
+    }
+}
+
+/// Where a stored story's dates came from.
+fn dates_basis(stored: &wirefeed::store::StoredStory, own: bool) -> String {
+    let s = &stored.story;
+    let published = match (own, s.published == stored.first_seen) {
+        (true, _) => "published: its front-matter `date` (the file's time when it has none)",
+        (false, true) => "published: when it was first seen (its entry had no date)",
+        (false, false) => "published: its entry's own date",
+    };
+    let updated = match s.updated {
+        None => "never updated",
+        Some(_) if own => "updated: its front-matter `updated`, or when an edit was first seen",
+        Some(_) => "updated: its entry's updated date, or when an edit was first seen",
+    };
+    format!("{published}; {updated}")
+}
+
 fn print_report(out: &mut impl Write, r: &serde_json::Value) -> std::io::Result<()> {
     let text = |v: &serde_json::Value| v.as_str().map_or_else(|| "-".to_owned(), str::to_owned);
     writeln!(out, "{}", text(&r["title"]))?;
@@ -172,7 +214,19 @@ fn print_report(out: &mut impl Write, r: &serde_json::Value) -> std::io::Result<
     let feed = r["feed_url"].as_str().map_or_else(String::new, |u| format!(" ({u})"));
     writeln!(out, "  source:     {}{feed}", text(&r["source"]))?;
     writeln!(out, "  link:       {}", text(&r["link"]))?;
+    if let Some(file) = r["file"].as_str() {
+        writeln!(out, "  file:       {file}")?;
+    }
+    writeln!(out, "  id from:    {}", text(&r["id_from"]))?;
     writeln!(out, "  published:  {}   updated: {}   first seen: {}", text(&r["published"]), text(&r["updated"]), text(&r["first_seen"]))?;
+    writeln!(out, "  dates:      {}", text(&r["dates_from"]))?;
+    match r["sanitizer_removed"].as_str() {
+        Some(removed) => writeln!(out, "  normalized: sanitizer removed {removed}")?,
+        None => writeln!(out, "  normalized: sanitizer removed nothing")?,
+    }
+    for copy in r["absorbed"].as_array().into_iter().flatten() {
+        writeln!(out, "  absorbed:   {} from {} (a duplicate, left out)", text(&copy["id"]), text(&copy["source"]))?;
+    }
     match &r["hidden"] {
         serde_json::Value::Null => writeln!(out, "  hidden:     no")?,
         h => writeln!(out, "  hidden:     since {} ({})", text(&h["since"]), h["reason"].as_str().unwrap_or("no reason given"))?,

@@ -158,3 +158,72 @@ fn an_entry_too_old_to_keep_is_explained_from_its_tombstone() {
     let by_id = site.run(&["explain", id]);
     assert!(String::from_utf8_lossy(&by_id.stdout).contains("let go by retention"), "by id: {}", String::from_utf8_lossy(&by_id.stdout));
 }
+
+/// `explain --json` for a story found by title words: its one report.
+fn explain_json(site: &Site, needle: &str) -> serde_json::Value {
+    let out = site.run(&["explain", needle, "--json"]);
+    assert!(out.status.success(), "explain {needle:?}: {}", stderr(&out));
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).expect("explain --json prints JSON");
+    all.as_array().and_then(|a| a.iter().find(|r| r["stored"] == true)).cloned().unwrap_or_else(|| panic!("no stored story: {all}"))
+}
+
+#[test]
+fn explain_names_what_the_sanitizer_removed_from_a_stored_story() {
+    let site = Site::new(&[]);
+    site.write_config("[[sources]]\nname = \"Wire\"\nurl = \"wire.xml\"\n");
+    let body = quick_xml::escape::escape(
+        r#"<p onclick="x()">Budget text</p><script>steal()</script><iframe src="https://ads.example/"></iframe><SCRIPT>again()</SCRIPT>"#,
+    )
+    .into_owned();
+    let date = (Utc::now() - Duration::hours(1)).to_rfc2822();
+    site.write(
+        "wire.xml",
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title><link>https://f.example/</link>\
+             <item><title>Budget with scripts</title><link>https://wire.example/b</link><guid>b-1</guid><pubDate>{date}</pubDate>\
+             <description>{body}</description></item>\
+             <item><title>Clean budget</title><link>https://wire.example/c</link><pubDate>{date}</pubDate><description>Plain.</description></item>\
+             </channel></rss>"
+        ),
+    );
+    assert!(site.build().status.success());
+    let text = explain(&site, "Budget with scripts");
+    assert!(text.contains("normalized: sanitizer removed 1 <iframe>, 2 <script>"), "{text}");
+    assert!(text.contains("id from:    from the id its feed gave it"), "a guid-derived id: {text}");
+    assert!(text.contains("published: its entry's own date"), "{text}");
+    let report = explain_json(&site, "Budget with scripts");
+    assert_eq!(report["sanitizer_removed"], "1 <iframe>, 2 <script>", "{report}");
+    let clean = explain_json(&site, "Clean budget");
+    assert!(clean["sanitizer_removed"].is_null(), "nothing removed from a clean story: {clean}");
+    assert!(clean["id_from"].as_str().unwrap().contains("canonical link"), "no guid: the id is the link's: {clean}");
+    assert!(explain(&site, "Clean budget").contains("normalized: sanitizer removed nothing"));
+}
+
+#[test]
+fn explain_lists_the_copies_a_story_absorbed() {
+    let site = site();
+    assert!(site.build().status.success());
+    // Whichever copy of the budget story was stored absorbed the other.
+    let report = explain_json(&site, "https://wire.example/budget");
+    let absorbed = report["absorbed"].as_array().expect("an absorbed list");
+    assert_eq!(absorbed.len(), 1, "{report}");
+    let other = if report["source"] == "Wire" { "Mirror" } else { "Wire" };
+    assert_eq!(absorbed[0]["source"], other, "{report}");
+    let text = explain(&site, "https://wire.example/budget");
+    assert!(text.contains(&format!("absorbed:   {} from {other}", absorbed[0]["id"].as_str().unwrap())), "{text}");
+    // A story with no duplicates absorbed nothing.
+    assert!(explain_json(&site, "Mirror original")["absorbed"].as_array().is_some_and(|a| a.is_empty()));
+}
+
+#[test]
+fn explain_names_an_own_storys_file_and_where_its_id_comes_from() {
+    let site = Site::new(&[]);
+    site.write_config("");
+    site.write("stories/desk/port.md", "---\ntitle: Port strike ends\ndate: 2026-01-02\n---\nDockers return.\n\n<script>x()</script>\n");
+    assert!(site.build().status.success());
+    let report = explain_json(&site, "Port strike ends");
+    assert_eq!(report["file"], "desk/port.md", "{report}");
+    assert!(report["id_from"].as_str().unwrap().contains("file's path"), "{report}");
+    assert_eq!(report["sanitizer_removed"], "1 <script>", "{report}");
+    assert!(report["dates_from"].as_str().unwrap().contains("front-matter `date`"), "{report}");
+}

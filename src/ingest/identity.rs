@@ -148,6 +148,7 @@ mod tests {
             source: "Newsroom".into(),
             attachments: vec![],
             origin: None,
+            sanitized: None,
         }
     }
 

@@ -257,11 +257,10 @@ pub fn load_file(path: &Path, rel: &str, entry: &StoriesConfig, site_base: &Url,
     drafts
         .into_iter()
         .map(|(line, p)| {
+            let story = p.draft.normalize(file_time).map_err(|e| fail(Some(line), e.to_string()))?;
             // Markdown may carry raw HTML: what the sanitizer takes out of
             // it is the newsroom's to know (wire text is escaped whole).
-            let raw = (format == Format::Markdown).then(|| p.draft.content.clone());
-            let story = p.draft.normalize(file_time).map_err(|e| fail(Some(line), e.to_string()))?;
-            if let Some(removed) = raw.and_then(|raw| crate::model::sanitize::removed_elements(&raw, &story.content)) {
+            if let Some(removed) = story.sanitized.as_deref().filter(|_| format == Format::Markdown) {
                 tracing::warn!(path = %path.display(), "sanitizer removed {removed}");
             }
             let legacy_id = match &p.legacy_link {

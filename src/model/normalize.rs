@@ -7,7 +7,7 @@ use url::Url;
 use super::id::{IdBasis, clean_link, story_id};
 use super::mime;
 use super::person::person_name;
-use super::sanitize::{sanitize_html, sanitize_with_embeds};
+use super::sanitize::{removed_elements, sanitize_html, sanitize_with_embeds};
 use super::text::{clean_text, html_to_text, truncate_words};
 use super::{Attachment, Image, Origin, Story, StoryDraft, TextKind};
 
@@ -101,6 +101,7 @@ impl StoryDraft {
         // first, as a browser on that page would.
         let content_base = link.as_ref().or(base);
         let mut content = sanitize_with_embeds(&self.content, content_base, &self.embed_hosts);
+        let mut sanitized = removed_elements(&self.content, &content);
         let summary_html = self.summary_kind == TextKind::Html;
         let derived = content.is_empty();
         if content.is_empty()
@@ -108,7 +109,11 @@ impl StoryDraft {
         {
             // Feeds often carry only a description: it is the content too.
             content = match summary_html {
-                true => sanitize_html(summary, content_base),
+                true => {
+                    let clean = sanitize_html(summary, content_base);
+                    sanitized = sanitized.or_else(|| removed_elements(summary, &clean));
+                    clean
+                }
                 false => match clean_text(summary) {
                     text if text.is_empty() => String::new(),
                     text => format!("<p>{}</p>", quick_xml::escape::escape(text.as_str())),
@@ -171,6 +176,7 @@ impl StoryDraft {
             source,
             attachments,
             origin,
+            sanitized,
         })
     }
 }
@@ -193,6 +199,27 @@ mod tests {
             source: "Newsroom".into(),
             categories: vec!["World".into(), " world ".into(), "".into()],
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn records_what_the_sanitizer_removed() {
+        // (case, content, summary (HTML), expected record)
+        let cases: [(&str, &str, Option<&str>, Option<&str>); 4] = [
+            ("script in content", "<p>Hi<script>x()</script></p>", None, Some("1 <script>")),
+            ("clean content", "<p>Hi <b>there</b></p>", None, None),
+            ("only a summary, with frames", "", Some("<p>Hi</p><iframe src=\"https://a.example/\"></iframe>"), Some("1 <iframe>")),
+            ("case of tags does not matter", "<P>Hi</P><Script>x()</SCRIPT><script>y()</script>", None, Some("2 <script>")),
+        ];
+        for (case, content, summary, expected) in cases {
+            let d = StoryDraft {
+                title: "T".into(),
+                content: content.into(),
+                summary: summary.map(Into::into),
+                summary_kind: TextKind::Html,
+                ..Default::default()
+            };
+            assert_eq!(d.normalize(when()).unwrap().sanitized.as_deref(), expected, "{case}");
         }
     }
 

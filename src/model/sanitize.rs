@@ -146,36 +146,60 @@ pub fn sanitize_with_embeds(html: &str, base: Option<&Url>, embed_hosts: &[Strin
     cleaned.trim().to_owned()
 }
 
-/// How many of each element `html` has (start tags, by a cheap scan, not
-/// a parse): comparing a story's HTML before and after sanitizing names
-/// what the sanitizer removed.
+/// The start tags of `html`, by a cheap scan, not a parse: `<` followed
+/// by a letter, then letters or digits up to white space, `/` or `>` (so
+/// text such as `a < b` is no element). Names as written (any case).
+fn start_tags(html: &str) -> impl Iterator<Item = &str> {
+    let bytes = html.as_bytes();
+    memchr::memchr_iter(b'<', bytes).filter_map(move |i| {
+        let rest = &bytes[i + 1..];
+        if !rest.first().is_some_and(u8::is_ascii_alphabetic) {
+            return None;
+        }
+        let len = rest.iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        matches!(rest.get(len), None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'/' | b'>')).then(|| &html[i + 1..i + 1 + len])
+    })
+}
+
+/// How many of each element `html` has, lowercased (see [`start_tags`]).
 pub fn element_counts(html: &str) -> std::collections::BTreeMap<String, usize> {
     let mut counts = std::collections::BTreeMap::new();
-    let bytes = html.as_bytes();
-    for (i, _) in html.match_indices('<') {
-        let name: String =
-            bytes[i + 1..].iter().take_while(|b| b.is_ascii_alphanumeric()).map(|b| b.to_ascii_lowercase() as char).collect();
-        let next = bytes.get(i + 1 + name.len()).copied();
-        if !name.is_empty() && bytes[i + 1].is_ascii_alphabetic() && matches!(next, None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'/' | b'>'))
-        {
-            *counts.entry(name).or_insert(0) += 1;
-        }
+    for name in start_tags(html) {
+        *counts.entry(name.to_ascii_lowercase()).or_insert(0) += 1;
     }
     counts
 }
 
 /// What sanitizing removed, as "1 <iframe>, 1 <script>" (elements in
-/// `before` that `after` has fewer of), or `None` when nothing was.
+/// `before` that `after` has fewer of, by name, in alphabetical order),
+/// or `None` when nothing was. Runs on every story normalized, so it
+/// allocates nothing unless something was removed.
 pub fn removed_elements(before: &str, after: &str) -> Option<String> {
-    let after = element_counts(after);
-    let removed: Vec<String> = element_counts(before)
-        .into_iter()
-        .filter_map(|(name, n)| {
-            let gone = n.saturating_sub(after.get(&name).copied().unwrap_or(0));
-            (gone > 0).then(|| format!("{gone} <{name}>"))
-        })
-        .collect();
-    (!removed.is_empty()).then(|| removed.join(", "))
+    if before == after {
+        return None;
+    }
+    // (name as first written, count in before minus count in after):
+    // a story has a handful of distinct elements, so a short list beats a
+    // map.
+    let mut balance: Vec<(&str, isize)> = Vec::new();
+    for name in start_tags(before) {
+        match balance.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, n)) => *n += 1,
+            None => balance.push((name, 1)),
+        }
+    }
+    for name in start_tags(after) {
+        if let Some((_, n)) = balance.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            *n -= 1;
+        }
+    }
+    if balance.iter().all(|(_, n)| *n <= 0) {
+        return None;
+    }
+    let mut removed: Vec<(String, isize)> =
+        balance.into_iter().filter(|(_, n)| *n > 0).map(|(name, n)| (name.to_ascii_lowercase(), n)).collect();
+    removed.sort();
+    Some(removed.iter().map(|(name, n)| format!("{n} <{name}>")).collect::<Vec<_>>().join(", "))
 }
 
 #[cfg(test)]

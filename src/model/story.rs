@@ -37,6 +37,11 @@ pub struct Story {
     /// newsroom's own stories (they are the channel's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// What the sanitizer took out of the origin's HTML, as
+    /// "1 <iframe>, 2 <script>" (see [`crate::model::sanitize::removed_elements`]);
+    /// `None` when nothing was. Shown by `wirefeed explain`, never published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sanitized: Option<String>,
 }
 
 /// A file attached to a story: an RSS `<enclosure>`, a Media RSS

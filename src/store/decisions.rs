@@ -113,4 +113,25 @@ impl Reader {
             find(&cond.join(" AND "), &words, None)
         })
     }
+
+    /// The copies story `id` absorbed: entries of other sources (or other
+    /// ids) left out as its duplicates, newest first, at most `limit`.
+    pub fn absorbed(&self, id: &str, limit: usize) -> Result<Vec<Recorded>> {
+        self.with(|c| {
+            let sql = format!(
+                "SELECT coalesce(s.name, '?'), d.id, d.link, d.title, d.reason, d.decided FROM decisions d \
+                 LEFT JOIN sources s ON s.pk = d.source WHERE d.reason LIKE 'duplicate of ' || ?1 || ' %' \
+                 ORDER BY d.decided DESC, d.id LIMIT {limit}"
+            );
+            c.prepare(&sql)?
+                .query_map([id.replace(['%', '_'], "")], |r| {
+                    Ok(Recorded {
+                        source: r.get(0)?,
+                        decision: Decision { id: r.get(1)?, link: r.get(2)?, title: r.get(3)?, reason: r.get(4)? },
+                        decided: time(r.get(5)?),
+                    })
+                })?
+                .collect()
+        })
+    }
 }

@@ -13,6 +13,9 @@ use crate::model::id::canonical_link;
 pub struct Found {
     pub pk: i64,
     pub stored: StoredStory,
+    /// For the newsroom's own stories: the file it was read from, relative
+    /// to its `[[stories]] path` (`None` before schema V3, or external).
+    pub file: Option<String>,
 }
 
 impl Reader {
@@ -22,10 +25,11 @@ impl Reader {
     /// `limit`.
     pub fn find_stories(&self, needle: &str, limit: usize) -> Result<Vec<Found>> {
         let needle = needle.trim();
-        let row = |r: &rusqlite::Row<'_>| Ok(Found { pk: r.get(super::stories::STORY_COLUMN_COUNT)?, stored: story_from_row(r)? });
+        let n = super::stories::STORY_COLUMN_COUNT;
+        let row = |r: &rusqlite::Row<'_>| Ok(Found { pk: r.get(n)?, stored: story_from_row(r)?, file: r.get(n + 1)? });
         self.with(|c| {
             let by = |cond: &str, value: &str| -> rusqlite::Result<Vec<Found>> {
-                c.prepare(&format!("SELECT {STORY_COLUMNS}, s.pk FROM stories s WHERE {cond}"))?.query_map([value], row)?.collect()
+                c.prepare(&format!("SELECT {STORY_COLUMNS}, s.pk, s.file FROM stories s WHERE {cond}"))?.query_map([value], row)?.collect()
             };
             let found = by("s.id = ?1", needle)?;
             if !found.is_empty() {
@@ -40,7 +44,7 @@ impl Reader {
             }
             let cond: Vec<String> = (1..=words.len()).map(|i| format!("s.title LIKE ?{i}")).collect();
             let sql = format!(
-                "SELECT {STORY_COLUMNS}, s.pk FROM stories s WHERE {} ORDER BY s.published DESC, s.pk LIMIT {limit}",
+                "SELECT {STORY_COLUMNS}, s.pk, s.file FROM stories s WHERE {} ORDER BY s.published DESC, s.pk LIMIT {limit}",
                 cond.join(" AND ")
             );
             c.prepare(&sql)?.query_map(params_from_iter(&words), row)?.collect()

@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub const APPLICATION_ID: i32 = 0x7766_6431;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this wirefeed writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -150,6 +150,12 @@ CREATE INDEX decisions_by_time ON decisions(decided);
 -- canonical link (8 bytes, not the link: a cold build writes tens of
 -- thousands of tombstones).
 ALTER TABLE tombstones ADD COLUMN link_hash INTEGER;
+";
+
+/// Version 7: what the sanitizer took out of each story's HTML ("1
+/// <iframe>, 2 <script>"; NULL when nothing), for `wirefeed explain`.
+const V7: &str = "
+ALTER TABLE stories ADD COLUMN sanitized TEXT;
 ";
 
 /// Version 5: stories an editor took down (`wirefeed hide`).

@@ -147,10 +147,10 @@ pub(super) const VISIBLE: &str = "NOT EXISTS (SELECT 1 FROM takedowns h WHERE h.
 pub(super) const STORY_COLUMNS: &str = "s.id, s.title, s.summary, s.content, s.image_url, s.image_caption, s.image_credit, s.authors, \
                              s.categories, s.topics, s.published, s.updated, s.link, s.source_name, s.hash, s.first_seen, \
                              s.attachments, s.origin, \
-                             (SELECT url FROM sources WHERE pk = s.source AND kind = 'feed' AND s.origin IS NULL)";
+                             (SELECT url FROM sources WHERE pk = s.source AND kind = 'feed' AND s.origin IS NULL), s.sanitized";
 
 /// Columns in [`STORY_COLUMNS`]; a query that selects more reads them after.
-pub(super) const STORY_COLUMN_COUNT: usize = 19;
+pub(super) const STORY_COLUMN_COUNT: usize = 20;
 
 /// The origin of an external story stored before wirefeed kept origins:
 /// what the store knows of its source (the URL it is read from, the name
@@ -186,6 +186,7 @@ pub(super) fn story_from_row(r: &Row<'_>) -> rusqlite::Result<StoredStory> {
                 Some(o) => serde_json::from_str(&o).ok(),
                 None => origin_of_source(r.get(18)?, &r.get::<_, String>(13)?),
             },
+            sanitized: r.get(19)?,
         },
         hash: r.get::<_, i64>(14)? as u64,
         first_seen: time(r.get(15)?),
@@ -309,8 +310,8 @@ struct Content<'a> {
 
 impl<'a> Content<'a> {
     const COLUMNS: &'static str =
-        "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, attachments, link, origin, file";
-    const LEN: usize = 13;
+        "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, attachments, link, origin, file, sanitized";
+    const LEN: usize = 14;
 
     fn of(entry: &'a Entry) -> Content<'a> {
         let story = &entry.story;
@@ -349,6 +350,7 @@ impl<'a> Content<'a> {
             &s.link,
             &self.origin,
             &self.file,
+            &s.sanitized,
         ]
     }
 

@@ -29,6 +29,7 @@ fn story(link: Option<&str>, origin: bool) -> Story {
         source: "S".into(),
         attachments: vec![],
         origin: origin.then(|| Origin { id: String::new(), title: "Feed".into(), feed_url: None, site_url: None, updated: None }),
+        sanitized: None,
     }
 }
 
