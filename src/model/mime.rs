@@ -4,10 +4,19 @@
 /// The MIME type for the extension of `url`'s path, if it is a known one.
 /// Query and fragment are ignored; case does not matter.
 pub fn from_url(url: &str) -> Option<&'static str> {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let (_, ext) = name.rsplit_once('.')?;
-    Some(match ext.to_ascii_lowercase().as_str() {
+    // Byte searches: this runs for every image and enclosure URL.
+    let path = &url[..memchr::memchr2(b'?', b'#', url.as_bytes()).unwrap_or(url.len())];
+    let name = &path[memchr::memrchr(b'/', path.as_bytes()).map_or(0, |i| i + 1)..];
+    let ext = &name[memchr::memrchr(b'.', name.as_bytes())? + 1..];
+    // No extension here is longer than 4 letters: most names are no
+    // file type at all, and are not copied to find out.
+    if ext.len() > 4 {
+        return None;
+    }
+    let mut lower = [0u8; 4];
+    lower[..ext.len()].copy_from_slice(ext.as_bytes());
+    lower.make_ascii_lowercase();
+    Some(match std::str::from_utf8(&lower[..ext.len()]).unwrap_or("") {
         "mp3" => "audio/mpeg",
         "m4a" => "audio/mp4",
         "aac" => "audio/aac",
@@ -54,6 +63,10 @@ mod tests {
             ("http://x/a.jpg#f.mp3", Some("image/jpeg")),
             ("http://x/dir.mp3/file", None),
             ("http://x/noext", None),
+            ("http://x/a.JPEG", Some("image/jpeg")),
+            ("http://x/a.mp3html", None),
+            ("http://x/a.mé", None),
+            ("http://x/a.", None),
         ];
         for (url, want) in cases {
             assert_eq!(from_url(url), want, "{url}");

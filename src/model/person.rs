@@ -14,6 +14,13 @@
 /// The name in an author field, or `None` when it holds no name (empty,
 /// or only an e-mail address).
 pub fn person_name(raw: &str) -> Option<String> {
+    // The usual byline (letters, single spaces, no address or quotes)
+    // is its own name.
+    let plain = |c: char| c == ' ' || !(c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '@' | '"' | '\'' | ':'));
+    let trimmed = raw.trim();
+    if !trimmed.is_empty() && trimmed.chars().all(plain) && !trimmed.contains("  ") {
+        return Some(trimmed.to_owned());
+    }
     let s = raw.trim();
     let s = s.strip_prefix("mailto:").unwrap_or(s).trim();
     if s.is_empty() {
@@ -88,6 +95,11 @@ mod tests {
             ("handle is not an address", "@janedoe", Some("@janedoe")),
             ("name with an at sign and spaces", "Team @ Home", Some("Team @ Home")),
             ("empty", "  ", None),
+            ("non-breaking space is white space", "Jane\u{A0}Doe", Some("Jane Doe")),
+            ("doubled space collapses", "Jane  Doe", Some("Jane Doe")),
+            ("apostrophe inside a name", "Seán O'Brien", Some("Seán O'Brien")),
+            ("quoted name", "\"Jane Doe\"", Some("Jane Doe")),
+            ("letters beyond ASCII", "Björn Müller", Some("Björn Müller")),
         ];
         for (name, input, want) in cases {
             assert_eq!(person_name(input).as_deref(), want, "{name}: {input:?}");

@@ -175,9 +175,12 @@ pub fn parse_rfc822(s: &str) -> Option<DateTime<Utc>> {
 
 /// Which half of a 12-hour clock a word names: `AM`, `pm`, `a.m.`.
 fn meridiem_word(w: &str) -> Option<bool> {
-    match w.to_ascii_lowercase().trim_end_matches('.') {
-        "am" | "a.m" => Some(false),
-        "pm" | "p.m" => Some(true),
+    // Every token of every date comes here: compared in place, no copy.
+    let w = w.trim_end_matches('.');
+    let is = |a: &str, b: &str| w.eq_ignore_ascii_case(a) || w.eq_ignore_ascii_case(b);
+    match w.len() {
+        2 | 3 if is("am", "a.m") => Some(false),
+        2 | 3 if is("pm", "p.m") => Some(true),
         _ => None,
     }
 }

@@ -141,8 +141,11 @@ impl ExtItem {
     fn set_image_url(&mut self, url: &str, xr: &XmlReader<'_>) {
         // A thumbnail or cover that is really the episode's audio is no
         // picture.
+        if !self.image.url.is_empty() {
+            return;
+        }
         let av = crate::model::mime::from_url(url).is_some_and(|m| m.starts_with("audio/") || m.starts_with("video/"));
-        if self.image.url.is_empty() && !av {
+        if !av {
             self.image.url = resolve_link(url, xr.base());
         }
     }

@@ -397,8 +397,12 @@ pub fn is_xml_forbidden(c: char) -> bool {
 /// a block, so the scan vectorizes; U+FFFE and U+FFFF (`EF BF BE`/`BF`)
 /// are found by their shared first two bytes in one more pass.
 pub fn has_forbidden_chars(doc: &[u8]) -> bool {
-    let control =
-        doc.chunks(64).any(|block| block.iter().fold(false, |acc, &b| acc | (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')));
+    // Branch-free per byte (`&`, not `&&`) over fixed-size blocks, so the
+    // compiler turns each block into a few vector compares.
+    let forbidden = |b: u8| (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
+    let mut blocks = doc.chunks_exact(64);
+    let control = blocks.by_ref().any(|block| block.iter().fold(0u8, |acc, &b| acc | u8::from(forbidden(b))) != 0)
+        || blocks.remainder().iter().any(|&b| forbidden(b));
     control || memchr::memmem::find_iter(doc, b"\xEF\xBF").any(|i| matches!(doc.get(i + 2), Some(0xBE | 0xBF)))
 }
 
