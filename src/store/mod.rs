@@ -52,6 +52,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The filesystem refused the store a write (it is full, read-only, or
+    /// failed an I/O): SQLite rolled the transaction back, what was
+    /// committed before is intact, and the same write may succeed once the
+    /// disk is fixed. `run` keeps going and tries again.
+    pub fn is_refused_write(&self) -> bool {
+        use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+        match self {
+            StoreError::Sqlite { cause, .. } => matches!(cause.sqlite_error_code(), Some(DiskFull | ReadOnly | SystemIoFailure | CannotOpen)),
+            _ => false,
+        }
+    }
+
     fn from_sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
         use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
         match source.sqlite_error_code() {
