@@ -460,3 +460,40 @@ fn run_recreates_a_deleted_output_folder_whole() {
     assert_eq!(changed(&before, &snapshot(&site.path("feeds"))), Vec::<String>::new());
     run.stop();
 }
+
+#[test]
+fn run_once_into_a_read_only_output_folder_exits_1_naming_the_path() {
+    let test = "run_once_into_a_read_only_output_folder_exits_1_naming_the_path";
+    let site = site_with_output_on_disk("");
+    let Some(disk) = Tmpfs::mount(test, &site.path("disk"), "2m") else { return };
+    write_stories(&site, "first", 3, 2);
+    let out = site.run(&["run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = snapshot(&site.path("disk/feeds"));
+    write_stories(&site, "second", 2, 2);
+    disk.remount("ro");
+    let out = site.run(&["run", "--once"]);
+    // Like `build`: 1, not 0 (nothing new was published) nor 2 (no input failed).
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert!(err.contains(&site.path("disk/feeds/").display().to_string()), "the error names no output path: {err}");
+    assert_eq!(changed(&before, &snapshot(&site.path("disk/feeds"))), Vec::<String>::new());
+}
+
+#[test]
+fn run_once_with_a_full_store_disk_exits_1_naming_the_store() {
+    let test = "run_once_with_a_full_store_disk_exits_1_naming_the_store";
+    let site = Site::new(&[]);
+    site.write_config("\n[store]\npath = \"disk/state.db\"\n");
+    let Some(disk) = Tmpfs::mount(test, &site.path("disk"), "4m") else { return };
+    write_stories(&site, "first", 3, 2);
+    assert!(site.run(&["run", "--once"]).status.success());
+    write_stories(&site, "second", 40, 16);
+    disk.fill(256 * 1024);
+    let out = site.run(&["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&site.path("disk/state.db").display().to_string()), "the error names no store: {err}");
+    assert!(err.contains("full"), "{err}");
+}

@@ -130,11 +130,23 @@ pub struct RunOutcome {
     pub failed_sources: Vec<String>,
     /// Story files (or folders) that could not be read.
     pub failed_inputs: usize,
+    /// Why the last publish failed (a full or read-only output folder), if
+    /// no publish succeeded after it.
+    pub publish_error: Option<String>,
+    /// The store's last refused write (its disk full or read-only), if no
+    /// write went through after it.
+    pub store_error: Option<String>,
 }
 
 impl RunOutcome {
     pub fn failures(&self) -> usize {
         self.failed_sources.len() + self.failed_inputs
+    }
+
+    /// What the run could not write, and still had not when it ended:
+    /// `run --once` exits 1 with it, as `build` does.
+    pub fn write_error(&self) -> Option<&str> {
+        self.store_error.as_deref().or(self.publish_error.as_deref())
     }
 }
 
@@ -565,11 +577,13 @@ impl Runner {
             tracing::error!("{message}; trying again");
         }
         self.metrics.record_run(Utc::now(), false, message.clone());
+        self.outcome.store_error = Some(message.clone());
         self.refused = Some(message);
     }
 
     /// A write went through after the store refused some.
     fn store_accepts(&mut self) {
+        self.outcome.store_error = None;
         if self.refused.take().is_some() {
             tracing::warn!(store = %self.store.path().display(), "the store takes writes again");
         }
@@ -588,10 +602,12 @@ impl Runner {
                 report.stories = published.stories;
                 report.channels = published.channels;
                 let ok = report.failures.is_empty() && report.failed_sources().next().is_none() && !abandoned;
+                self.outcome.publish_error = None;
                 (ok, format!("{} sources fetched: {}", report.sources.len(), report.summary()), std::mem::take(&mut report.publish.written))
             }
             Err(e) => {
                 tracing::error!("publishing failed: {e}");
+                self.outcome.publish_error = Some(format!("publishing failed: {e}"));
                 self.dirty = true;
                 (false, format!("publishing failed: {e}"), Vec::new())
             }
