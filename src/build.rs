@@ -65,7 +65,7 @@ pub enum BuildError {
     /// A file of the output folder could not be written (or removed); the
     /// error names it.
     #[error("writing feeds: {0}")]
-    Publish(#[from] crate::publish::write::WriteError),
+    Publish(crate::publish::write::WriteError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot start the async runtime: {0}")]
@@ -75,6 +75,12 @@ pub enum BuildError {
 impl From<regex::Error> for BuildError {
     fn from(e: regex::Error) -> Self {
         BuildError::Topics(e)
+    }
+}
+
+impl From<WriteError> for BuildError {
+    fn from(e: WriteError) -> Self {
+        BuildError::Publish(e)
     }
 }
 

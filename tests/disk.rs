@@ -194,6 +194,9 @@ fn build_on_a_full_output_disk_fails_naming_the_file() {
     let err = stderr(&out);
     assert!(err.contains("No space left on device"), "{err}");
     assert!(err.contains(&site.path("disk/feeds").display().to_string()), "the error names no output file: {err}");
+    // Once, and the published file's name, not its temporary copy's.
+    assert_eq!(err.matches("No space left on device").count(), 1, "{err}");
+    assert!(!err.contains(".wirefeed-"), "{err}");
 }
 
 #[test]
@@ -287,6 +290,25 @@ fn build_after_store_space_is_freed_stores_and_publishes_everything() {
     for i in 0..40 {
         assert!(all.contains(&format!("\"second story {i}\"")), "second story {i} not published");
     }
+}
+
+#[test]
+fn build_with_a_store_disk_full_to_the_last_byte_says_so() {
+    // No room even for SQLite's shared-memory file: SQLite itself says only
+    // "disk I/O error".
+    let test = "build_with_a_store_disk_full_to_the_last_byte_says_so";
+    let site = Site::new(&[]);
+    site.write_config("\n[store]\npath = \"disk/state.db\"\n");
+    let Some(disk) = Tmpfs::mount(test, &site.path("disk"), "1m") else { return };
+    write_stories(&site, "first", 1, 1);
+    assert!(site.build().status.success());
+    write_stories(&site, "second", 1, 1);
+    disk.fill(0);
+    let out = site.build();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&site.path("disk/state.db").display().to_string()), "the error names no store: {err}");
+    assert!(err.contains("No space left on device"), "{err}");
 }
 
 #[test]

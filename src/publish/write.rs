@@ -84,13 +84,14 @@ impl Staged {
     pub fn add(&mut self, path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         let err = WriteError::write(path);
         std::fs::create_dir_all(folder(path)).map_err(&err)?;
-        let mut tmp = tempfile::Builder::new().prefix(".wirefeed-").suffix(".tmp").tempfile_in(folder(path)).map_err(&err)?;
-        tmp.write_all(bytes).map_err(&err)?;
-        tmp.as_file().sync_all().map_err(&err)?;
-        set_readable(tmp.as_file()).map_err(&err)?;
+        let (mut file, tmp) = create_temp(folder(path)).map_err(&err)?;
+        file.write_all(bytes).map_err(&err)?;
+        file.sync_all().map_err(&err)?;
+        set_readable(&file).map_err(&err)?;
         // Closed, so that thousands of pages do not hold thousands of
         // descriptors; the path still deletes the file when dropped.
-        self.files.push((path.to_owned(), tmp.into_temp_path()));
+        drop(file);
+        self.files.push((path.to_owned(), tmp));
         Ok(())
     }
 
@@ -116,6 +117,30 @@ impl Staged {
             }
         }
         Ok(())
+    }
+}
+
+/// A new `.wirefeed-<pid>-<n>.tmp` in `dir`, deleted when the path is
+/// dropped. (Made here rather than by `tempfile`, whose errors name the
+/// temporary file and hide the operating system's error code.)
+fn create_temp(dir: &Path) -> io::Result<(std::fs::File, tempfile::TempPath)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".wirefeed-{}-{n}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => match tempfile::TempPath::try_from_path(&path) {
+                Ok(tmp) => return Ok((file, tmp)),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e);
+                }
+            },
+            // Left by an earlier process with the same id.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -197,10 +222,14 @@ mod tests {
     #[test]
     fn an_error_names_the_file_not_its_temporary_copy() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("feeds"), b"").unwrap();
-        let target = dir.path().join("feeds/all.rss");
+        // A folder where the file should be: the rename fails.
+        let target = dir.path().join("all.rss");
+        std::fs::create_dir_all(target.join("in-the-way")).unwrap();
         let message = write_atomic(&target, b"x").unwrap_err().to_string();
         assert!(message.starts_with(&format!("{}: ", target.display())), "{message}");
         assert!(!message.contains(".wirefeed-"), "{message}");
+        assert!(message.contains("(os error "), "the operating system's error is kept: {message}");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec!["all.rss"], "no temporary file left");
     }
 }
