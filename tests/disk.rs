@@ -166,6 +166,9 @@ fn eventually(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
 
 // ---------------------------------------------------------------- build
 
+/// A site, its disk, its output before the failed build, and that build.
+type Failed = (Site, Tmpfs, BTreeMap<String, Vec<u8>>, std::process::Output);
+
 /// Space left on a full output disk for the failure to come midway: the
 /// new `all.rss` (about 110 KB with the second stories) fits, `all.atom`
 /// (about 125 KB) no longer does.
@@ -173,7 +176,7 @@ const MIDWAY: u64 = 160 * 1024;
 
 /// A built site on a 2 MiB output tmpfs, then more stories and a disk
 /// filled to within `leave` bytes: the failed build's output.
-fn build_into_full_output(test: &str, leave: u64) -> Option<(Site, Tmpfs, BTreeMap<String, Vec<u8>>, std::process::Output)> {
+fn build_into_full_output(test: &str, leave: u64) -> Option<Failed> {
     let site = site_with_output_on_disk("");
     let disk = Tmpfs::mount(test, &site.path("disk"), "2m")?;
     write_stories(&site, "first", 3, 2);
@@ -216,8 +219,7 @@ fn build_on_a_full_output_disk_leaves_the_last_feeds_whole_and_no_temporary_file
 
 #[test]
 fn build_after_output_space_is_freed_publishes_everything() {
-    let Some((site, disk, _, out)) = build_into_full_output("build_after_output_space_is_freed_publishes_everything", 16 * 1024)
-    else {
+    let Some((site, disk, _, out)) = build_into_full_output("build_after_output_space_is_freed_publishes_everything", 16 * 1024) else {
         return;
     };
     assert_eq!(out.status.code(), Some(1));
@@ -235,7 +237,7 @@ fn build_after_output_space_is_freed_publishes_everything() {
 
 /// A built site whose store is on a 4 MiB tmpfs, then 40 big stories and
 /// the disk filled to within 256 KiB: the failed build's output.
-fn build_with_full_store(test: &str) -> Option<(Site, Tmpfs, BTreeMap<String, Vec<u8>>, std::process::Output)> {
+fn build_with_full_store(test: &str) -> Option<Failed> {
     let site = Site::new(&[]);
     site.write_config("\n[store]\npath = \"disk/state.db\"\n");
     let disk = Tmpfs::mount(test, &site.path("disk"), "4m")?;
@@ -483,6 +485,29 @@ fn run_recreates_a_deleted_output_folder_whole() {
     eventually(20, "every file published again", || snapshot(&site.path("feeds")).keys().eq(before.keys()));
     assert_eq!(changed(&before, &snapshot(&site.path("feeds"))), Vec::<String>::new());
     run.stop();
+}
+
+#[test]
+fn run_once_recreates_a_deleted_output_folder_whole() {
+    // One feed (a file), no story folder: the second pass has nothing due
+    // and nothing to read.
+    let site = Site::new(&[]);
+    let items: String =
+        (0..3).map(|i| format!("<item><title>Feed story {i}</title><link>https://feed.example/{i}</link></item>")).collect();
+    site.write("feed.xml", format!("<rss version=\"2.0\"><channel><title>Feed</title>{items}</channel></rss>"));
+    site.write(
+        "wirefeed.toml",
+        "[publish]\ntitle = \"Test Desk\"\ndescription = \"d\"\nbase_url = \"http://127.0.0.1:8080/\"\n\n\
+         [[sources]]\nname = \"feed\"\nurl = \"feed.xml\"\n",
+    );
+    assert!(site.run(&["run", "--once"]).status.success());
+    assert!(site.read("feeds/all.rss").contains("Feed story 2<"));
+    let before = snapshot(&site.path("feeds"));
+    std::fs::remove_dir_all(site.path("feeds")).unwrap();
+    // No story changed: the missing folder alone is reason to publish.
+    let out = site.run(&["run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(changed(&before, &snapshot(&site.path("feeds"))), Vec::<String>::new());
 }
 
 #[test]

@@ -236,7 +236,9 @@ impl Runner {
                 started = true;
             }
             if once && self.in_flight.is_empty() {
-                if self.dirty {
+                // Nothing changed, but the output folder was deleted (or
+                // never written): publish it whole.
+                if self.dirty || !crate::build::output_complete(&self.config) {
                     self.publish().await;
                 }
                 break;

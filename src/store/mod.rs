@@ -65,7 +65,9 @@ impl StoreError {
         use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
         match self {
             StoreError::Disk { .. } => true,
-            StoreError::Sqlite { cause, .. } => matches!(cause.sqlite_error_code(), Some(DiskFull | ReadOnly | SystemIoFailure | CannotOpen)),
+            StoreError::Sqlite { cause, .. } => {
+                matches!(cause.sqlite_error_code(), Some(DiskFull | ReadOnly | SystemIoFailure | CannotOpen))
+            }
             _ => false,
         }
     }
