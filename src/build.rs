@@ -13,6 +13,7 @@ use crate::ingest::sources::{SourceInput, SourceReport, SourceResult, SourceStat
 use crate::ingest::{self, InputFailure};
 use crate::model::Story;
 use crate::model::text::count;
+use crate::publish::write::WriteError;
 use crate::publish::{self, PublishReport};
 use crate::store::decisions::Decision;
 use crate::store::sources::SourceKind;
@@ -61,8 +62,10 @@ pub enum BuildError {
     // printed with `{:#}` would name each one twice.
     #[error("topic keywords: {0}")]
     Topics(regex::Error),
+    /// A file of the output folder could not be written (or removed); the
+    /// error names it.
     #[error("writing feeds: {0}")]
-    Publish(std::io::Error),
+    Publish(crate::publish::write::WriteError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot start the async runtime: {0}")]
@@ -75,8 +78,8 @@ impl From<regex::Error> for BuildError {
     }
 }
 
-impl From<std::io::Error> for BuildError {
-    fn from(e: std::io::Error) -> Self {
+impl From<WriteError> for BuildError {
+    fn from(e: WriteError) -> Self {
         BuildError::Publish(e)
     }
 }
@@ -126,7 +129,12 @@ pub fn build_with_progress(config: &Config, on_source: &(dyn Fn(&SourceReport) +
         Ok(r) => (r.failures.is_empty() && r.failed_sources().next().is_none(), r.summary()),
         Err(e) => (false, e.to_string()),
     };
-    store.record_run(&RunRecord { started, finished: Utc::now(), ok, summary })?;
+    // The record is history for `/healthz`, not the build's outcome: a
+    // store that cannot take it (its disk is full) does not turn a build
+    // that published into a failure, nor hide why a failed one failed.
+    if let Err(e) = store.record_run(&RunRecord { started, finished: Utc::now(), ok, summary }) {
+        tracing::warn!("cannot record the run: {e}");
+    }
     result
 }
 
@@ -578,7 +586,6 @@ pub struct Published {
 /// small, and list every channel).
 pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, BuildError> {
     remove_stale_temp_files(&config.publish.output_dir);
-    let mut removed = remove_dropped_topics(config, store)?;
     let limits = retention(config);
     let mut stored = vec![store.merged_channel(limits.limit(None), &limits.merged)?];
     for t in &config.topics {
@@ -600,6 +607,8 @@ pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, B
     let mut files = publish::render(config, &channels, |c| unchanged.contains(&c.path(publish::Format::Rss)));
     files.push(sources_page(config, store, &channels)?);
     let mut report = publish::write_all(config, &files)?;
+    // Only once the new files are in: a publish that failed deletes nothing.
+    let mut removed = remove_dropped_topics(config, store)?;
     remove_stale_pages(config, &channels, &unchanged);
     for (channel, digest) in channels.iter().zip(&digests) {
         let path = channel.path(publish::Format::Rss);
@@ -615,6 +624,22 @@ pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, B
     Ok(Published { stories: ids.len(), channels: counts, report, removed })
 }
 
+/// Whether the output folder holds the index, the OPML list, and every
+/// channel's feeds and first river page: `run` publishes again when one
+/// went missing (the folder deleted under it), whether or not a story
+/// changed. A few `stat`s.
+pub fn output_complete(config: &Config) -> bool {
+    let out = &config.publish.output_dir;
+    let slugs = std::iter::once(None).chain(config.topics.iter().map(|t| Some(t.slug.as_str())));
+    let channel_files = |slug: Option<&str>| {
+        let stem = slug.map_or_else(|| "all".to_owned(), |s| format!("topics/{s}"));
+        let feeds = publish::Format::ALL.iter().map(move |f| format!("{stem}.{}", f.extension()));
+        feeds.chain([publish::pages::river_path(slug, 1)]).collect::<Vec<_>>()
+    };
+    ["index.html", "channels.opml"].iter().all(|f| out.join(f).is_file())
+        && slugs.flat_map(channel_files).all(|rel| out.join(rel).is_file())
+}
+
 /// Deletes the pages of newsroom stories no longer published (their file
 /// was deleted, or an editor took them down): a takedown leaves no trace.
 /// Pages of stories that only dropped out of the channels stay, so links
@@ -628,7 +653,7 @@ fn remove_unpublished_story_pages(config: &Config, store: &Store) -> Result<Vec<
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".html") && !keep.contains(&format!("stories/{name}")) {
-            std::fs::remove_file(entry.path())?;
+            std::fs::remove_file(entry.path()).map_err(WriteError::remove(&entry.path()))?;
             removed.push(entry.path());
         }
     }
@@ -661,7 +686,7 @@ fn remove_dropped_topics(config: &Config, store: &Store) -> Result<Vec<std::path
             let ours =
                 (stem == slug && matches!(ext, "rss" | "atom" | "json" | "html")) || (page && ext == "html" && !configured.contains(stem));
             if ours {
-                std::fs::remove_file(entry.path())?;
+                std::fs::remove_file(entry.path()).map_err(WriteError::remove(&entry.path()))?;
                 removed.push(entry.path());
             }
         }

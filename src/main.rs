@@ -443,6 +443,12 @@ fn run(config_path: &std::path::Path, once: bool, serve_on: Option<std::net::Soc
     })?;
     // Abandoned fetches must not hold the exit up.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    if let Some(error) = outcome.write_error().filter(|_| once) {
+        // A full or read-only disk: like `build`, exit 1 (the last good
+        // feeds are still published).
+        eprintln!("error: {error}");
+        return Ok(ExitCode::FAILURE);
+    }
     if once && outcome.failures() > 0 {
         // The log said which and why; cron mails this line.
         eprintln!(

@@ -110,6 +110,9 @@ pub struct Runner {
     warned: HashMap<String, std::time::Instant>,
     outcome: RunOutcome,
     pub(super) control: super::control::Control,
+    /// The store's last refused write (a full or read-only disk), as
+    /// logged: the same one again is not logged at error level again.
+    refused: Option<String>,
 }
 
 /// What a pass over the given sources did (see [`Runner::pass`]).
@@ -127,11 +130,23 @@ pub struct RunOutcome {
     pub failed_sources: Vec<String>,
     /// Story files (or folders) that could not be read.
     pub failed_inputs: usize,
+    /// Why the last publish failed (a full or read-only output folder), if
+    /// no publish succeeded after it.
+    pub publish_error: Option<String>,
+    /// The store's last refused write (its disk full or read-only), if no
+    /// write went through after it.
+    pub store_error: Option<String>,
 }
 
 impl RunOutcome {
     pub fn failures(&self) -> usize {
         self.failed_sources.len() + self.failed_inputs
+    }
+
+    /// What the run could not write, and still had not when it ended:
+    /// `run --once` exits 1 with it, as `build` does.
+    pub fn write_error(&self) -> Option<&str> {
+        self.store_error.as_deref().or(self.publish_error.as_deref())
     }
 }
 
@@ -173,6 +188,7 @@ impl Runner {
             outcome: RunOutcome::default(),
             control,
             takedowns,
+            refused: None,
         };
         runner.load_schedule()?;
         runner.load_source_metrics()?;
@@ -205,6 +221,11 @@ impl Runner {
                     self.takedowns = takedowns;
                     self.dirty = true;
                 }
+                if !self.dirty && started && !crate::build::output_complete(&self.config) {
+                    let out = self.config.publish.output_dir.display();
+                    tracing::warn!("{out}: published files are missing (the folder was deleted?): publishing them again");
+                    self.dirty = true;
+                }
                 next_watch = Instant::now() + self.config.run.watch_interval;
             }
             if !once {
@@ -215,7 +236,9 @@ impl Runner {
                 started = true;
             }
             if once && self.in_flight.is_empty() {
-                if self.dirty {
+                // Nothing changed, but the output folder was deleted (or
+                // never written): publish it whole.
+                if self.dirty || !crate::build::output_complete(&self.config) {
                     self.publish().await;
                 }
                 break;
@@ -425,12 +448,30 @@ impl Runner {
         }
         let retention = retention(&self.config);
         let metrics = &self.metrics;
+        let names: Vec<String> = results.iter().map(|r| r.report.name.clone()).collect();
         let on_source = |r: &SourceReport| metrics.record_fetch(metric_label(&r.status));
         let mut sink = StoreSink::new(&mut self.store, &retention, Utc::now(), results.len(), &on_source);
         for (i, result) in results.into_iter().enumerate() {
             sink.take(i, result);
         }
-        let (reports, outcome) = sink.finish()?;
+        let (reports, outcome) = match sink.finish() {
+            Ok(done) => done,
+            Err(e) if e.is_refused_write() => {
+                // Not stored (the transaction rolled back): fetched again
+                // soon, with the validators the store still holds.
+                let retry = Utc::now() + chrono::Duration::from_std(PUBLISH_RETRY).unwrap_or_default();
+                for name in &names {
+                    if let Some(due) = self.schedule.get_mut(name) {
+                        *due = Some(retry);
+                    }
+                }
+                let what = crate::model::text::count(names.len(), "source", "sources");
+                self.refused_write(&format!("{what} fetched but not stored"), &e);
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.store_accepts();
         for report in &reports {
             if matches!(report.status, SourceStatus::Failed(_)) && !self.outcome.failed_sources.contains(&report.name) {
                 self.outcome.failed_sources.push(report.name.clone());
@@ -480,7 +521,8 @@ impl Runner {
     fn check_folders(&mut self) -> Result<(), RunError> {
         let now = Utc::now();
         let retention = retention(&self.config);
-        for (i, entry) in self.config.stories.iter().enumerate() {
+        let config = self.config.clone();
+        for (i, entry) in config.stories.iter().enumerate() {
             let fingerprint = crate::ingest::folder_fingerprint(&entry.path);
             // A held story falling due (or one expiring) changes no file:
             // the folder is read again once that time has passed.
@@ -489,7 +531,16 @@ impl Runner {
                 continue;
             }
             let mut report = BuildReport::default();
-            ingest_files(entry, &self.config, &self.rules, &mut self.store, &retention, now, &mut report)?;
+            match ingest_files(entry, &self.config, &self.rules, &mut self.store, &retention, now, &mut report) {
+                Ok(()) => self.store_accepts(),
+                // Rolled back whole: the folder is read again at the next
+                // check (its fingerprint is not kept).
+                Err(BuildError::Store(e)) if e.is_refused_write() => {
+                    self.refused_write(&format!("{}: not stored", entry.path.display()), &e);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
             for failure in &report.failures {
                 tracing::warn!("{failure}");
             }
@@ -517,6 +568,29 @@ impl Runner {
         Ok(())
     }
 
+    /// The store refused a write (a full or read-only disk): logged (at
+    /// error level once, not at every retry) and shown by `/healthz`; the
+    /// loop goes on and the write is tried again.
+    fn refused_write(&mut self, what: &str, e: &StoreError) {
+        let message = format!("{what}: {e}");
+        if self.refused.as_deref() == Some(message.as_str()) {
+            tracing::info!("{message} (again)");
+        } else {
+            tracing::error!("{message}; trying again");
+        }
+        self.metrics.record_run(Utc::now(), false, message.clone());
+        self.outcome.store_error = Some(message.clone());
+        self.refused = Some(message);
+    }
+
+    /// A write went through after the store refused some.
+    fn store_accepts(&mut self) {
+        self.outcome.store_error = None;
+        if self.refused.take().is_some() {
+            tracing::warn!(store = %self.store.path().display(), "the store takes writes again");
+        }
+    }
+
     /// Republishes what changed, tells the hub, records the run; false if
     /// publishing failed (it is logged and recorded, and tried again).
     async fn publish(&mut self) -> bool {
@@ -530,10 +604,12 @@ impl Runner {
                 report.stories = published.stories;
                 report.channels = published.channels;
                 let ok = report.failures.is_empty() && report.failed_sources().next().is_none() && !abandoned;
+                self.outcome.publish_error = None;
                 (ok, format!("{} sources fetched: {}", report.sources.len(), report.summary()), std::mem::take(&mut report.publish.written))
             }
             Err(e) => {
                 tracing::error!("publishing failed: {e}");
+                self.outcome.publish_error = Some(format!("publishing failed: {e}"));
                 self.dirty = true;
                 (false, format!("publishing failed: {e}"), Vec::new())
             }

@@ -205,7 +205,7 @@ pub struct PublishReport {
 /// Renders every channel in every format, the pages, the index and the
 /// OPML list, and writes each file that changed. (`sources.html` reads the
 /// store: `build::publish_from_store` adds it.)
-pub fn publish(config: &Config, stories: &[Story]) -> std::io::Result<PublishReport> {
+pub fn publish(config: &Config, stories: &[Story]) -> Result<PublishReport, write::WriteError> {
     let channels = channels(config, stories);
     write_all(config, &render(config, &channels, |_| false))
 }
@@ -230,16 +230,22 @@ pub fn render(config: &Config, channels: &[Channel<'_>], unchanged: impl Fn(&Cha
     files
 }
 
-/// Writes each file whose bytes changed (atomically).
-pub fn write_all(config: &Config, files: &[(String, Vec<u8>)]) -> std::io::Result<PublishReport> {
+/// Writes each file whose bytes changed, as one set: every changed file is
+/// staged (written and flushed beside its target) before any is renamed
+/// into place, so a failure (a full disk, a read-only folder) leaves every
+/// published file as it was (see [`write::Staged`]).
+pub fn write_all(config: &Config, files: &[(String, Vec<u8>)]) -> Result<PublishReport, write::WriteError> {
     let mut report = PublishReport::default();
+    let mut staged = write::Staged::default();
     for (rel, bytes) in files {
         let path = config.publish.output_dir.join(rel);
-        if write::write_if_changed(&path, bytes)? {
-            report.written.push(path);
-        } else {
+        if write::unchanged(&path, bytes)? {
             report.unchanged.push(path);
+        } else {
+            staged.add(&path, bytes)?;
+            report.written.push(path);
         }
     }
+    staged.commit()?;
     Ok(report)
 }

@@ -3,20 +3,56 @@
 //! A feed reader polling mid-build must see the old file or the new one,
 //! never half of either: the bytes go to a temporary file in the same
 //! folder, are flushed to disk, and replace the target with one rename.
+//! A publish stages every changed file first and renames only once all of
+//! them are on disk ([`Staged`]), so running out of space (or finding the
+//! folder read-only) midway changes no published file.
 //! A file whose bytes did not change is not touched at all, so its
 //! modification time (and the HTTP validators derived from it) stay put.
 
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// A file of the output folder that could not be written or removed: the
+/// path is the file's own (never the temporary file's), the cause the
+/// operating system's (`No space left on device`, `Read-only file system`).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{}: {cause}", path.display())]
+    Write { path: PathBuf, cause: io::Error },
+    #[error("{}: cannot remove: {cause}", path.display())]
+    Remove { path: PathBuf, cause: io::Error },
+}
+
+impl WriteError {
+    pub fn write(path: &Path) -> impl Fn(io::Error) -> WriteError + '_ {
+        |cause| WriteError::Write { path: path.to_owned(), cause }
+    }
+
+    pub fn remove(path: &Path) -> impl Fn(io::Error) -> WriteError + '_ {
+        |cause| WriteError::Remove { path: path.to_owned(), cause }
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            WriteError::Write { path, .. } | WriteError::Remove { path, .. } => path,
+        }
+    }
+}
+
+/// Whether `path` already holds exactly `bytes` (a missing file does not).
+pub fn unchanged(path: &Path, bytes: &[u8]) -> Result<bool, WriteError> {
+    match std::fs::read(path) {
+        Ok(existing) => Ok(existing == bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(WriteError::write(path)(e)),
+    }
+}
 
 /// Writes `bytes` to `path` unless it already holds exactly them.
 /// Returns whether the file was written.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    match std::fs::read(path) {
-        Ok(existing) if existing == bytes => return Ok(false),
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, WriteError> {
+    if unchanged(path, bytes)? {
+        return Ok(false);
     }
     write_atomic(path, bytes)?;
     Ok(true)
@@ -24,23 +60,95 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
 
 /// Replaces `path` with `bytes` in one rename, durably (file and folder
 /// are synced before and after).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let context = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    let dir = match path.parent() {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let mut staged = Staged::default();
+    staged.add(path, bytes)?;
+    staged.commit()
+}
+
+/// New versions of several files, each written in full and flushed to disk
+/// beside its target, none in place yet: [`Staged::commit`] then renames
+/// them in, one rename each (which needs no space). Dropped before that
+/// (a full disk, a read-only folder, an fsync that failed), every temporary
+/// file is deleted and every target keeps its old bytes, so a publish that
+/// fails midway leaves the last good set of files whole, not half old and
+/// half new.
+#[derive(Default)]
+pub struct Staged {
+    files: Vec<(PathBuf, tempfile::TempPath)>,
+}
+
+impl Staged {
+    /// Writes `bytes` to a temporary file in `path`'s folder (created if
+    /// missing) and flushes it.
+    pub fn add(&mut self, path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+        let err = WriteError::write(path);
+        std::fs::create_dir_all(folder(path)).map_err(&err)?;
+        let (mut file, tmp) = create_temp(folder(path)).map_err(&err)?;
+        file.write_all(bytes).map_err(&err)?;
+        file.sync_all().map_err(&err)?;
+        set_readable(&file).map_err(&err)?;
+        // Closed, so that thousands of pages do not hold thousands of
+        // descriptors; the path still deletes the file when dropped.
+        drop(file);
+        self.files.push((path.to_owned(), tmp));
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Renames every file into place, then makes the renames durable. A
+    /// rename that fails (the folder deleted meanwhile) stops there; the
+    /// temporary files not yet renamed are deleted.
+    pub fn commit(self) -> Result<(), WriteError> {
+        let mut folders: Vec<PathBuf> = Vec::new();
+        for (path, tmp) in self.files {
+            tmp.persist(&path).map_err(|e| WriteError::write(&path)(e.error))?;
+            let dir = folder(&path);
+            if !folders.iter().any(|d| d == dir) {
+                folders.push(dir.to_owned());
+            }
+        }
+        for dir in folders {
+            if let Ok(d) = std::fs::File::open(&dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A new `.wirefeed-<pid>-<n>.tmp` in `dir`, deleted when the path is
+/// dropped. (Made here rather than by `tempfile`, whose errors name the
+/// temporary file and hide the operating system's error code.)
+fn create_temp(dir: &Path) -> io::Result<(std::fs::File, tempfile::TempPath)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".wirefeed-{}-{n}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => match tempfile::TempPath::try_from_path(&path) {
+                Ok(tmp) => return Ok((file, tmp)),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e);
+                }
+            },
+            // Left by an earlier process with the same id.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn folder(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(context)?;
-    let mut tmp = tempfile::Builder::new().prefix(".wirefeed-").suffix(".tmp").tempfile_in(dir).map_err(context)?;
-    tmp.write_all(bytes).map_err(context)?;
-    tmp.as_file().sync_all().map_err(context)?;
-    set_readable(tmp.as_file())?;
-    tmp.persist(path).map_err(|e| context(e.error))?;
-    // Make the rename itself durable.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
     }
-    Ok(())
 }
 
 /// Temporary files are created 0600; published feeds are meant to be read
@@ -71,5 +179,57 @@ mod tests {
         // No temporary files are left behind.
         let names: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec!["feed.xml"]);
+    }
+
+    #[test]
+    fn a_set_that_fails_midway_changes_no_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.xml"), dir.path().join("b.xml"));
+        std::fs::write(&a, b"old a").unwrap();
+        std::fs::write(&b, b"old b").unwrap();
+        // The third file's folder cannot be made: a file is in the way.
+        std::fs::write(dir.path().join("blocked"), b"").unwrap();
+        let mut staged = Staged::default();
+        staged.add(&a, b"new a").unwrap();
+        staged.add(&b, b"new b").unwrap();
+        let err = staged.add(&dir.path().join("blocked/c.xml"), b"new c").unwrap_err();
+        assert_eq!(err.path(), dir.path().join("blocked/c.xml"));
+        drop(staged);
+        assert_eq!(std::fs::read(&a).unwrap(), b"old a");
+        assert_eq!(std::fs::read(&b).unwrap(), b"old b");
+        let mut names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, vec!["a.xml", "b.xml", "blocked"]);
+    }
+
+    #[test]
+    fn a_committed_set_replaces_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.xml"), dir.path().join("topics/b.xml"));
+        std::fs::write(&a, b"old a").unwrap();
+        let mut staged = Staged::default();
+        staged.add(&a, b"new a").unwrap();
+        staged.add(&b, b"new b").unwrap();
+        // Staged is not published.
+        assert_eq!(std::fs::read(&a).unwrap(), b"old a");
+        assert!(!b.exists());
+        staged.commit().unwrap();
+        assert_eq!((std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap()), (b"new a".to_vec(), b"new b".to_vec()));
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("topics")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec!["b.xml"]);
+    }
+
+    #[test]
+    fn an_error_names_the_file_not_its_temporary_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the file should be: the rename fails.
+        let target = dir.path().join("all.rss");
+        std::fs::create_dir_all(target.join("in-the-way")).unwrap();
+        let message = write_atomic(&target, b"x").unwrap_err().to_string();
+        assert!(message.starts_with(&format!("{}: ", target.display())), "{message}");
+        assert!(!message.contains(".wirefeed-"), "{message}");
+        assert!(message.contains("(os error "), "the operating system's error is kept: {message}");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec!["all.rss"], "no temporary file left");
     }
 }

@@ -49,16 +49,63 @@ pub enum StoreError {
     Lock { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {cause}")]
     Sqlite { path: PathBuf, cause: rusqlite::Error },
+    /// SQLite's error for a write its filesystem refused ("disk I/O
+    /// error" when even the `-shm` file cannot grow), with what the
+    /// filesystem says: full, or read-only.
+    #[error("{path}: {cause} ({disk})")]
+    Disk { path: PathBuf, cause: rusqlite::Error, disk: String },
 }
 
 impl StoreError {
+    /// The filesystem refused the store a write (it is full, read-only, or
+    /// failed an I/O): SQLite rolled the transaction back, what was
+    /// committed before is intact, and the same write may succeed once the
+    /// disk is fixed. `run` keeps going and tries again.
+    pub fn is_refused_write(&self) -> bool {
+        use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+        match self {
+            StoreError::Disk { .. } => true,
+            StoreError::Sqlite { cause, .. } => {
+                matches!(cause.sqlite_error_code(), Some(DiskFull | ReadOnly | SystemIoFailure | CannotOpen))
+            }
+            _ => false,
+        }
+    }
+
     fn from_sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
-        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        use rusqlite::ErrorCode::{CannotOpen, DatabaseCorrupt, DiskFull, NotADatabase, ReadOnly, SystemIoFailure};
         match source.sqlite_error_code() {
             Some(NotADatabase | DatabaseCorrupt) => StoreError::Corrupt { path: path.to_owned(), message: source.to_string() },
+            Some(DiskFull | ReadOnly | SystemIoFailure | CannotOpen) => match disk_state(path) {
+                Some(disk) => StoreError::Disk { path: path.to_owned(), cause: source, disk },
+                None => StoreError::Sqlite { path: path.to_owned(), cause: source },
+            },
             _ => StoreError::Sqlite { path: path.to_owned(), cause: source },
         }
     }
+}
+
+/// What the filesystem holding the store says, when that explains a
+/// refused write: read-only, or (nearly) no space left. SQLite reports an
+/// `-shm` file that cannot grow as a bare "disk I/O error".
+#[cfg(unix)]
+fn disk_state(path: &Path) -> Option<String> {
+    use rustix::fs::StatVfsMountFlags;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let fs = rustix::fs::statvfs(dir).ok()?;
+    let free = fs.f_bavail.saturating_mul(fs.f_frsize);
+    if fs.f_flag.contains(StatVfsMountFlags::RDONLY) {
+        Some("its filesystem is read-only".to_owned())
+    } else if free < 1 << 20 {
+        Some(format!("No space left on device: {free} bytes free on its filesystem"))
+    } else {
+        None
+    }
+}
+
+#[cfg(not(unix))]
+fn disk_state(_path: &Path) -> Option<String> {
+    None
 }
 
 /// The open store, holding the writer's lock.
