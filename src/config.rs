@@ -46,6 +46,9 @@ pub struct Config {
     /// How topic and source queries match text.
     #[serde(default, rename = "match")]
     pub matching: MatchConfig,
+    /// Caps on what one feed may cost (`[limits]`; see the README's Limits).
+    #[serde(default)]
+    pub limits: crate::ingest::parse::Limits,
     /// The config file this was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -575,6 +578,9 @@ impl Config {
         }
         if f.max_body_bytes == 0 {
             return Err(self.invalid("fetch.max_body_bytes", "must be at least 1"));
+        }
+        if let Some(key) = self.limits.zero_field() {
+            return Err(self.invalid(format!("limits.{key}"), "must be at least 1"));
         }
         let mut names = HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {

@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub const APPLICATION_ID: i32 = 0x7766_6431;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this wirefeed writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -132,6 +132,12 @@ ALTER TABLE sources ADD COLUMN scope TEXT;
 /// Version 6: why entries were not stored (filtered, duplicate, too
 /// old, held, expired), for `wirefeed explain`; one row per source and
 /// entry, replaced when decided again, pruned after `keep_days`.
+/// Version 7: what the parser's caps cut from a source's last body
+/// (`wirefeed sources` shows it).
+const V7: &str = "
+ALTER TABLE sources ADD COLUMN last_notes TEXT;
+";
+
 const V6: &str = "
 CREATE TABLE decisions (
     source INTEGER NOT NULL,
