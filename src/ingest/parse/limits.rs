@@ -95,17 +95,23 @@ impl Limits {
 
 /// Cuts `s` to at most `max` bytes, at a character boundary. Returns
 /// whether anything was cut.
+#[inline]
 pub fn truncate_utf8(s: &mut String, max: usize) -> bool {
     if s.len() <= max {
         return false;
     }
+    cut_at_boundary(s, max);
+    true
+}
+
+#[cold]
+fn cut_at_boundary(s: &mut String, max: usize) {
     let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
     s.truncate(end);
     s.shrink_to_fit();
-    true
 }
 
 /// What the XML layer left out, counted as it reads.
@@ -134,6 +140,7 @@ struct Cut {
     attachments: u64,
 }
 
+#[inline]
 fn cut_opt(s: &mut Option<String>, max: usize) -> u64 {
     s.as_mut().map_or(0, |s| truncate_utf8(s, max) as u64)
 }

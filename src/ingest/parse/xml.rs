@@ -330,25 +330,29 @@ impl<'a> XmlReader<'a> {
         let ns_mark = self.ns.len();
         let base_mark = self.bases.len();
         let mut xml_base = None;
-        let mut attrs = Attrs::new(&raw[name_len..]);
-        for (key, value) in attrs.by_ref().take(self.limits.max_attributes) {
-            let prefix = if key == b"xmlns" { Some(&b""[..]) } else { key.strip_prefix(b"xmlns:") };
-            if (prefix.is_some() || key == b"xml:base") && value.len() > self.limits.max_attribute_bytes {
-                self.capped.long_attributes += 1;
-                continue;
+        for (i, (key, value)) in Attrs::new(&raw[name_len..]).enumerate() {
+            if i == self.limits.max_attributes {
+                self.capped.many_attributes += 1;
+                break;
             }
+            let prefix = if key == b"xmlns" { Some(&b""[..]) } else { key.strip_prefix(b"xmlns:") };
             if let Some(prefix) = prefix {
+                if value.len() > self.limits.max_attribute_bytes {
+                    self.capped.long_attributes += 1;
+                    continue;
+                }
                 if self.ns.len() >= MAX_NS_DECLS {
                     self.set_bozo(|| "too many namespace declarations".into());
                     continue;
                 }
                 self.ns.push((prefix, Ns::from_uri(value)));
             } else if key == b"xml:base" {
+                if value.len() > self.limits.max_attribute_bytes {
+                    self.capped.long_attributes += 1;
+                    continue;
+                }
                 xml_base = Some(value);
             }
-        }
-        if attrs.next().is_some() {
-            self.capped.many_attributes += 1;
         }
         if let Some(value) = xml_base {
             let value = unescape_lenient(self.text_of(value));
