@@ -241,6 +241,32 @@ mod tests {
     }
 
     #[test]
+    fn a_deeply_nested_feed_takes_only_its_innermost_folders() {
+        let depth = 20;
+        let opml = format!(
+            r#"<opml version="2.0"><body>{}<outline text="Deep" xmlUrl="https://d.example/feed"/>{}</body></opml>"#,
+            (0..depth).map(|i| format!(r#"<outline text="f{i}">"#)).collect::<String>(),
+            "</outline>".repeat(depth)
+        );
+        let feeds = parse(opml.as_bytes()).unwrap();
+        let want: Vec<String> = (depth - MAX_FOLDER_CATEGORIES..depth).map(|i| format!("f{i}")).collect();
+        assert_eq!(feeds[0].categories, want);
+    }
+
+    #[test]
+    fn many_feeds_with_one_title_get_numbered_names() {
+        let opml = format!(
+            r#"<opml version="2.0"><body>{}</body></opml>"#,
+            (0..50).map(|i| format!(r#"<outline text="News" xmlUrl="https://n.example/{i}"/>"#)).collect::<String>()
+        );
+        let config = "[publish]\ntitle = \"T\"\nbase_url = \"http://x/\"\n";
+        let (_, summary) = import_into(config, &parse(opml.as_bytes()).unwrap()).unwrap();
+        assert_eq!(summary.added[0], "News");
+        assert_eq!(summary.added[1], "News (2)");
+        assert_eq!(summary.added[49], "News (50)");
+    }
+
+    #[test]
     fn malformed_opml_is_an_error() {
         assert!(parse(b"<opml><body><outline text='a'></body>").is_err());
     }

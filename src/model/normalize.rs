@@ -205,6 +205,19 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    #[test]
+    fn long_lists_drop_repeats_like_short_ones() {
+        // Past SCAN_MAX items the repeat check goes through a set: the
+        // first spelling of each name still wins, whatever its case.
+        let mut items: Vec<String> = (0..40).map(|i| format!("Tag{i}")).collect();
+        items.extend(["tag3", "TAG30", " Tag39 ", "new"].map(String::from));
+        let out = clean_list(items);
+        assert_eq!(out.len(), 41);
+        assert_eq!(out[3], "Tag3");
+        assert_eq!(out[30], "Tag30");
+        assert_eq!(out[40], "new");
+    }
+
     fn when() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap()
     }
