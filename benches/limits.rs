@@ -60,7 +60,11 @@ fn hostile(name: &str) -> String {
         }
         "escaped HTML 16 MiB deep" => {
             let n = (MIB16 - 200) / 23;
-            rss(&format!("<item><title>t</title><guid>a</guid><description>{}x{}</description></item>", "&lt;div&gt;".repeat(n), "&lt;/div&gt;".repeat(n)))
+            rss(&format!(
+                "<item><title>t</title><guid>a</guid><description>{}x{}</description></item>",
+                "&lt;div&gt;".repeat(n),
+                "&lt;/div&gt;".repeat(n)
+            ))
         }
         _ => unreachable!("{name}"),
     }
@@ -166,7 +170,8 @@ fn opml_import(doc: &[u8]) {
 /// Peak resident memory of this process so far, MB.
 fn peak_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
+    let kb: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
     kb / 1024.0
 }
 

@@ -48,15 +48,10 @@ fn each_cap_cuts_or_drops_with_a_note() {
             "max_entries",
             |f| f.entries.len() == Limits::default().max_entries && f.entries.last().unwrap().id.as_deref() != Some("last"),
         ),
-        (
-            "a title is cut at a character boundary",
-            rss_item(&euro_title),
-            "max_title_bytes",
-            |f| {
-                let t = f.entries[0].title.as_deref().unwrap();
-                t.len() <= Limits::default().max_title_bytes && t.len() > Limits::default().max_title_bytes - 3 && t.ends_with('€')
-            },
-        ),
+        ("a title is cut at a character boundary", rss_item(&euro_title), "max_title_bytes", |f| {
+            let t = f.entries[0].title.as_deref().unwrap();
+            t.len() <= Limits::default().max_title_bytes && t.len() > Limits::default().max_title_bytes - 3 && t.ends_with('€')
+        }),
         (
             "the feed's own title is cut",
             format!(r#"<rss version="2.0"><channel><title>{}</title></channel></rss>"#, "t".repeat(d.max_title_bytes + 1)),
@@ -116,7 +111,10 @@ fn each_cap_cuts_or_drops_with_a_note() {
         ),
         (
             "an attachment with a URL too long is dropped",
-            rss_item(&format!(r#"<enclosure url="http://e.com/{}.mp3"/><enclosure url="http://e.com/ok.mp3"/>"#, "p".repeat(d.max_url_bytes))),
+            rss_item(&format!(
+                r#"<enclosure url="http://e.com/{}.mp3"/><enclosure url="http://e.com/ok.mp3"/>"#,
+                "p".repeat(d.max_url_bytes)
+            )),
             "max_url_bytes",
             |f| f.entries[0].enclosures.len() == 1 && f.entries[0].enclosures[0].url == "http://e.com/ok.mp3",
         ),
@@ -191,13 +189,20 @@ fn hostile() -> Vec<(&'static str, String, &'static str)> {
         ),
         (
             "a 15 MB title",
-            format!(r#"<rss version="2.0"><channel><item><guid>a</guid><title>{}</title></item></channel></rss>"#, "é".repeat(15_000_000 / 2)),
+            format!(
+                r#"<rss version="2.0"><channel><item><guid>a</guid><title>{}</title></item></channel></rss>"#,
+                "é".repeat(15_000_000 / 2)
+            ),
             "max_title_bytes",
         ),
         ("a million tiny entries", pad(String::from(r#"<rss version="2.0"><channel>"#), "<item/>", "</channel></rss>"), "max_entries"),
         (
             "thousands of attributes",
-            pad(String::from(r#"<rss version="2.0"><channel><item><guid>a</guid><title>t</title><enclosure url="http://e.com/a.mp3""#), r#" x="1""#, "/></item></channel></rss>"),
+            pad(
+                String::from(r#"<rss version="2.0"><channel><item><guid>a</guid><title>t</title><enclosure url="http://e.com/a.mp3""#),
+                r#" x="1""#,
+                "/></item></channel></rss>",
+            ),
             "max_attributes",
         ),
         ("billion laughs", pad(laughs, "<!-- pad -->", "</channel></rss>"), ""),

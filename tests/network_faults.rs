@@ -20,7 +20,9 @@ fn feed(title: &str, items: usize) -> String {
     let items: String = (0..items)
         .map(|i| format!("<item><title>{title} story {i}</title><link>http://e.example/{title}/{i}</link><description>About {title} {i}.</description></item>"))
         .collect();
-    format!(r#"<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><link>http://e.example/</link>{items}</channel></rss>"#)
+    format!(
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title><link>http://e.example/</link>{items}</channel></rss>"#
+    )
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -94,7 +96,9 @@ fn respond(mut s: TcpStream) {
         "/gzip-truncated" => {
             let z = gzip(&body);
             let cut = &z[..z.len() / 2];
-            s.write_all(&[head("200 OK", &[("Content-Encoding", "gzip".into()), ("Content-Length", cut.len().to_string())]), cut.to_vec()].concat())
+            s.write_all(
+                &[head("200 OK", &[("Content-Encoding", "gzip".into()), ("Content-Length", cut.len().to_string())]), cut.to_vec()].concat(),
+            )
         }
         "/chunked-broken" => {
             let mut out = head("200 OK", &[("Transfer-Encoding", "chunked".into())]);
@@ -156,7 +160,11 @@ fn each_network_fault_is_one_line_for_its_source_and_the_others_publish() {
         ("gzip-truncated", format!("http://{addr}/gzip-truncated"), "body broken off after the headers: unexpected end of file"),
         ("chunked-broken", format!("http://{addr}/chunked-broken"), "body broken off after the headers: Invalid chunk size line"),
         ("tls", format!("https://{tls}/feed"), "TLS handshake failed: received corrupt message"),
-        ("length-long", format!("http://{addr}/length-long"), "body broken off after the headers: end of file before message length reached"),
+        (
+            "length-long",
+            format!("http://{addr}/length-long"),
+            "body broken off after the headers: end of file before message length reached",
+        ),
         ("good2", format!("http://{addr}/good2"), ""),
     ];
     let site = Site::new(&[]);
@@ -190,7 +198,9 @@ fn each_network_fault_is_one_line_for_its_source_and_the_others_publish() {
 fn a_trickling_body_is_cut_at_the_total_timeout_not_only_connect() {
     let addr = raw_server();
     let site = Site::new(&[]);
-    site.write_config(&format!("[fetch]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\n[[sources]]\nname = \"trickle\"\nurl = \"http://{addr}/trickle\"\n"));
+    site.write_config(&format!(
+        "[fetch]\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\n[[sources]]\nname = \"trickle\"\nurl = \"http://{addr}/trickle\"\n"
+    ));
     let started = std::time::Instant::now();
     let report = wirefeed::build(&site.config()).unwrap();
     let took = started.elapsed();

@@ -238,7 +238,11 @@ impl Limits {
         );
         note(
             cut.contents,
-            format!("{} cut to {} bytes (max_content_bytes)", n(cut.contents, "entry's content", "entries' content"), self.max_content_bytes),
+            format!(
+                "{} cut to {} bytes (max_content_bytes)",
+                n(cut.contents, "entry's content", "entries' content"),
+                self.max_content_bytes
+            ),
         );
         note(
             cut.labels,

@@ -15,8 +15,8 @@ use quick_xml::events::Event;
 use super::attrs::{Attrs, split_qname};
 use super::entities::html5_entity as resolve_html5_entity;
 use super::escape::{char_ref, unescape_into};
-use super::limits::{Limits, XmlCapped};
 pub use super::escape::{escape_into, unescape_lenient};
+use super::limits::{Limits, XmlCapped};
 pub use super::ns::Ns;
 
 mod markup;
