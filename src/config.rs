@@ -46,6 +46,9 @@ pub struct Config {
     /// How topic and source queries match text.
     #[serde(default, rename = "match")]
     pub matching: MatchConfig,
+    /// Caps on what one feed may cost (`[limits]`; see the README's Limits).
+    #[serde(default)]
+    pub limits: crate::ingest::parse::Limits,
     /// The config file this was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -576,7 +579,12 @@ impl Config {
         if f.max_body_bytes == 0 {
             return Err(self.invalid("fetch.max_body_bytes", "must be at least 1"));
         }
+        if let Some(key) = self.limits.zero_field() {
+            return Err(self.invalid(format!("limits.{key}"), "must be at least 1"));
+        }
         let mut names = HashSet::new();
+        // A set: a config of 100,000 sources and topics checks linearly.
+        let slugs: HashSet<&str> = self.topics.iter().map(|c| c.slug.as_str()).collect();
         for (i, s) in self.sources.iter().enumerate() {
             if s.name.trim().is_empty() {
                 return Err(self.invalid(format!("sources[{i}].name"), "must not be empty"));
@@ -591,7 +599,7 @@ impl Config {
                 return Err(self.invalid(format!("sources[{i}].url"), format!("{:?} is neither an http(s) URL nor a file path", s.url)));
             }
             for t in &s.topics {
-                if !self.topics.iter().any(|c| &c.slug == t) {
+                if !slugs.contains(t.as_str()) {
                     return Err(self.invalid(format!("sources[{i}].topics"), format!("no [[topics]] entry has slug {t:?}")));
                 }
             }

@@ -96,6 +96,7 @@ pub fn sources(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
                 "consecutive_errors": st.consecutive_errors,
                 "stories": s.stories,
                 "last_error": error,
+                "notes": st.last_notes,
             });
             writeln!(out, "{line}")?;
             continue;
@@ -112,6 +113,10 @@ pub fn sources(config_path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             s.stories,
             error.unwrap_or("")
         )?;
+        // What the parser's caps cut from the last body, under the row.
+        if let Some(notes) = &st.last_notes {
+            writeln!(out, "{:<24} note: {notes}", "")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,8 @@
 //! OPML subscription lists: importing their feeds as `[[sources]]` (keeping
 //! the config file's comments and layout) and exporting the sources.
 
+use std::collections::{HashMap, HashSet};
+
 use quick_xml::XmlVersion;
 use quick_xml::events::Event;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
@@ -25,11 +27,20 @@ pub struct OpmlFeed {
     pub categories: Vec<String>,
 }
 
+/// How many enclosing folders name a feed's categories: the innermost
+/// ones. Without a bound, a feed 50,000 folders deep would carry 50,000
+/// categories, and every feed on the way its own copy of them.
+pub const MAX_FOLDER_CATEGORIES: usize = 8;
+
 /// Every outline with an `xmlUrl`, in document order; folders (outlines
-/// without one) lend their text to the feeds inside as a category.
+/// without one) lend their text to the feeds inside as a category (the
+/// [`MAX_FOLDER_CATEGORIES`] innermost). Linear in the file, however
+/// many outlines or however deep.
 pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
     let mut reader = quick_xml::Reader::from_reader(bytes);
-    let mut folders: Vec<Option<String>> = Vec::new();
+    // For each open outline, whether it pushed a name onto `names`.
+    let mut folders: Vec<bool> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     let mut feeds = Vec::new();
     let mut buf = Vec::new();
     loop {
@@ -39,7 +50,10 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
         match event {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref().eq_ignore_ascii_case(b"outline") => {
                 let attr = |name: &str| {
+                    // Without checks: quick-xml's duplicate check compares
+                    // every attribute with every earlier one.
                     e.attributes()
+                        .with_checks(false)
                         .flatten()
                         .find(|a| a.key.local_name().as_ref().eq_ignore_ascii_case(name.as_bytes()))
                         .and_then(|a| a.decoded_and_normalized_value(XmlVersion::Implicit1_0, reader.decoder()).ok())
@@ -48,7 +62,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
                 let text = attr("title").filter(|t| !t.is_empty()).or_else(|| attr("text")).unwrap_or_default();
                 match attr("xmlUrl").filter(|u| !u.is_empty()) {
                     Some(xml_url) => {
-                        let mut categories: Vec<String> = folders.iter().flatten().cloned().collect();
+                        let mut categories: Vec<String> = names[names.len().saturating_sub(MAX_FOLDER_CATEGORIES)..].to_vec();
                         for c in attr("category").unwrap_or_default().split(',') {
                             let c = c.trim().trim_matches('/');
                             if let Some(last) = c.rsplit('/').next().filter(|l| !l.is_empty()) {
@@ -58,15 +72,22 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
                         categories.dedup();
                         feeds.push(OpmlFeed { title: if text.is_empty() { xml_url.clone() } else { text }, xml_url, categories });
                         if !empty {
-                            folders.push(None);
+                            folders.push(false);
                         }
                     }
-                    None if !empty => folders.push((!text.is_empty()).then_some(text)),
+                    None if !empty => {
+                        folders.push(!text.is_empty());
+                        if !text.is_empty() {
+                            names.push(text);
+                        }
+                    }
                     None => {}
                 }
             }
             Event::End(e) if e.local_name().as_ref().eq_ignore_ascii_case(b"outline") => {
-                folders.pop();
+                if folders.pop() == Some(true) {
+                    names.pop();
+                }
             }
             Event::Eof => break,
             _ => {}
@@ -96,21 +117,26 @@ pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, Imp
             .map(|a| a.iter().filter_map(|t| t.get(key).and_then(|v| v.as_str()).map(str::to_owned)).collect())
             .unwrap_or_default()
     };
-    let mut urls = existing(&doc, "sources", "url");
-    let mut names: Vec<String> = existing(&doc, "sources", "name").iter().map(|n| n.to_lowercase()).collect();
-    let mut slugs = existing(&doc, "topics", "slug");
+    // Sets, not lists: an import of 100,000 outlines stays linear.
+    let mut urls: HashSet<String> = existing(&doc, "sources", "url").into_iter().collect();
+    let mut names: HashSet<String> = existing(&doc, "sources", "name").iter().map(|n| n.to_lowercase()).collect();
+    let mut slugs: HashSet<String> = existing(&doc, "topics", "slug").into_iter().collect();
+    // The next number to try for a repeated title, so the 1,000th feed
+    // called "News" does not try "News (2)" to "News (999)" first.
+    let mut next_n: HashMap<String, usize> = HashMap::new();
     for feed in feeds {
         if urls.contains(&feed.xml_url) {
             summary.skipped.push(feed.xml_url.clone());
             continue;
         }
         let mut name = feed.title.clone();
-        let mut n = 2;
+        let n = next_n.entry(feed.title.to_lowercase()).or_insert(2);
         while names.contains(&name.to_lowercase()) {
             name = format!("{} ({n})", feed.title);
-            n += 1;
+            *n += 1;
         }
         let mut topics = Array::new();
+        let mut feed_slugs = HashSet::new();
         for c in &feed.categories {
             let slug = slugify(c);
             if slug.is_empty() || slug == "all" {
@@ -121,10 +147,10 @@ pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, Imp
                 t["slug"] = value(slug.clone());
                 t["title"] = value(c.clone());
                 topics_table(&mut doc).push(t);
-                slugs.push(slug.clone());
+                slugs.insert(slug.clone());
                 summary.new_topics.push(slug.clone());
             }
-            if !topics.iter().any(|v| v.as_str() == Some(&slug)) {
+            if feed_slugs.insert(slug.clone()) {
                 topics.push(slug);
             }
         }
@@ -135,8 +161,8 @@ pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, Imp
             t["topics"] = value(topics);
         }
         sources_table(&mut doc).push(t);
-        urls.push(feed.xml_url.clone());
-        names.push(name.to_lowercase());
+        urls.insert(feed.xml_url.clone());
+        names.insert(name.to_lowercase());
         summary.added.push(name);
     }
     Ok((doc.to_string(), summary))
@@ -212,6 +238,32 @@ mod tests {
         assert_eq!(parsed.sources.len(), 3);
         assert_eq!(parsed.sources[1].topics, vec!["world-news"]);
         assert!(export(&parsed).contains(r#"xmlUrl="https://b.example/rss" category="/world-news""#));
+    }
+
+    #[test]
+    fn a_deeply_nested_feed_takes_only_its_innermost_folders() {
+        let depth = 20;
+        let opml = format!(
+            r#"<opml version="2.0"><body>{}<outline text="Deep" xmlUrl="https://d.example/feed"/>{}</body></opml>"#,
+            (0..depth).map(|i| format!(r#"<outline text="f{i}">"#)).collect::<String>(),
+            "</outline>".repeat(depth)
+        );
+        let feeds = parse(opml.as_bytes()).unwrap();
+        let want: Vec<String> = (depth - MAX_FOLDER_CATEGORIES..depth).map(|i| format!("f{i}")).collect();
+        assert_eq!(feeds[0].categories, want);
+    }
+
+    #[test]
+    fn many_feeds_with_one_title_get_numbered_names() {
+        let opml = format!(
+            r#"<opml version="2.0"><body>{}</body></opml>"#,
+            (0..50).map(|i| format!(r#"<outline text="News" xmlUrl="https://n.example/{i}"/>"#)).collect::<String>()
+        );
+        let config = "[publish]\ntitle = \"T\"\nbase_url = \"http://x/\"\n";
+        let (_, summary) = import_into(config, &parse(opml.as_bytes()).unwrap()).unwrap();
+        assert_eq!(summary.added[0], "News");
+        assert_eq!(summary.added[1], "News (2)");
+        assert_eq!(summary.added[49], "News (50)");
     }
 
     #[test]

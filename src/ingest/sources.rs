@@ -12,7 +12,7 @@ use url::Url;
 
 use super::fetch::discover::{feed_links, looks_like_html};
 use super::fetch::{CacheHints, FetchOutcome, FetchRequest, Fetched, Fetcher, Validators};
-use super::parse::{FeedHints, ParseContext, ParsedFeed, clamp_future, parse_feed};
+use super::parse::{FeedHints, ParseContext, ParsedFeed, clamp_future, parse_feed_with};
 use crate::config::{Config, SourceConfig, SourceLocation};
 use crate::model::text::count;
 use crate::model::{Origin, Story, StoryDraft};
@@ -225,13 +225,26 @@ async fn run_source(
         None => Err(format!("{:?} is neither a URL nor a path", source.url)),
     };
     let mut parsed = None;
+    let notes_before = report.notes.len();
     report.status = match body {
         Ok(None) => SourceStatus::NotModified { total: 0 },
         Ok(Some(fetched)) => match reader.known_hashes(pk) {
             Err(e) => SourceStatus::Failed(e.to_string()),
-            Ok(known) => match ingest_body(config, source, scope, &known, &fetched.body, fetched.content_type, fetched.base.clone(), now) {
+            Ok(known) => match ingest_body(
+                config,
+                source,
+                scope,
+                &known,
+                &fetched.body,
+                fetched.content_type,
+                fetched.base.clone(),
+                now,
+                &mut report.notes,
+            ) {
                 Ok((p, hints)) => {
                     state.hints = hints;
+                    let notes = &report.notes[notes_before..];
+                    state.last_notes = (!notes.is_empty()).then(|| notes.join("; "));
                     // Only a body that parsed earns validators: otherwise a 304
                     // would keep serving what we failed to read.
                     state.validators = fetched.validators;
@@ -436,9 +449,12 @@ fn ingest_body(
     content_type: Option<String>,
     base: Option<Url>,
     now: DateTime<Utc>,
+    notes: &mut Vec<String>,
 ) -> Result<(Parsed, FeedHints), String> {
     let ctx = ParseContext { base_url: base.clone(), content_type };
-    let feed = parse_feed(body, &ctx).map_err(|e| format!("not a usable feed: {e}"))?;
+    let mut feed = parse_feed_with(body, &ctx, &config.limits).map_err(|e| format!("not a usable feed: {e}"))?;
+    // What the parser's caps cut: the build prints it under the source.
+    notes.append(&mut feed.notes);
     if feed.bozo {
         tracing::info!(source = %source.name, reason = feed.bozo_reason.as_deref().unwrap_or(""), "feed is not well-formed; recovered what could be read");
     }

@@ -35,13 +35,37 @@ pub fn absolute_url(raw: &str, base: Option<&Url>) -> Option<Url> {
 
 fn clean_list(items: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(items.len());
+    let mut seen = Seen::default();
     for item in items {
         let item = clean_text(&item);
-        if !item.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(&item)) {
+        if !item.is_empty() && seen.first(&out, &item, str::to_ascii_lowercase, |a, b| a.eq_ignore_ascii_case(b)) {
             out.push(item);
         }
     }
     out
+}
+
+/// Lists up to this long are searched for repeats item by item (a list
+/// of a few categories needs no hashing); longer ones through a set, so
+/// a story with 50,000 tags costs 50,000 steps, not a billion.
+const SCAN_MAX: usize = 16;
+
+/// The keys of a list's items once it outgrows [`SCAN_MAX`].
+#[derive(Default)]
+struct Seen(std::collections::HashSet<String>);
+
+impl Seen {
+    /// Whether `item` is not yet in `list` (compared by `key`, or `same`
+    /// while the list is short); when it is not, it is remembered.
+    fn first(&mut self, list: &[String], item: &str, key: fn(&str) -> String, same: fn(&str, &str) -> bool) -> bool {
+        if list.len() < SCAN_MAX {
+            return !list.iter().any(|o| same(o, item));
+        }
+        if self.0.is_empty() {
+            self.0.extend(list.iter().map(|o| key(o)));
+        }
+        self.0.insert(key(item))
+    }
 }
 
 /// Attachments with absolute http(s) URLs, each URL once, types filled
@@ -154,9 +178,10 @@ impl StoryDraft {
             (None, None) => story_id(IdBasis::Title { source: &scope, title: &title }),
         };
         let mut topics: Vec<String> = Vec::new();
+        let mut seen = Seen::default();
         for t in self.topics {
             let t = t.trim().to_lowercase();
-            if !t.is_empty() && !topics.contains(&t) {
+            if !t.is_empty() && seen.first(&topics, &t, str::to_owned, |a, b| a == b) {
                 topics.push(t);
             }
         }
@@ -185,6 +210,19 @@ impl StoryDraft {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn long_lists_drop_repeats_like_short_ones() {
+        // Past SCAN_MAX items the repeat check goes through a set: the
+        // first spelling of each name still wins, whatever its case.
+        let mut items: Vec<String> = (0..40).map(|i| format!("Tag{i}")).collect();
+        items.extend(["tag3", "TAG30", " Tag39 ", "new"].map(String::from));
+        let out = clean_list(items);
+        assert_eq!(out.len(), 41);
+        assert_eq!(out[3], "Tag3");
+        assert_eq!(out[30], "Tag30");
+        assert_eq!(out[40], "new");
+    }
 
     fn when() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap()

@@ -26,7 +26,8 @@ pub const ID_PREFIX: &str = "wf-";
 struct Fragment {
     base: Option<Url>,
     /// The `id`s the fragment defines: in-page links to them stay in-page.
-    ids: Vec<String>,
+    /// A set: a fragment with thousands of ids and links stays linear.
+    ids: std::collections::HashSet<String>,
     /// Hosts whose `<iframe>`/`<video>` may stay (the newsroom's
     /// `allow_embeds`); read only by the embed builder.
     embed_hosts: Vec<String>,
@@ -45,7 +46,7 @@ thread_local! {
 fn resolve(relative: &str) -> Option<Cow<'_, str>> {
     FRAGMENT.with_borrow(|f| {
         if let Some(name) = relative.strip_prefix('#')
-            && f.ids.iter().any(|id| id == name)
+            && f.ids.contains(name)
         {
             return Some(Cow::Owned(format!("#{ID_PREFIX}{name}")));
         }
@@ -114,6 +115,86 @@ fn embed_src(value: &str) -> Option<String> {
     FRAGMENT.with_borrow(|f| f.embed_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host))).then(|| url.into())
 }
 
+/// Deepest nesting of elements handed to the HTML parser. html5ever
+/// walks the open elements for many start and end tags (is a `<p>` in
+/// scope?), so markup nested 100,000 deep cost it minutes; browsers cap
+/// their trees at 512 for the same reason. Tags deeper than this are left
+/// out (their text stays, flattened into the element at the cap).
+pub const MAX_HTML_DEPTH: usize = 256;
+
+/// Elements without content: they never nest.
+const VOID: &[&str] = &[
+    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input", "keygen", "link", "meta", "param",
+    "source", "track", "wbr",
+];
+
+/// Elements whose end tag is optional (the next one closes them): counted
+/// as not nesting, so a page of unclosed `<p>`s is not "deep".
+const OPTIONAL_END: &[&str] =
+    &["p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "rb", "rt", "rtc", "rp"];
+
+/// `html` with start and end tags past `max` levels of nesting removed,
+/// by a scan of its tags (not a parse: it only has to bound the depth).
+/// Borrowed, after one count of `<`, when there are too few tags to nest
+/// that deep: every ordinary story.
+fn flatten_deep(html: &str, max: usize) -> Cow<'_, str> {
+    let bytes = html.as_bytes();
+    if memchr::memchr_iter(b'<', bytes).nth(max).is_none() {
+        return Cow::Borrowed(html);
+    }
+    let (mut depth, mut over) = (0usize, 0usize);
+    let mut out = String::new();
+    let (mut kept, mut pos) = (0usize, 0usize);
+    while let Some(lt) = memchr::memchr(b'<', &bytes[pos..]).map(|i| pos + i) {
+        let closing = bytes.get(lt + 1) == Some(&b'/');
+        let name_at = lt + 1 + usize::from(closing);
+        let name_len = bytes[name_at..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        if name_len == 0 || !bytes[name_at].is_ascii_alphabetic() {
+            // A comment is skipped whole (it may hold `<`); anything else
+            // (`<!DOCTYPE`, a stray `<`) is text to this scan.
+            pos = match bytes[lt + 1..].starts_with(b"!--") {
+                true => memchr::memmem::find(&bytes[lt + 4..], b"-->").map_or(bytes.len(), |i| lt + 4 + i + 3),
+                false => lt + 1,
+            };
+            continue;
+        }
+        let name = &html[name_at..name_at + name_len];
+        let end = memchr::memchr(b'>', &bytes[name_at + name_len..]).map_or(bytes.len(), |i| name_at + name_len + i + 1);
+        pos = end;
+        let nests = !VOID.iter().chain(OPTIONAL_END).any(|v| v.eq_ignore_ascii_case(name)) && !(!closing && bytes[..end].ends_with(b"/>"));
+        if !nests {
+            continue;
+        }
+        let drop = match closing {
+            true if over > 0 => {
+                over -= 1;
+                true
+            }
+            true => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            false if depth >= max => {
+                over += 1;
+                true
+            }
+            false => {
+                depth += 1;
+                false
+            }
+        };
+        if drop {
+            out.push_str(&html[kept..lt]);
+            kept = end;
+        }
+    }
+    if kept == 0 {
+        return Cow::Borrowed(html);
+    }
+    out.push_str(&html[kept..]);
+    Cow::Owned(out)
+}
+
 /// Sanitizes an HTML fragment, resolving relative URLs against `base`.
 /// The result is NFC, free of XML-forbidden characters, and trimmed.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
@@ -129,7 +210,8 @@ pub fn sanitize_with_embeds(html: &str, base: Option<&Url>, embed_hosts: &[Strin
         return String::new();
     }
     let input = xml_safe_nfc(html);
-    let ids = if input.contains("id=") || input.contains("ID=") { ids_in(&input) } else { Vec::new() };
+    let input = flatten_deep(&input, MAX_HTML_DEPTH);
+    let ids = if input.contains("id=") || input.contains("ID=") { ids_in(&input).into_iter().collect() } else { Default::default() };
     FRAGMENT.with_borrow_mut(|f| *f = Fragment { base: base.cloned(), ids, embed_hosts: embed_hosts.to_vec() });
     if embed_hosts.is_empty() {
         return BUILDER.with(|builder| builder.clean(&input).to_string()).trim().to_owned();
@@ -282,6 +364,33 @@ mod tests {
         let video = r#"<video controls src="https://player.vimeo.com/v.mp4"></video><video src="https://evil.example/v.mp4"></video>"#;
         let out = sanitize_with_embeds(video, None, &hosts);
         assert!(out.contains(r#"src="https://player.vimeo.com/v.mp4""#) && !out.contains("evil"), "{out}");
+    }
+
+    #[test]
+    fn markup_past_the_depth_cap_loses_its_tags_not_its_text() {
+        let deep = |n: usize| format!("{}x{}", "<div>".repeat(n), "</div>".repeat(n));
+        let cases: [(&str, String, usize, String); 8] = [
+            ("shallow markup is untouched", "<div><p>x</p></div>".into(), 2, "<div><p>x</p></div>".into()),
+            ("deeper tags are dropped", deep(5), 2, deep(2)),
+            ("inner text stays", "<b><i><u>t</u></i></b>u".into(), 1, "<b>t</b>u".into()),
+            ("void elements do not nest", "<br>".repeat(10), 2, "<br>".repeat(10)),
+            ("unclosed paragraphs do not nest", "<p>a<p>b<p>c<p>d".into(), 1, "<p>a<p>b<p>c<p>d".into()),
+            ("self-closing tags do not nest", "<x/><y/><z/><w/>".into(), 1, "<x/><y/><z/><w/>".into()),
+            ("a comment is skipped whole", "<!--<a><b><c><d>--><e>t</e>".into(), 1, "<!--<a><b><c><d>--><e>t</e>".into()),
+            ("upper case names count", "<DIV><DIV><DIV>x</DIV></DIV></DIV>".into(), 1, "<DIV>x</DIV>".into()),
+        ];
+        for (name, input, max, want) in cases {
+            assert_eq!(flatten_deep(&input, max), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn content_nested_deeper_than_the_cap_is_sanitized_flat() {
+        let n = 50_000;
+        let html = format!("{}deep text{}", "<div>".repeat(n), "</div>".repeat(n));
+        let out = sanitize_html(&html, None);
+        assert!(out.contains("deep text"));
+        assert_eq!(out.matches("<div>").count(), MAX_HTML_DEPTH);
     }
 
     #[test]

@@ -132,6 +132,12 @@ ALTER TABLE sources ADD COLUMN scope TEXT;
 /// Version 6: why entries were not stored (filtered, duplicate, too
 /// old, held, expired), for `wirefeed explain`; one row per source and
 /// entry, replaced when decided again, pruned after `keep_days`.
+/// Version 7: what the parser's caps cut from a source's last body
+/// (`wirefeed sources` shows it).
+const V7: &str = "
+ALTER TABLE sources ADD COLUMN last_notes TEXT;
+";
+
 const V6: &str = "
 CREATE TABLE decisions (
     source INTEGER NOT NULL,

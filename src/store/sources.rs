@@ -28,6 +28,9 @@ pub struct SourceState {
     pub last_success: Option<DateTime<Utc>>,
     pub last_status: Option<String>,
     pub last_error: Option<String>,
+    /// What the parser cut from the last body it read (see
+    /// [`crate::ingest::parse::Limits`]), notes joined by "; ".
+    pub last_notes: Option<String>,
     /// Failed fetches since the last success (drives backoff).
     pub consecutive_errors: u32,
     /// When `wirefeed run` fetches it next.
@@ -54,7 +57,7 @@ impl SourceKind {
 }
 
 const COLUMNS: &str = "name, url, etag, last_modified, retry_until, moved_to, discovered, disabled, last_fetch, last_success, \
-                       last_status, last_error, consecutive_errors, next_fetch, hint_ttl, hint_period, skip_hours, skip_days";
+                       last_status, last_error, consecutive_errors, next_fetch, hint_ttl, hint_period, skip_hours, skip_days, last_notes";
 
 /// A source as `wirefeed sources` shows it.
 #[derive(Debug, Clone)]
@@ -219,6 +222,7 @@ fn from_row_at(r: &Row<'_>, offset: usize) -> rusqlite::Result<(String, SourceSt
                 skip_hours: r.get(g(16))?,
                 skip_days: r.get(g(17))?,
             },
+            last_notes: r.get(g(18))?,
         },
     ))
 }
@@ -233,7 +237,7 @@ pub(super) fn save(conn: &Connection, pk: i64, s: &SourceState) -> rusqlite::Res
     let mut stmt = conn.prepare_cached(
         "UPDATE sources SET url = ?2, etag = ?3, last_modified = ?4, retry_until = ?5, moved_to = ?6, discovered = ?7, disabled = ?8, \
          last_fetch = ?9, last_success = ?10, last_status = ?11, last_error = ?12, consecutive_errors = ?13, next_fetch = ?14, \
-         hint_ttl = ?15, hint_period = ?16, skip_hours = ?17, skip_days = ?18 WHERE pk = ?1",
+         hint_ttl = ?15, hint_period = ?16, skip_hours = ?17, skip_days = ?18, last_notes = ?19 WHERE pk = ?1",
     )?;
     stmt.execute(rusqlite::params![
         pk,
@@ -254,6 +258,7 @@ pub(super) fn save(conn: &Connection, pk: i64, s: &SourceState) -> rusqlite::Res
         s.hints.update_period.map(|d| d.as_secs() as i64),
         s.hints.skip_hours,
         s.hints.skip_days,
+        s.last_notes,
     ])?;
     Ok(())
 }

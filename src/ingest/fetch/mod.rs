@@ -81,6 +81,17 @@ pub enum FetchError {
     Timeout(Duration),
     #[error("cannot connect: {0}")]
     Connect(String),
+    /// The TLS handshake failed (the server speaks no TLS, or its
+    /// certificate is refused).
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
+    /// The body broke off or could not be read after the headers: a reset
+    /// connection, broken chunked encoding, fewer bytes than
+    /// `Content-Length` promised, a truncated or corrupt gzip, deflate or
+    /// brotli stream. (reqwest reports all of these as decode errors once
+    /// decompression is on, so the cause says which.)
+    #[error("body broken off after the headers: {0}")]
+    Body(String),
     #[error("request failed: {0}")]
     Request(String),
     #[error("redirect loop at {0}")]
@@ -109,11 +120,34 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
+/// Whether a connect error on an https URL came from TLS: rustls's
+/// failures reach us as an I/O error of kind `InvalidData` (wrapped in
+/// others), the socket's own (refused, unreachable) with their own kinds.
+fn is_tls(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut invalid_data = false;
+    while let Some(err) = cur {
+        // An I/O error's `source()` skips the error it wraps: look inside.
+        cur = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                invalid_data |= io.kind() == std::io::ErrorKind::InvalidData;
+                io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static))
+            }
+            None => err.source(),
+        };
+    }
+    invalid_data && e.url().is_some_and(|u| u.scheme() == "https")
+}
+
 fn classify(e: reqwest::Error, timeout: Duration) -> FetchError {
     if e.is_timeout() {
         FetchError::Timeout(timeout)
+    } else if e.is_connect() && is_tls(&e) {
+        FetchError::Tls(root_cause(&e))
     } else if e.is_connect() {
         FetchError::Connect(root_cause(&e))
+    } else if e.is_body() || e.is_decode() {
+        FetchError::Body(root_cause(&e))
     } else {
         FetchError::Request(root_cause(&e))
     }

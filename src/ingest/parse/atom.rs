@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::date::parse_date;
 use super::ext::ExtFeed;
 use super::item::{ItemParts, Prefer, children, read_item};
+use super::limits::LIST_CEILING;
 use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, TextKind, push_unique, resolve_link};
 use super::text::{decode_base64, plain_text};
 use super::xml::{Elem, Ev, Ns, XmlReader, escape_into};
@@ -82,7 +83,11 @@ pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
             }
             b"updated" | b"modified" => head.updated = parse_date(&xr.read_text()).or(head.updated),
             b"published" | b"issued" => head.published = parse_date(&xr.read_text()).or(head.published),
-            b"entry" | b"item" => feed.entries.push(adapt_entry(read_item(xr, home, Prefer::Atom))),
+            b"entry" | b"item" => {
+                if xr.entry_fits(feed.entries.len()) {
+                    feed.entries.push(adapt_entry(read_item(xr, home, Prefer::Atom)));
+                }
+            }
             _ => return false,
         }
         true
@@ -142,7 +147,8 @@ impl AtomItem {
     fn read_link<'a>(&mut self, xr: &mut XmlReader<'a>, e: &Elem<'a>) {
         let rel = xr.attr(e, Ns::None, b"rel");
         if rel.as_deref().map(str::trim) == Some("enclosure") {
-            if let Some(href) = xr.attr(e, Ns::None, b"href").filter(|h| !h.trim().is_empty()) {
+            let href = xr.attr(e, Ns::None, b"href").filter(|h| !h.trim().is_empty() && self.enclosures.len() < LIST_CEILING);
+            if let Some(href) = href {
                 self.enclosures.push(Enclosure {
                     url: resolve_link(&href, xr.base()),
                     mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::date::parse_date;
 use super::hints::Syndication;
 use super::item::children;
+use super::limits::LIST_CEILING;
 use super::model::{Enclosure, EntryImage, TextKind, resolve_link};
 use super::text::{guess_kind, plain_text};
 use super::xml::{Elem, Ev, Ns, XmlReader};
@@ -74,7 +75,7 @@ fn set_if_none(slot: &mut Option<String>, value: String) {
 
 fn push_trimmed(list: &mut Vec<String>, value: &str) {
     let v = value.trim();
-    if !v.is_empty() && !list.iter().any(|x| x == v) {
+    if !v.is_empty() && list.len() < LIST_CEILING && !list.iter().any(|x| x == v) {
         list.push(v.to_string());
     }
 }
@@ -129,7 +130,7 @@ impl ExtItem {
                         extension: true,
                         ..Default::default()
                     };
-                    self.media_files.push((enclosure, false));
+                    self.push_media((enclosure, false));
                 }
                 xr.skip();
             }
@@ -251,7 +252,7 @@ impl ExtItem {
             }
             true
         });
-        self.media_files.push((enclosure, is_default));
+        self.push_media((enclosure, is_default));
     }
 
     /// `media:group` holds representations of one thing (bit rates,
@@ -268,6 +269,13 @@ impl ExtItem {
                 chosen.title.clone_from(&self.media_title);
             }
             self.media_files.push((chosen, d));
+        }
+    }
+
+    /// Keeps a file, up to the list ceiling.
+    fn push_media(&mut self, file: (Enclosure, bool)) {
+        if self.media_files.len() < LIST_CEILING {
+            self.media_files.push(file);
         }
     }
 

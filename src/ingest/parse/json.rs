@@ -4,9 +4,14 @@
 //! keys are ignored, and a wrong type in one optional field drops only that
 //! field, since publishers hand-write these documents.
 
+use std::cell::Cell;
+
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::Value;
 use url::Url;
+
+use super::limits::XmlCapped;
 
 use super::date::parse_date;
 use super::model::{Enclosure, EntryImage, FeedFormat, ParseError, ParsedEntry, ParsedFeed, TextKind, push_unique, resolve_link};
@@ -23,7 +28,47 @@ struct JsonFeed {
     authors: Value,
     /// JSON Feed 1.0 (deprecated in 1.1, still written).
     author: Value,
-    items: Vec<Value>,
+    items: Items,
+}
+
+thread_local! {
+    /// `max_entries` for the document being read on this thread.
+    static MAX_ITEMS: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// The `items` array: the first `max_entries` items, and a count of the
+/// rest, which are read past without being built.
+#[derive(Default)]
+struct Items {
+    kept: Vec<Value>,
+    skipped: u64,
+}
+
+impl<'de> Deserialize<'de> for Items {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Seq;
+        impl<'de> Visitor<'de> for Seq {
+            type Value = Items;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of items")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items, A::Error> {
+                let max = MAX_ITEMS.with(Cell::get);
+                let mut items = Items::default();
+                while items.kept.len() < max {
+                    match seq.next_element::<Value>()? {
+                        Some(v) => items.kept.push(v),
+                        None => return Ok(items),
+                    }
+                }
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    items.skipped += 1;
+                }
+                Ok(items)
+            }
+        }
+        d.deserialize_seq(Seq)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -55,8 +100,12 @@ fn string(v: &Value) -> Option<String> {
     }
 }
 
-pub fn parse(bytes: &[u8], base: Option<&Url>) -> Result<ParsedFeed, ParseError> {
-    let doc: JsonFeed = serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+/// Reads a JSON Feed; items past `max_entries` are counted, not read.
+pub fn parse(bytes: &[u8], base: Option<&Url>, max_entries: usize) -> Result<(ParsedFeed, XmlCapped), ParseError> {
+    MAX_ITEMS.with(|m| m.set(max_entries));
+    let doc = serde_json::from_slice::<JsonFeed>(bytes);
+    MAX_ITEMS.with(|m| m.set(usize::MAX));
+    let doc = doc.map_err(|e| ParseError::Json(e.to_string()))?;
     let version = string(&doc.version).unwrap_or_default();
     let format = if version.ends_with("/1.1") {
         FeedFormat::JsonFeed11
@@ -70,7 +119,8 @@ pub fn parse(bytes: &[u8], base: Option<&Url>) -> Result<ParsedFeed, ParseError>
     feed.link = string(&doc.home_page_url).map(|l| resolve_link(&l, base));
     // JSON Feed has no feed id: `ParsedFeed::id` stays empty.
     feed.authors = authors(&doc.authors, &doc.author);
-    for raw in doc.items {
+    let capped = XmlCapped { entries: doc.items.skipped, ..Default::default() };
+    for raw in doc.items.kept {
         let Ok(item) = serde_json::from_value::<JsonItem>(raw) else {
             feed.bozo = true;
             feed.bozo_reason.get_or_insert_with(|| "malformed item".into());
@@ -78,7 +128,7 @@ pub fn parse(bytes: &[u8], base: Option<&Url>) -> Result<ParsedFeed, ParseError>
         };
         feed.entries.push(entry(item, base));
     }
-    Ok(feed)
+    Ok((feed, capped))
 }
 
 /// `content_text` as HTML: escaped, line breaks kept.
@@ -126,7 +176,7 @@ fn entry(item: JsonItem, base: Option<&Url>) -> ParsedEntry {
         }
     }
     for a in &item.attachments {
-        if let Some(url) = string(&a["url"]) {
+        if let Some(url) = string(&a["url"]).filter(|_| e.enclosures.len() < super::limits::LIST_CEILING) {
             e.enclosures.push(Enclosure {
                 url: resolve_link(&url, base),
                 mime: string(&a["mime_type"]),
@@ -152,7 +202,7 @@ mod tests {
                     "attachments":[{"url":"a.mp3","mime_type":"audio/mpeg","size_in_bytes":12}]},
                    "junk"]}"#;
         let base = Url::parse("https://e.com/feed.json").unwrap();
-        let f = parse(doc, Some(&base)).unwrap();
+        let f = parse(doc, Some(&base), usize::MAX).unwrap().0;
         assert_eq!(f.format, FeedFormat::JsonFeed11);
         assert!(f.bozo);
         let e = &f.entries[0];
@@ -167,12 +217,12 @@ mod tests {
     #[test]
     fn text_content_is_escaped() {
         let doc = br#"{"version":"https://jsonfeed.org/version/1","items":[{"id":"1","content_text":"a<b\nc"}]}"#;
-        assert_eq!(parse(doc, None).unwrap().entries[0].content.as_deref(), Some("a&lt;b<br>\nc"));
+        assert_eq!(parse(doc, None, usize::MAX).unwrap().0.entries[0].content.as_deref(), Some("a&lt;b<br>\nc"));
     }
 
     #[test]
     fn rejects_other_json() {
-        assert!(parse(br#"{"a":1}"#, None).is_err());
-        assert!(parse(b"{", None).is_err());
+        assert!(parse(br#"{"a":1}"#, None, usize::MAX).is_err());
+        assert!(parse(b"{", None, usize::MAX).is_err());
     }
 }

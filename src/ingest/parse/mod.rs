@@ -19,6 +19,7 @@ mod ext;
 mod hints;
 mod item;
 mod json;
+mod limits;
 mod model;
 mod ns;
 mod report;
@@ -31,6 +32,7 @@ use url::Url;
 pub use date::{clamp_future, parse_date};
 pub use encoding::{Decoded, parse_content_type, to_utf8};
 pub use hints::FeedHints;
+pub use limits::{LIST_CEILING, Limits, truncate_utf8};
 pub use model::{Enclosure, EntryImage, FeedFormat, ParseContext, ParseError, ParsedEntry, ParsedFeed, TextKind};
 pub use report::{FIXTURE_URL_ROOT, conformance_json, fixture_context, run_parse_command};
 pub use text::strip_html;
@@ -43,16 +45,24 @@ pub fn unescape_html(s: &str) -> String {
 
 use xml::{Ev, XmlReader};
 
-/// Parses a feed document of any supported format.
+/// Parses a feed document of any supported format, within the default
+/// [`Limits`].
 pub fn parse_feed(bytes: &[u8], ctx: &ParseContext) -> Result<ParsedFeed, ParseError> {
+    parse_feed_with(bytes, ctx, &Limits::default())
+}
+
+/// Parses a feed document of any supported format, within `limits`: what
+/// is over a cap is cut or dropped, and [`ParsedFeed::notes`] says so.
+pub fn parse_feed_with(bytes: &[u8], ctx: &ParseContext, limits: &Limits) -> Result<ParsedFeed, ParseError> {
     let decoded = to_utf8(bytes, ctx.content_type.as_deref());
     let text: &[u8] = &decoded.text;
     let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
-    let mut feed = match text.get(start) {
+    let (mut feed, capped) = match text.get(start) {
         None => return Err(ParseError::Empty),
-        Some(b'{') => json::parse(&text[start..], ctx.base_url.as_ref())?,
-        Some(_) => parse_xml(text, ctx.base_url.clone())?,
+        Some(b'{') => json::parse(&text[start..], ctx.base_url.as_ref(), limits.max_entries)?,
+        Some(_) => parse_xml(text, ctx.base_url.clone(), limits)?,
     };
+    limits.apply(&mut feed, capped);
     feed.dedup_entries();
     feed.entries.shrink_to_fit();
     if let Some(reason) = decoded.bozo {
@@ -63,8 +73,8 @@ pub fn parse_feed(bytes: &[u8], ctx: &ParseContext) -> Result<ParsedFeed, ParseE
 }
 
 /// Finds the root element and hands the document to the matching format.
-fn parse_xml(text: &[u8], base: Option<Url>) -> Result<ParsedFeed, ParseError> {
-    let mut xr = XmlReader::new(text, base);
+fn parse_xml(text: &[u8], base: Option<Url>, limits: &Limits) -> Result<(ParsedFeed, limits::XmlCapped), ParseError> {
+    let mut xr = XmlReader::with_limits(text, base, *limits);
     let root = loop {
         match xr.next() {
             Ev::Start(e) => break e,
@@ -86,7 +96,7 @@ fn parse_xml(text: &[u8], base: Option<Url>) -> Result<ParsedFeed, ParseError> {
         feed.bozo = true;
         feed.bozo_reason = Some(reason);
     }
-    Ok(feed)
+    Ok((feed, xr.capped))
 }
 
 #[cfg(test)]

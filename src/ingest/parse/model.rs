@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::hints::FeedHints;
+use super::limits::LIST_CEILING;
 use crate::model::{Attachment, Image, StoryDraft};
 
 /// The HTTP context of a fetched document.
@@ -88,6 +89,9 @@ pub struct ParsedFeed {
     /// What the feed says about how often to fetch it (for `wirefeed run`).
     pub hints: FeedHints,
     pub entries: Vec<ParsedEntry>,
+    /// What the parser cut or dropped to keep within its [`super::Limits`],
+    /// one line per kind of cut; empty for nearly every feed.
+    pub notes: Vec<String>,
 }
 
 impl ParsedFeed {
@@ -105,6 +109,7 @@ impl ParsedFeed {
             ttl: None,
             hints: FeedHints::default(),
             entries: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -218,7 +223,9 @@ impl ParsedEntry {
             known.absorb(e);
             return;
         }
-        self.enclosures.push(e);
+        if self.enclosures.len() < LIST_CEILING {
+            self.enclosures.push(e);
+        }
     }
 
     /// `itunes:duration` describes the episode's audio or video: it goes on
@@ -287,9 +294,11 @@ impl ParsedEntry {
 }
 
 /// Appends `value` trimmed, unless it is empty or already there.
+/// A list at [`LIST_CEILING`] takes nothing more (the caps then cut it
+/// and say so).
 pub fn push_unique(list: &mut Vec<String>, value: String) {
     let t = value.trim();
-    if t.is_empty() || list.iter().any(|x| x == t) {
+    if t.is_empty() || list.len() >= LIST_CEILING || list.iter().any(|x| x == t) {
         return;
     }
     list.push(if t.len() == value.len() { value } else { t.to_string() });

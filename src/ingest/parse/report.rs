@@ -35,6 +35,9 @@ struct FileView<'a> {
     bozo_exception: Option<String>,
     feed: FeedView<'a>,
     entries: EntriesView<'a>,
+    /// What the parser's caps cut (absent when nothing was).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -134,6 +137,7 @@ fn view<'a>(result: &'a Result<ParsedFeed, ParseError>, path: Option<&'a str>) -
                 authors: &f.authors,
             },
             entries: EntriesView(&f.entries),
+            notes: &f.notes,
         },
         Err(e) => FileView {
             path,
@@ -143,6 +147,7 @@ fn view<'a>(result: &'a Result<ParsedFeed, ParseError>, path: Option<&'a str>) -
             bozo_exception: Some(e.to_string()),
             feed: FeedView { title: None, link: None, updated: None, id: None, authors: &[] },
             entries: EntriesView(&[]),
+            notes: &[],
         },
     }
 }

@@ -13,6 +13,7 @@ use super::date::parse_date;
 use super::ext::ExtFeed;
 use super::hints::{FeedHints, read_skip_days, read_skip_hours, ttl_from_minutes};
 use super::item::{ItemParts, Prefer, children, read_item};
+use super::limits::LIST_CEILING;
 use super::model::{Enclosure, FeedFormat, ParsedEntry, ParsedFeed, push_unique, resolve_link};
 use super::text::guessed_title;
 use super::xml::{Elem, Ns, XmlReader};
@@ -82,7 +83,9 @@ pub fn parse<'a>(xr: &mut XmlReader<'a>, root: Elem<'a>) -> ParsedFeed {
                 true
             }
             b"item" if e.ns.is_rss() || e.ns == home => {
-                feed.entries.push(adapt_item(read_item(xr, home, Prefer::Rss), None));
+                if xr.entry_fits(feed.entries.len()) {
+                    feed.entries.push(adapt_item(read_item(xr, home, Prefer::Rss), None));
+                }
                 true
             }
             _ => false,
@@ -105,8 +108,10 @@ pub fn parse_rdf(xr: &mut XmlReader<'_>) -> ParsedFeed {
             true
         }
         b"item" if e.ns.is_rss() => {
-            let about = xr.attr(e, Ns::Rdf, b"about").map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
-            feed.entries.push(adapt_item(read_item(xr, Ns::None, Prefer::Rss), about));
+            if xr.entry_fits(feed.entries.len()) {
+                let about = xr.attr(e, Ns::Rdf, b"about").map(|a| a.trim().to_string()).filter(|a| !a.is_empty());
+                feed.entries.push(adapt_item(read_item(xr, Ns::None, Prefer::Rss), about));
+            }
             true
         }
         _ => false,
@@ -151,7 +156,11 @@ fn read_channel<'a>(xr: &mut XmlReader<'a>, ch: &mut RssChannel, entries: &mut V
             b"ttl" => ch.ttl = xr.read_text().trim().parse().ok(),
             b"skiphours" => ch.skip_hours |= read_skip_hours(xr),
             b"skipdays" => ch.skip_days |= read_skip_days(xr),
-            b"item" => entries.push(adapt_item(read_item(xr, home, Prefer::Rss), None)),
+            b"item" => {
+                if xr.entry_fits(entries.len()) {
+                    entries.push(adapt_item(read_item(xr, home, Prefer::Rss), None));
+                }
+            }
             _ => return false,
         }
         true
@@ -197,7 +206,8 @@ impl RssItem {
                 }
             }
             b"enclosure" => {
-                if let Some(url) = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty()) {
+                let url = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty() && self.enclosures.len() < LIST_CEILING);
+                if let Some(url) = url {
                     self.enclosures.push(Enclosure {
                         url: resolve_link(&url, xr.base()),
                         mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),

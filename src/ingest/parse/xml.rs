@@ -16,6 +16,7 @@ use super::attrs::{Attrs, split_qname};
 use super::entities::html5_entity as resolve_html5_entity;
 use super::escape::{char_ref, unescape_into};
 pub use super::escape::{escape_into, unescape_lenient};
+use super::limits::{Limits, XmlCapped};
 pub use super::ns::Ns;
 
 mod markup;
@@ -88,10 +89,22 @@ pub struct XmlReader<'a> {
     root_closed: bool,
     /// Why the document is not well-formed, if it is not.
     pub bozo: Option<String>,
+    limits: Limits,
+    /// What the limits left out so far.
+    pub capped: XmlCapped,
+    /// The last attribute value counted as too long (its address), so a
+    /// value asked for twice counts once.
+    last_long: usize,
 }
 
 impl<'a> XmlReader<'a> {
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn new(doc: &'a [u8], base: Option<Url>) -> Self {
+        Self::with_limits(doc, base, Limits::default())
+    }
+
+    /// A reader that keeps to `limits` (nesting depth, attributes, entries).
+    pub fn with_limits(doc: &'a [u8], base: Option<Url>, limits: Limits) -> Self {
         let mut inner = quick_xml::Reader::from_reader(doc);
         let cfg = inner.config_mut();
         cfg.allow_dangling_amp = true;
@@ -111,6 +124,48 @@ impl<'a> XmlReader<'a> {
             done: false,
             root_closed: false,
             bozo: None,
+            limits,
+            capped: XmlCapped::default(),
+            last_long: 0,
+        }
+    }
+
+    /// Whether one more entry fits when `have` are read; when not, the
+    /// current element (the entry) is skipped and counted.
+    pub fn entry_fits(&mut self, have: usize) -> bool {
+        if have < self.limits.max_entries {
+            return true;
+        }
+        self.capped.entries += 1;
+        self.skip();
+        false
+    }
+
+    /// Reads past the element just started without opening it or
+    /// anything inside it, counting start and end tags: what is nested
+    /// deeper than `max_depth` costs no memory and no stack.
+    fn skip_too_deep(&mut self) {
+        self.capped.too_deep += 1;
+        let mut open = 1usize;
+        while open > 0 {
+            let before = self.inner.buffer_position();
+            match self.inner.read_event() {
+                Ok(Event::Start(_)) => open += 1,
+                Ok(Event::End(_)) => open -= 1,
+                Ok(Event::Eof) => {
+                    self.done = true;
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.errors += 1;
+                    self.set_bozo(|| format!("XML error: {e}"));
+                    if self.errors > MAX_ERRORS || self.inner.buffer_position() <= before {
+                        self.done = true;
+                        return;
+                    }
+                }
+            }
         }
     }
 
@@ -156,6 +211,8 @@ impl<'a> XmlReader<'a> {
                 }
             };
             match event {
+                Event::Start(_) if self.stack.len() >= self.limits.max_depth => self.skip_too_deep(),
+                Event::Empty(_) if self.stack.len() >= self.limits.max_depth => self.capped.too_deep += 1,
                 Event::Start(s) => {
                     self.check_second_root();
                     return self.start(self.reborrow(&s), false);
@@ -273,15 +330,27 @@ impl<'a> XmlReader<'a> {
         let ns_mark = self.ns.len();
         let base_mark = self.bases.len();
         let mut xml_base = None;
-        for (key, value) in Attrs::new(&raw[name_len..]) {
+        for (i, (key, value)) in Attrs::new(&raw[name_len..]).enumerate() {
+            if i == self.limits.max_attributes {
+                self.capped.many_attributes += 1;
+                break;
+            }
             let prefix = if key == b"xmlns" { Some(&b""[..]) } else { key.strip_prefix(b"xmlns:") };
             if let Some(prefix) = prefix {
+                if value.len() > self.limits.max_attribute_bytes {
+                    self.capped.long_attributes += 1;
+                    continue;
+                }
                 if self.ns.len() >= MAX_NS_DECLS {
                     self.set_bozo(|| "too many namespace declarations".into());
                     continue;
                 }
                 self.ns.push((prefix, Ns::from_uri(value)));
             } else if key == b"xml:base" {
+                if value.len() > self.limits.max_attribute_bytes {
+                    self.capped.long_attributes += 1;
+                    continue;
+                }
                 xml_base = Some(value);
             }
         }
@@ -350,7 +419,7 @@ impl<'a> XmlReader<'a> {
     pub fn attr(&mut self, elem: &Elem<'a>, ns: Ns, local: &[u8]) -> Option<Cow<'a, str>> {
         let name_len = elem.raw.iter().position(|b| b.is_ascii_whitespace() || *b == b'/').unwrap_or(elem.raw.len());
         let mut found = None;
-        for (key, value) in Attrs::new(&elem.raw[name_len..]) {
+        for (key, value) in Attrs::new(&elem.raw[name_len..]).take(self.limits.max_attributes) {
             let (prefix, name) = split_qname(key);
             if name != local || prefix == b"xmlns" {
                 continue;
@@ -361,7 +430,15 @@ impl<'a> XmlReader<'a> {
                 break;
             }
         }
-        let raw = self.text_of(found?);
+        let found = found?;
+        if found.len() > self.limits.max_attribute_bytes {
+            if found.as_ptr() as usize != self.last_long {
+                self.last_long = found.as_ptr() as usize;
+                self.capped.long_attributes += 1;
+            }
+            return None;
+        }
+        let raw = self.text_of(found);
         if !raw.contains('&') {
             return Some(raw);
         }

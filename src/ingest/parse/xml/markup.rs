@@ -106,7 +106,7 @@ impl<'a> XmlReader<'a> {
         }
         let name = self.text_of(e.local);
         out.push_str(&name);
-        for (key, value) in Attrs::new(rest) {
+        for (key, value) in Attrs::new(rest).take(self.limits.max_attributes) {
             if key == b"xmlns" || key.starts_with(b"xmlns:") {
                 continue;
             }
