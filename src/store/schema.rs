@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub const APPLICATION_ID: i32 = 0x7766_6431;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this wirefeed writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -132,12 +132,6 @@ ALTER TABLE sources ADD COLUMN scope TEXT;
 /// Version 6: why entries were not stored (filtered, duplicate, too
 /// old, held, expired), for `wirefeed explain`; one row per source and
 /// entry, replaced when decided again, pruned after `keep_days`.
-/// Version 7: what the parser's caps cut from a source's last body
-/// (`wirefeed sources` shows it).
-const V7: &str = "
-ALTER TABLE sources ADD COLUMN last_notes TEXT;
-";
-
 const V6: &str = "
 CREATE TABLE decisions (
     source INTEGER NOT NULL,
@@ -162,6 +156,12 @@ ALTER TABLE tombstones ADD COLUMN link_hash INTEGER;
 /// <iframe>, 2 <script>"; NULL when nothing), for `wirefeed explain`.
 const V7: &str = "
 ALTER TABLE stories ADD COLUMN sanitized TEXT;
+";
+
+/// Version 8: what the parser's caps cut from a source's last body
+/// (`wirefeed sources` shows it).
+const V8: &str = "
+ALTER TABLE sources ADD COLUMN last_notes TEXT;
 ";
 
 /// Version 5: stories an editor took down (`wirefeed hide`).
