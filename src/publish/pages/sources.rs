@@ -81,17 +81,19 @@ fn card(
     if let Some(site) = site {
         let _ = writeln!(out, "<dt>Site</dt><dd>{}</dd>", link(site));
     }
-    let when = |t: Option<DateTime<Utc>>| t.map_or_else(|| "-".to_owned(), |t| time(&pages.site, t));
-    let _ = writeln!(out, "<dt>Last fetch</dt><dd>{}</dd>", when(state.and_then(|s| s.last_fetch)));
-    let _ = writeln!(out, "<dt>Last success</dt><dd>{}</dd>", when(state.and_then(|s| s.last_success)));
-    let next = if source.enabled && state.is_none_or(|s| s.disabled.is_none()) {
-        state.map_or_else(|| "at the next run".to_owned(), |s| when(s.next_fetch.or(s.retry_until)))
-    } else {
-        "never (not fetched)".to_owned()
-    };
-    let _ = writeln!(out, "<dt>Next fetch</dt><dd>{next}</dd>");
+    // Only what changes when the source's health changes: fetch times
+    // and the count of errors in a row move at every fetch and would
+    // rewrite the page at every build (`wirefeed sources` and `/metrics`
+    // have them). While it fails, the last success says since when.
+    let when = |t: Option<DateTime<Utc>>| t.map_or_else(|| "never".to_owned(), |t| time(&pages.site, t));
     let errors = state.map_or(0, |s| s.consecutive_errors);
-    let _ = writeln!(out, "<dt>Errors in a row</dt><dd>{errors}</dd>");
+    if errors > 0 {
+        let _ = writeln!(out, "<dt>Last success</dt><dd>{}</dd>", when(state.and_then(|s| s.last_success)));
+    }
+    if !source.enabled || state.is_some_and(|s| s.disabled.is_some()) {
+        let _ = writeln!(out, "<dt>Fetched</dt><dd>never (not fetched)</dd>");
+    }
+
     if let Some(error) = state.and_then(|s| s.disabled.as_deref().or(s.last_error.as_deref())).filter(|e| !e.is_empty()) {
         let _ = writeln!(out, "<dt>Last error</dt><dd dir=\"auto\">{}</dd>", esc(&redact_text(error)));
     }
@@ -111,7 +113,9 @@ fn status(enabled: bool, summary: Option<&SourceSummary>) -> (String, &'static s
         return ("paused (enabled = false)".to_owned(), "status-warn");
     }
     match s.state.last_status.as_deref() {
-        Some(ok @ ("ok" | "not modified")) => (ok.to_owned(), "status-ok"),
+        // One word for both: a refetch that finds nothing new must not
+        // change the page.
+        Some("ok" | "not modified") => ("ok".to_owned(), "status-ok"),
         Some("error") => ("error".to_owned(), "status-bad"),
         Some(other) => (other.to_owned(), "status-warn"),
         None => ("not fetched yet".to_owned(), "status-warn"),
