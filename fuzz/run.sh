@@ -44,7 +44,7 @@ dict_of() {
 }
 
 build() {
-  nice -n 19 cargo fuzz build "${FUZZ_FLAGS[@]}" "$@"
+  cargo fuzz build "${FUZZ_FLAGS[@]}" "$@"
 }
 
 binary() {
@@ -74,7 +74,7 @@ run() {
     -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1 || status=$?
   # The figures: executions, coverage (edges, features), corpus.
   local done_line stats
-  done_line=$(grep -E '^#[0-9]+ +(DONE|INITED)' "$log" | tail -n 1 || true)
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|INITED)' "$log" | tail -n 1 || true)
   stats=$(grep -E '^stat::number_of_executed_units|^stat::average_exec_per_sec|^stat::peak_rss_mb' "$log" | tr '\n' ' ' || true)
   echo "fuzz: $t: ${done_line:-no summary} $stats"
   if [ "$status" -ne 0 ]; then
