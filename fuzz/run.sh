@@ -9,7 +9,7 @@
 #   fuzz/run.sh replay                 regression inputs only, every target
 #
 # Env: FUZZ_JOBS (cargo build jobs, default 1), FUZZ_RSS_MB (default 2048),
-# FUZZ_TIMEOUT (seconds one input may take, default 10).
+# FUZZ_TIMEOUT (seconds one input may take, default 30: the fuzzer runs at nice 19 beside other work).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGETS=(feed sanitize wire markdown opml config query serve_path)
@@ -56,7 +56,7 @@ replay() {
   local t=$1 dir=fuzz/regressions/$1
   [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] || return 0
   echo "fuzz: $t: replaying $(ls "$dir" | wc -l) regression input(s)"
-  nice -n 19 "$(binary "$t")" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" "$dir"/* 2>&1 | tail -n 3
+  nice -n 19 "$(binary "$t")" -timeout="${FUZZ_TIMEOUT:-30}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" "$dir"/* 2>&1 | tail -n 3
   return "${PIPESTATUS[0]}"
 }
 
@@ -69,7 +69,7 @@ run() {
   local status=0
   # The binary's name holds "fuzz" (fuzz/target/…): visible as a fuzzer.
   nice -n 19 "$(binary "$t")" "fuzz/corpus/$t" \
-    -dict="$(dict_of "$t")" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" \
+    -dict="$(dict_of "$t")" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-30}" \
     -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1 || status=$?
   # The figures: executions, coverage (edges, features), corpus.

@@ -72,3 +72,75 @@ fn a_printed_query_reads_back_as_itself() {
         assert_eq!(again.to_string(), printed, "{text}");
     }
 }
+
+/// fuzz/regressions/sanitize/control-character-reference: the sanitizer
+/// decodes `&#19;` into U+0013, which XML forbids, and the RSS it was
+/// published in was not well-formed.
+#[test]
+fn character_references_to_forbidden_characters_do_not_reach_the_output() {
+    use wirefeed::model::sanitize::{sanitize_html, sanitize_with_embeds};
+    for html in ["<b>&#19;</b>", "a&#x1;b&#127;c&#x85;d", "&#xFFFE;x"] {
+        for out in [sanitize_html(html, None), sanitize_with_embeds(html, None, &["www.youtube.com".into()])] {
+            assert!(!out.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')), "{html} → {out:?}");
+            assert!(!out.contains(['\u{FFFE}', '\u{FFFF}']), "{html} → {out:?}");
+        }
+    }
+    assert_eq!(sanitize_html("<b>a&#19;b</b> &#10;c", None), "<b>ab</b> \nc");
+    // Through normalize and publish: the feed parses as well-formed.
+    let story = wirefeed::model::StoryDraft { title: "T".into(), content: "<b>summary &#19;</b>".into(), source: "S".into(), ..Default::default() }
+        .normalize(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap())
+        .unwrap();
+    let stories = [story];
+    let rss = wirefeed::publish::rss::render(&site(), &channel(&stories));
+    let feed = parse_feed(&rss, &ctx(Format::Rss.mime_type())).unwrap();
+    assert!(!feed.bozo, "{:?}", feed.bozo_reason);
+}
+
+/// fuzz/regressions/opml/long-folder-name-topic-slug: a folder named
+/// with more than 64 characters' worth of words became a topic slug the
+/// config then refused, so the imported config no longer loaded.
+#[test]
+fn an_opml_folder_with_a_long_name_imports_into_a_config_that_loads() {
+    use wirefeed::config::{Config, is_valid_slug};
+    use wirefeed::ingest::opml;
+    let words = ["word"; 14].join(" ");
+    let doc = format!(r#"<opml><body><outline text="{words}"><outline text="f" xmlUrl="https://a.example/f"/></outline></body></opml>"#);
+    let feeds = opml::parse(doc.as_bytes()).unwrap();
+    let config = "[publish]\ntitle = \"T\"\nbase_url = \"https://news.example.org/\"\n";
+    let (text, summary) = opml::import_into(config, &feeds).unwrap();
+    assert_eq!(summary.new_topics.len(), 1);
+    let slug = &summary.new_topics[0];
+    assert!(is_valid_slug(slug) && slug.len() <= 64 && words.replace(' ', "-").starts_with(slug.as_str()), "{slug}");
+    let loaded = Config::from_toml(&text, std::path::Path::new("/x/wirefeed.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(loaded.sources[0].topics, vec![slug.clone()]);
+    assert_eq!(loaded.topics[0].title, words, "the topic keeps the folder's whole name as its title");
+}
+
+/// fuzz/regressions/config/nul-in-publish-title: `title = "a\u0000b"`
+/// in `[publish]` (TOML writes any character) went into every feed, which
+/// was then not well-formed XML. Such text is a config error naming the key.
+#[test]
+fn config_text_with_a_control_character_is_an_error_naming_the_key() {
+    use wirefeed::config::{Config, ConfigError};
+    let path = std::path::Path::new("/x/wirefeed.toml");
+    let base = "[publish]\nbase_url = \"https://news.example.org/\"\n";
+    for (extra, key) in [
+        ("[publish]\ntitle = \"a\\u0000b\"\nbase_url = \"https://news.example.org/\"\n", "publish.title"),
+        ("[publish]\ntitle = \"T\"\ndescription = \"\\u0013\"\nbase_url = \"https://news.example.org/\"\n", "publish.description"),
+        ("[publish]\ntitle = \"T\"\nauthor = \"\\u007f\"\nbase_url = \"https://news.example.org/\"\n", "publish.author"),
+        ("[publish]\ntitle = \"T\"\nlanguage = \"e\\u0001n\"\nbase_url = \"https://news.example.org/\"\n", "publish.language"),
+        ("[publish]\ntitle = \"T\"\nbase_url = \"https://news.example.org/\"\n[[topics]]\nslug = \"t\"\ntitle = \"\\uFFFE\"\n", "topics[0].title"),
+        ("[publish]\ntitle = \"T\"\nbase_url = \"https://news.example.org/\"\n[[sources]]\nname = \"a\\u0008\"\nurl = \"https://a.example/f\"\n", "sources[0].name"),
+    ] {
+        match Config::from_toml(extra, path) {
+            Err(ConfigError::Invalid { key: k, message, .. }) => {
+                assert_eq!(k, key, "{extra}");
+                assert!(message.contains("control character"), "{message}");
+            }
+            other => panic!("{extra}: {other:?}"),
+        }
+    }
+    // Tabs and line breaks are text.
+    let ok = format!("{}title = \"A\\tB\"\ndescription = \"\"\"\nline\nline\"\"\"\n", base.replace("[publish]\n", "[publish]\n"));
+    assert!(Config::from_toml(&ok, path).is_ok(), "{ok}");
+}

@@ -132,7 +132,7 @@ pub fn sanitize_with_embeds(html: &str, base: Option<&Url>, embed_hosts: &[Strin
     let ids = if input.contains("id=") || input.contains("ID=") { ids_in(&input) } else { Vec::new() };
     FRAGMENT.with_borrow_mut(|f| *f = Fragment { base: base.cloned(), ids, embed_hosts: embed_hosts.to_vec() });
     if embed_hosts.is_empty() {
-        return BUILDER.with(|builder| builder.clean(&input).to_string()).trim().to_owned();
+        return xml_safe(BUILDER.with(|builder| builder.clean(&input).to_string()).trim());
     }
     let cleaned = EMBED_BUILDER.with(|builder| builder.clean(&input).to_string());
     // ammonia's output is regular (attributes quoted, tags lower case),
@@ -143,7 +143,14 @@ pub fn sanitize_with_embeds(html: &str, base: Option<&Url>, embed_hosts: &[Strin
         let tag = &c[0][..c[0].find('>').unwrap_or(0)];
         if tag.contains(" src=\"") { c[0].to_owned() } else { String::new() }
     });
-    cleaned.trim().to_owned()
+    xml_safe(cleaned.trim())
+}
+
+/// The sanitizer decodes character references, so `&#19;` comes out as
+/// a control character XML forbids: those are dropped again.
+fn xml_safe(cleaned: &str) -> String {
+    let forbidden = |c: char| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+    if cleaned.contains(forbidden) { cleaned.chars().filter(|&c| !forbidden(c)).collect() } else { cleaned.to_owned() }
 }
 
 /// How many of each element `html` has (start tags, by a cheap scan, not
