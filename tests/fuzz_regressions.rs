@@ -144,3 +144,15 @@ fn config_text_with_a_control_character_is_an_error_naming_the_key() {
     let ok = format!("{}title = \"A\\tB\"\ndescription = \"\"\"\nline\nline\"\"\"\n", base.replace("[publish]\n", "[publish]\n"));
     assert!(Config::from_toml(&ok, path).is_ok(), "{ok}");
 }
+
+/// fuzz/regressions/markdown/empty-heading: a story whose only title was
+/// an empty `# ` heading was read with an empty title, where the title is
+/// required; it is the "no title" error now.
+#[test]
+fn an_empty_heading_is_no_title() {
+    use wirefeed::ingest::markdown::{MarkdownError, parse};
+    for text in ["# ", "# \n\nBody text.", "  # ##\nBody", "+++\ntitle = \" \"\n+++\n# \nBody"] {
+        assert_eq!(parse(text, "k", None), Err(MarkdownError::NoTitle), "{text:?}");
+    }
+    assert_eq!(parse("# Floods\n\nBody", "k", None).unwrap().title, "Floods");
+}
