@@ -156,3 +156,20 @@ fn an_empty_heading_is_no_title() {
     }
     assert_eq!(parse("# Floods\n\nBody", "k", None).unwrap().title, "Floods");
 }
+
+/// fuzz/regressions/markdown/iframe-raw-text-markup: with `allow_embeds`,
+/// `<iframe>&lt;<div onclick="x">` kept an `<iframe>` (its src refused)
+/// whose raw text was `<div onclick="x">`: inert in a browser, markup with
+/// a handler to a reader that drops frames and keeps their text. An
+/// iframe without src goes whatever it holds, and a kept one holds nothing.
+#[test]
+fn an_embed_keeps_no_markup_inside_its_frame() {
+    use wirefeed::model::sanitize::sanitize_with_embeds;
+    let hosts = ["www.youtube.com".to_owned()];
+    let out = sanitize_with_embeds(r#"<p>a<iframe>&lt;<div onclick="x">/iframe&gt;</iframe>b</p>"#, None, &hosts);
+    assert!(!out.contains("iframe") && !out.contains("onclick"), "{out}");
+    let out = sanitize_with_embeds(r#"<iframe src="https://www.youtube.com/embed/x" title="a>b"><div onclick="x"></div></iframe><p>after</p>"#, None, &hosts);
+    assert_eq!(out, r#"<iframe src="https://www.youtube.com/embed/x" title="a&gt;b"></iframe><p>after</p>"#);
+    let out = sanitize_with_embeds(r#"<iframe src="https://evil.example/x">text</iframe><p>kept</p>"#, None, &hosts);
+    assert_eq!(out, "<p>kept</p>");
+}

@@ -135,13 +135,17 @@ pub fn sanitize_with_embeds(html: &str, base: Option<&Url>, embed_hosts: &[Strin
         return xml_safe(BUILDER.with(|builder| builder.clean(&input).to_string()).trim());
     }
     let cleaned = EMBED_BUILDER.with(|builder| builder.clean(&input).to_string());
-    // ammonia's output is regular (attributes quoted, tags lower case),
-    // so an iframe whose src was refused is found by its serialization.
-    static BARE_IFRAME: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r#"<iframe(?:\s[^>]*)?>[^<]*</iframe>"#).expect("valid regex"));
-    let cleaned = BARE_IFRAME.replace_all(&cleaned, |c: &regex::Captures<'_>| {
-        let tag = &c[0][..c[0].find('>').unwrap_or(0)];
-        if tag.contains(" src=\"") { c[0].to_owned() } else { String::new() }
+    // ammonia's output is regular (attributes double-quoted with `"`
+    // escaped inside, tags lower case), so an iframe is found by its
+    // serialization. One whose src was refused goes; one kept loses what
+    // it holds: raw text no browser shows, and markup (`<div onclick>`)
+    // to any reader that drops the frame but keeps its text.
+    static IFRAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?s)(<iframe(?:\s(?:[^>"]|"[^"]*")*)?>).*?</iframe>"#).expect("valid regex")
+    });
+    let cleaned = IFRAME.replace_all(&cleaned, |c: &regex::Captures<'_>| {
+        let tag = &c[1];
+        if tag.contains(" src=\"") { format!("{tag}</iframe>") } else { String::new() }
     });
     xml_safe(cleaned.trim())
 }
