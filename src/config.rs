@@ -521,10 +521,36 @@ impl Config {
                 return Err(self.invalid(format!("topics[{i}]"), "keywords, categories and sources must not be empty strings"));
             }
         }
+        self.validate_text()?;
         self.parse_queries()?;
         self.validate_run()?;
         self.validate_serve()?;
         self.validate_sources()
+    }
+
+    /// Text every feed, page and OPML list carries as written: XML has no
+    /// way to write a control character (but tab, line feed and carriage
+    /// return) or U+FFFE/U+FFFF, so a file holding one is not well-formed.
+    fn validate_text(&self) -> Result<(), ConfigError> {
+        let forbidden = |s: &str| s.contains(|c: char| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}'));
+        let p = &self.publish;
+        let mut fields: Vec<(String, &str)> = vec![
+            ("publish.title".into(), &p.title),
+            ("publish.description".into(), &p.description),
+            ("publish.language".into(), &p.language),
+            ("publish.author".into(), p.author.as_deref().unwrap_or("")),
+        ];
+        for (i, t) in self.topics.iter().enumerate() {
+            fields.push((format!("topics[{i}].title"), &t.title));
+            fields.push((format!("topics[{i}].description"), &t.description));
+        }
+        for (i, s) in self.sources.iter().enumerate() {
+            fields.push((format!("sources[{i}].name"), &s.name));
+        }
+        match fields.into_iter().find(|(_, value)| forbidden(value)) {
+            Some((key, value)) => Err(self.invalid(key, format!("{value:?} holds a control character, which no feed can carry"))),
+            None => Ok(()),
+        }
     }
 
     fn validate_serve(&self) -> Result<(), ConfigError> {

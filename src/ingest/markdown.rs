@@ -223,7 +223,8 @@ fn take_heading(body: &str) -> Option<(String, &str)> {
     let trimmed = body.trim_start();
     let rest = trimmed.strip_prefix("# ")?;
     let end = rest.find('\n').unwrap_or(rest.len());
-    Some((rest[..end].trim().trim_end_matches('#').trim().to_owned(), &rest[end..]))
+    // An empty heading (`# `, `# ##`) is no title.
+    Some((rest[..end].trim().trim_end_matches('#').trim().to_owned(), &rest[end..])).filter(|(title, _)| !title.is_empty())
 }
 
 /// Parses a Markdown story; `footnote_key` makes its footnote ids unique

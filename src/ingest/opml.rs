@@ -138,8 +138,8 @@ pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, Imp
         let mut topics = Array::new();
         let mut feed_slugs = HashSet::new();
         for c in &feed.categories {
-            let slug = slugify(c);
-            if slug.is_empty() || slug == "all" {
+            let slug = topic_slug(c);
+            if !crate::config::is_valid_slug(&slug) || slug == "all" {
                 continue;
             }
             if !slugs.contains(&slug) {
@@ -166,6 +166,18 @@ pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, Imp
         summary.added.push(name);
     }
     Ok((doc.to_string(), summary))
+}
+
+/// A folder's name as a topic slug the config accepts: slugified, and cut
+/// at a word boundary to the 64 characters a slug may have.
+fn topic_slug(name: &str) -> String {
+    const MAX: usize = 64;
+    let mut slug = slugify(name);
+    if slug.len() > MAX {
+        let cut = slug[..MAX].rfind('-').unwrap_or(MAX);
+        slug.truncate(cut);
+    }
+    slug
 }
 
 fn array_of_tables<'a>(doc: &'a mut DocumentMut, key: &str) -> &'a mut ArrayOfTables {

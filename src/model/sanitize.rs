@@ -214,18 +214,29 @@ pub fn sanitize_with_embeds(html: &str, base: Option<&Url>, embed_hosts: &[Strin
     let ids = if input.contains("id=") || input.contains("ID=") { ids_in(&input).into_iter().collect() } else { Default::default() };
     FRAGMENT.with_borrow_mut(|f| *f = Fragment { base: base.cloned(), ids, embed_hosts: embed_hosts.to_vec() });
     if embed_hosts.is_empty() {
-        return BUILDER.with(|builder| builder.clean(&input).to_string()).trim().to_owned();
+        return xml_safe(BUILDER.with(|builder| builder.clean(&input).to_string()).trim());
     }
     let cleaned = EMBED_BUILDER.with(|builder| builder.clean(&input).to_string());
-    // ammonia's output is regular (attributes quoted, tags lower case),
-    // so an iframe whose src was refused is found by its serialization.
-    static BARE_IFRAME: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r#"<iframe(?:\s[^>]*)?>[^<]*</iframe>"#).expect("valid regex"));
-    let cleaned = BARE_IFRAME.replace_all(&cleaned, |c: &regex::Captures<'_>| {
-        let tag = &c[0][..c[0].find('>').unwrap_or(0)];
-        if tag.contains(" src=\"") { c[0].to_owned() } else { String::new() }
+    // ammonia's output is regular (attributes double-quoted with `"`
+    // escaped inside, tags lower case), so an iframe is found by its
+    // serialization. One whose src was refused goes; one kept loses what
+    // it holds: raw text no browser shows, and markup (`<div onclick>`)
+    // to any reader that drops the frame but keeps its text.
+    static IFRAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?s)(<iframe(?:\s(?:[^>"]|"[^"]*")*)?>).*?</iframe>"#).expect("valid regex")
     });
-    cleaned.trim().to_owned()
+    let cleaned = IFRAME.replace_all(&cleaned, |c: &regex::Captures<'_>| {
+        let tag = &c[1];
+        if tag.contains(" src=\"") { format!("{tag}</iframe>") } else { String::new() }
+    });
+    xml_safe(cleaned.trim())
+}
+
+/// The sanitizer decodes character references, so `&#19;` comes out as
+/// a control character XML forbids: those are dropped again.
+fn xml_safe(cleaned: &str) -> String {
+    let forbidden = |c: char| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+    if cleaned.contains(forbidden) { cleaned.chars().filter(|&c| !forbidden(c)).collect() } else { cleaned.to_owned() }
 }
 
 /// The start tags of `html`, by a cheap scan, not a parse: `<` followed

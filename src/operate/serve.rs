@@ -265,7 +265,7 @@ fn not_found() -> Response {
 /// starts with `.` (`.`, `..`, dotfiles, the publisher's `.wirefeed-*.tmp`)
 /// or holds NUL, `/` or `\` refuses the whole path. A path ending in `/`
 /// names that folder's `index.html`.
-fn request_key(path: &str) -> Option<String> {
+pub fn request_key(path: &str) -> Option<String> {
     let rest = path.strip_prefix('/')?;
     let mut key = String::with_capacity(rest.len() + 10);
     let mut segments = rest.split('/').peekable();

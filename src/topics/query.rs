@@ -102,10 +102,31 @@ pub struct QueryError {
     pub message: String,
 }
 
+impl Term {
+    /// Whether the term, printed, reads back as itself where no field
+    /// precedes it.
+    fn reads_alone(&self) -> bool {
+        let (Term::Words(w) | Term::Prefix(w)) = self else { return true };
+        let field_like = w.find(':').is_some_and(|colon| colon > 0 && w[..colon].chars().all(|c| c.is_ascii_alphabetic()));
+        let quoted = matches!(self, Term::Words(_)) && self.to_string().starts_with('"');
+        let operator = matches!(self, Term::Words(_)) && matches!(w.as_str(), "AND" | "OR" | "NOT");
+        quoted || !(field_like || operator || w.starts_with('-'))
+    }
+}
+
 impl fmt::Display for Term {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Term::Words(w) if w.contains(char::is_whitespace) || w.is_empty() => write!(f, "\"{w}\""),
+            // Quoted unless it reads back as this one word (not a group,
+            // a phrase, a regex or a prefix).
+            Term::Words(w)
+                if w.is_empty()
+                    || w.contains(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"'))
+                    || w.starts_with('/')
+                    || w.ends_with('*') =>
+            {
+                write!(f, "\"{w}\"")
+            }
             Term::Words(w) => f.write_str(w),
             Term::Prefix(p) => write!(f, "{p}*"),
             Term::Regex(r) => write!(f, "/{}/", r.as_str()),
@@ -129,6 +150,9 @@ impl fmt::Display for Query {
             Ok(())
         };
         match self {
+            // A term only a field's value can be (an operator word, a
+            // leading `-`, `name:`) keeps its `text:`.
+            Query::Term { field: Field::Text, term, .. } if !term.reads_alone() => write!(f, "text:{term}"),
             Query::Term { field: Field::Text, term, .. } => write!(f, "{term}"),
             Query::Term { field, term, .. } => write!(f, "{}:{term}", field.name()),
             Query::Not(q) => match **q {

@@ -152,7 +152,10 @@ fn by_label<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
     let primary = match content_type {
         None => declared.clone().unwrap_or_else(|| "utf-8".into()),
         Some(_) => {
-            if !is_xml_type(&mime) {
+            // A JSON Feed served as JSON is labelled right.
+            let json = matches!(mime.as_str(), "application/json" | "application/feed+json")
+                && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            if !is_xml_type(&mime) && !json {
                 bozo = Some(format!("{mime} is not an XML media type"));
             }
             if mime.starts_with("text/") {
