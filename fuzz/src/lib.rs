@@ -131,7 +131,7 @@ pub fn unsafe_html(html: &str) -> Option<String> {
                     &html[from..i]
                 }
             };
-            if URL_ATTRIBUTES.contains(&name) && is_javascript_url(value) {
+            if URL_ATTRIBUTES.contains(&name) && is_javascript_url(value, name == "srcset") {
                 return Some(format!("{name}={value:?} is a javascript: URL"));
             }
         }
@@ -142,11 +142,13 @@ pub fn unsafe_html(html: &str) -> Option<String> {
 /// A URL a browser would run as script: character references decoded,
 /// leading and trailing C0 controls and spaces dropped and tabs and
 /// newlines removed (as the URL parser does), compared case-insensitively.
-/// `srcset` lists several URLs: any of them counts.
-fn is_javascript_url(value: &str) -> bool {
+/// `srcset` lists several URLs, comma-separated: any of them counts
+/// (elsewhere a comma is part of the URL).
+fn is_javascript_url(value: &str, list: bool) -> bool {
     let decoded = unescape_html(value);
     let stripped: String = decoded.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect::<String>().to_lowercase();
-    stripped.split(',').any(|part| part.trim_matches(|c: char| c <= ' ').starts_with("javascript:"))
+    let starts = |part: &str| part.trim_matches(|c: char| c <= ' ').starts_with("javascript:");
+    if list { stripped.split(',').any(starts) } else { starts(&stripped) }
 }
 
 /// Publishes `stories` as one channel in RSS, Atom and JSON Feed and parses
@@ -217,5 +219,6 @@ mod tests {
         assert!(unsafe_html(r#"<img srcset="a.png 1x, javascript:x 2x">"#).is_some());
         assert!(unsafe_html(r#"<a title="onclick=x javascript:y" href="https://e.org/">on=1 &lt;script&gt;</a>"#).is_none());
         assert!(unsafe_html("<p>javascript: is a language</p>").is_none());
+        assert!(unsafe_html(r#"<img src="https://e.org/a,JaVaScRiPt:.jpg">"#).is_none());
     }
 }
