@@ -49,7 +49,9 @@ pub fn check_story(story: &Story) {
     if let Some(problem) = unsafe_html(&story.content) {
         panic!("sanitized content is unsafe ({problem}): {:?}", story.content);
     }
-    for (what, text) in [("title", Some(story.title.as_str())), ("summary", story.summary.as_deref()), ("content", Some(story.content.as_str()))] {
+    for (what, text) in
+        [("title", Some(story.title.as_str())), ("summary", story.summary.as_deref()), ("content", Some(story.content.as_str()))]
+    {
         if let Some(text) = text {
             assert!(!text.chars().any(xml_forbidden), "{what} holds a character XML forbids: {text:?}");
         }
@@ -65,8 +67,26 @@ fn xml_forbidden(c: char) -> bool {
 }
 
 /// Attributes whose value a browser follows as a URL.
-const URL_ATTRIBUTES: &[&str] =
-    &["href", "src", "cite", "action", "formaction", "poster", "background", "longdesc", "xlink:href", "data", "codebase", "srcset", "lowsrc", "dynsrc", "usemap", "manifest", "ping", "profile"];
+const URL_ATTRIBUTES: &[&str] = &[
+    "href",
+    "src",
+    "cite",
+    "action",
+    "formaction",
+    "poster",
+    "background",
+    "longdesc",
+    "xlink:href",
+    "data",
+    "codebase",
+    "srcset",
+    "lowsrc",
+    "dynsrc",
+    "usemap",
+    "manifest",
+    "ping",
+    "profile",
+];
 
 /// Why `html` could run script, or `None`: a `<script` tag, an `on…`
 /// event-handler attribute, or a `javascript:` URL in a URL attribute
@@ -174,14 +194,14 @@ pub fn publish_and_reparse(stories: &[Story]) {
             Ok(feed) => feed,
             Err(e) => panic!("published {} does not parse: {e}\n{}", format.label(), String::from_utf8_lossy(&bytes)),
         };
-        assert!(
-            !feed.bozo,
-            "published {} is not well-formed: {:?}\n{}",
+        assert!(!feed.bozo, "published {} is not well-formed: {:?}\n{}", format.label(), feed.bozo_reason, String::from_utf8_lossy(&bytes));
+        assert_eq!(
+            feed.entries.len(),
+            ids.len(),
+            "published {} lost or added entries\n{}",
             format.label(),
-            feed.bozo_reason,
             String::from_utf8_lossy(&bytes)
         );
-        assert_eq!(feed.entries.len(), ids.len(), "published {} lost or added entries\n{}", format.label(), String::from_utf8_lossy(&bytes));
         for entry in &feed.entries {
             // A plain-text summary is text: `<script>` there is words.
             let summary = entry.summary.as_deref().filter(|_| entry.summary_kind == TextKind::Html);
