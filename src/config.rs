@@ -532,7 +532,8 @@ impl Config {
     /// way to write a control character (but tab, line feed and carriage
     /// return) or U+FFFE/U+FFFF, so a file holding one is not well-formed.
     fn validate_text(&self) -> Result<(), ConfigError> {
-        let forbidden = |s: &str| s.contains(|c: char| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}'));
+        let forbidden =
+            |s: &str| s.contains(|c: char| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}'));
         let p = &self.publish;
         let mut fields: Vec<(String, &str)> = vec![
             ("publish.title".into(), &p.title),

@@ -87,9 +87,10 @@ fn character_references_to_forbidden_characters_do_not_reach_the_output() {
     }
     assert_eq!(sanitize_html("<b>a&#19;b</b> &#10;c", None), "<b>ab</b> \nc");
     // Through normalize and publish: the feed parses as well-formed.
-    let story = wirefeed::model::StoryDraft { title: "T".into(), content: "<b>summary &#19;</b>".into(), source: "S".into(), ..Default::default() }
-        .normalize(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap())
-        .unwrap();
+    let story =
+        wirefeed::model::StoryDraft { title: "T".into(), content: "<b>summary &#19;</b>".into(), source: "S".into(), ..Default::default() }
+            .normalize(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap())
+            .unwrap();
     let stories = [story];
     let rss = wirefeed::publish::rss::render(&site(), &channel(&stories));
     let feed = parse_feed(&rss, &ctx(Format::Rss.mime_type())).unwrap();
@@ -129,8 +130,14 @@ fn config_text_with_a_control_character_is_an_error_naming_the_key() {
         ("[publish]\ntitle = \"T\"\ndescription = \"\\u0013\"\nbase_url = \"https://news.example.org/\"\n", "publish.description"),
         ("[publish]\ntitle = \"T\"\nauthor = \"\\u007f\"\nbase_url = \"https://news.example.org/\"\n", "publish.author"),
         ("[publish]\ntitle = \"T\"\nlanguage = \"e\\u0001n\"\nbase_url = \"https://news.example.org/\"\n", "publish.language"),
-        ("[publish]\ntitle = \"T\"\nbase_url = \"https://news.example.org/\"\n[[topics]]\nslug = \"t\"\ntitle = \"\\uFFFE\"\n", "topics[0].title"),
-        ("[publish]\ntitle = \"T\"\nbase_url = \"https://news.example.org/\"\n[[sources]]\nname = \"a\\u0008\"\nurl = \"https://a.example/f\"\n", "sources[0].name"),
+        (
+            "[publish]\ntitle = \"T\"\nbase_url = \"https://news.example.org/\"\n[[topics]]\nslug = \"t\"\ntitle = \"\\uFFFE\"\n",
+            "topics[0].title",
+        ),
+        (
+            "[publish]\ntitle = \"T\"\nbase_url = \"https://news.example.org/\"\n[[sources]]\nname = \"a\\u0008\"\nurl = \"https://a.example/f\"\n",
+            "sources[0].name",
+        ),
     ] {
         match Config::from_toml(extra, path) {
             Err(ConfigError::Invalid { key: k, message, .. }) => {
@@ -168,7 +175,11 @@ fn an_embed_keeps_no_markup_inside_its_frame() {
     let hosts = ["www.youtube.com".to_owned()];
     let out = sanitize_with_embeds(r#"<p>a<iframe>&lt;<div onclick="x">/iframe&gt;</iframe>b</p>"#, None, &hosts);
     assert!(!out.contains("iframe") && !out.contains("onclick"), "{out}");
-    let out = sanitize_with_embeds(r#"<iframe src="https://www.youtube.com/embed/x" title="a>b"><div onclick="x"></div></iframe><p>after</p>"#, None, &hosts);
+    let out = sanitize_with_embeds(
+        r#"<iframe src="https://www.youtube.com/embed/x" title="a>b"><div onclick="x"></div></iframe><p>after</p>"#,
+        None,
+        &hosts,
+    );
     assert_eq!(out, r#"<iframe src="https://www.youtube.com/embed/x" title="a&gt;b"></iframe><p>after</p>"#);
     let out = sanitize_with_embeds(r#"<iframe src="https://evil.example/x">text</iframe><p>kept</p>"#, None, &hosts);
     assert_eq!(out, "<p>kept</p>");

@@ -15,7 +15,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(md) = markdown::parse(text, "fuzz-story", tz) else { return };
     assert!(!md.title.trim().is_empty(), "a story parsed without a title");
     let base = base_url();
-    let link = md.link.clone().or_else(|| md.slug.as_deref().and_then(|slug| base.join(&format!("stories/{slug}.html")).ok()).map(String::from));
+    let link =
+        md.link.clone().or_else(|| md.slug.as_deref().and_then(|slug| base.join(&format!("stories/{slug}.html")).ok()).map(String::from));
     let has_image = md.image.is_some() || md.caption.is_some() || md.credit.is_some();
     let draft = StoryDraft {
         origin_id: Some(match &md.id {

@@ -34,7 +34,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     let sources = doc.get("sources").and_then(|s| s.as_array_of_tables()).map_or(0, |a| a.len());
     assert_eq!(sources, 1 + summary.added.len(), "sources in the file vs sources added\n{text}");
-    let mut names: Vec<String> = doc["sources"].as_array_of_tables().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_lowercase()).collect();
+    let mut names: Vec<String> =
+        doc["sources"].as_array_of_tables().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_lowercase()).collect();
     names.sort();
     let before = names.len();
     names.dedup();

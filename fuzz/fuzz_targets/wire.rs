@@ -21,7 +21,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             title: w.headline.clone(),
             summary: w.paragraphs.first().cloned(),
             content,
-            image: (w.caption.is_some() || w.credit.is_some()).then(|| Image { url: None, caption: w.caption.clone(), credit: w.credit.clone() }),
+            image: (w.caption.is_some() || w.credit.is_some()).then(|| Image {
+                url: None,
+                caption: w.caption.clone(),
+                credit: w.credit.clone(),
+            }),
             base_url: Some(base_url()),
             source: "Wire".into(),
             ..Default::default()

@@ -222,9 +222,8 @@ pub fn sanitize_with_embeds(html: &str, base: Option<&Url>, embed_hosts: &[Strin
     // serialization. One whose src was refused goes; one kept loses what
     // it holds: raw text no browser shows, and markup (`<div onclick>`)
     // to any reader that drops the frame but keeps its text.
-    static IFRAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"(?s)(<iframe(?:\s(?:[^>"]|"[^"]*")*)?>).*?</iframe>"#).expect("valid regex")
-    });
+    static IFRAME: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"(?s)(<iframe(?:\s(?:[^>"]|"[^"]*")*)?>).*?</iframe>"#).expect("valid regex"));
     let cleaned = IFRAME.replace_all(&cleaned, |c: &regex::Captures<'_>| {
         let tag = &c[1];
         if tag.contains(" src=\"") { format!("{tag}</iframe>") } else { String::new() }
