@@ -68,6 +68,7 @@ fn story(n: usize) -> Story {
         source: "Bench".into(),
         attachments: vec![],
         origin: None,
+        sanitized: None,
     }
 }
 
