@@ -184,3 +184,38 @@ fn an_embed_keeps_no_markup_inside_its_frame() {
     let out = sanitize_with_embeds(r#"<iframe src="https://evil.example/x">text</iframe><p>kept</p>"#, None, &hosts);
     assert_eq!(out, "<p>kept</p>");
 }
+
+/// fuzz/regressions/feed/six-digit-year-in-pubdate: `Tue, 02 Jan 202400
+/// :01:00 GMT` parsed as the year 202400, and publishing the story as RSS
+/// panicked (chrono writes RFC 2822 dates of years 0–9999 only). A date
+/// no output can write is no date: the parser says so, and normalize too
+/// for dates from elsewhere.
+#[test]
+fn a_date_past_the_year_9999_is_no_date() {
+    use chrono::Datelike;
+    use wirefeed::ingest::parse::parse_date;
+    use wirefeed::model::StoryDraft;
+    // (case, date text, read as a date)
+    let cases = [
+        ("six-digit year, RFC 822", "Tue, 02 Jan 202400 00:01:00 GMT", false),
+        ("five-digit year, ISO", "10000-01-01T00:00:00Z", false),
+        ("year zero", "0000-06-01T00:00:00Z", false),
+        ("last representable day", "9999-12-31T12:00:00Z", true),
+        ("pushed past 9999 by its offset", "9999-12-31T23:30:00-05:00", false),
+        ("year one", "0001-01-02T00:00:00Z", true),
+    ];
+    for (case, text, dated) in cases {
+        assert_eq!(parse_date(text).is_some(), dated, "{case}: {text}");
+    }
+    let far = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap().with_year(12000);
+    let story = StoryDraft { title: "T".into(), published: far, updated: far, ..Default::default() }
+        .normalize(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(story.published, Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(), "the fallback date, not the year 12000");
+    assert_eq!(story.updated, None);
+    let published = wirefeed::publish::rss::render(&site(), &channel(std::slice::from_ref(&story)));
+    assert!(!parse_feed(&published, &ctx("application/rss+xml")).unwrap().bozo);
+    let raw = std::fs::read("fuzz/regressions/feed/six-digit-year-in-pubdate").unwrap();
+    let parsed = parse_feed(&raw[1..], &ctx("application/rss+xml")).unwrap();
+    assert_eq!(parsed.entries[0].published, None, "the fuzzer's input: undated");
+}

@@ -9,3 +9,4 @@ mod story;
 pub mod text;
 
 pub use story::{Attachment, Image, Origin, Story, StoryDraft, TextKind};
+pub use normalize::representable;

@@ -112,6 +112,14 @@ fn to_second(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(0)
 }
 
+/// Whether every output can write `t`: RFC 822/2822 dates (RSS) have
+/// four-digit years, and so do RFC 3339's (Atom, JSON Feed); chrono
+/// panics on `to_rfc2822` outside years 0–9999. Year 1 to 9999 then.
+pub fn representable(t: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
+}
+
 impl StoryDraft {
     /// Normalizes the draft. `fallback_published` is used when the origin
     /// has no date; it must be stable from run to run (a file's time, a
@@ -185,7 +193,9 @@ impl StoryDraft {
                 topics.push(t);
             }
         }
-        let published = to_second(self.published.unwrap_or(fallback_published));
+        // A date no output can write is no date (the parser already says
+        // so; other origins, such as a front matter, may not).
+        let published = to_second(self.published.filter(|d| representable(*d)).unwrap_or(fallback_published));
         Ok(Story {
             id,
             title,
@@ -196,7 +206,7 @@ impl StoryDraft {
             categories: clean_list(self.categories),
             topics,
             published,
-            updated: self.updated.map(to_second).filter(|u| *u != published),
+            updated: self.updated.filter(|d| representable(*d)).map(to_second).filter(|u| *u != published),
             link,
             source,
             attachments,

@@ -129,7 +129,7 @@ fn clock(t: &str) -> Option<NaiveTime> {
 fn finish(date: NaiveDate, time: NaiveTime, offset: i32) -> Option<DateTime<Utc>> {
     let naive = NaiveDateTime::new(date, time);
     let off = FixedOffset::east_opt(offset)?;
-    Some(off.from_local_datetime(&naive).single()?.with_timezone(&Utc))
+    Some(off.from_local_datetime(&naive).single()?.with_timezone(&Utc)).filter(|d| crate::model::representable(*d))
 }
 
 /// RFC 822 and its relatives (asctime, day/month swapped, day names in any
