@@ -16,9 +16,17 @@
 pub fn person_name(raw: &str) -> Option<String> {
     // The usual byline (letters, single spaces, no address or quotes)
     // is its own name.
+    // An ASCII byline is checked byte by byte; one with other characters
+    // char by char, since Unicode has spaces of its own.
     let plain = |c: char| c == ' ' || !(c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '@' | '"' | '\'' | ':'));
+    let plain_ascii = |b: &[u8]| {
+        b.iter().all(|&c| c.is_ascii_graphic() && !matches!(c, b'<' | b'>' | b'(' | b')' | b'@' | b'"' | b'\'' | b':') || c == b' ')
+            && !b.windows(2).any(|w| w == b"  ")
+    };
     let trimmed = raw.trim();
-    if !trimmed.is_empty() && trimmed.chars().all(plain) && !trimmed.contains("  ") {
+    let bytes = trimmed.as_bytes();
+    let plain_all = if bytes.is_ascii() { plain_ascii(bytes) } else { trimmed.chars().all(plain) && !trimmed.contains("  ") };
+    if !trimmed.is_empty() && plain_all {
         return Some(trimmed.to_owned());
     }
     let s = raw.trim();

@@ -145,20 +145,20 @@ impl AtomItem {
     }
 
     fn read_link<'a>(&mut self, xr: &mut XmlReader<'a>, e: &Elem<'a>) {
-        let rel = xr.attr(e, Ns::None, b"rel");
+        let [rel, href, ty, length, title] = xr.attrs(e, Ns::None, [b"rel", b"href", b"type", b"length", b"title"]);
         if rel.as_deref().map(str::trim) == Some("enclosure") {
-            let href = xr.attr(e, Ns::None, b"href").filter(|h| !h.trim().is_empty() && self.enclosures.len() < LIST_CEILING);
+            let href = href.filter(|h| !h.trim().is_empty() && self.enclosures.len() < LIST_CEILING);
             if let Some(href) = href {
                 self.enclosures.push(Enclosure {
                     url: resolve_link(&href, xr.base()),
-                    mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
-                    length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
-                    title: xr.attr(e, Ns::None, b"title").map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+                    mime: ty.map(|t| t.trim().to_string()),
+                    length: length.and_then(|l| l.trim().parse().ok()),
+                    title: title.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
                     ..Default::default()
                 });
             }
-        } else if let Some(href) = alternate_href(xr, e) {
-            self.link = Some(href);
+        } else if let Some(href) = alternate(rel.as_deref(), ty.as_deref(), href.as_deref()) {
+            self.link = Some(resolve_link(href, xr.base()));
         }
     }
 }
@@ -198,16 +198,19 @@ fn adapt_feed(head: AtomFeed, feed: &mut ParsedFeed) {
 /// The resolved `href` of a `<link>` that points at the HTML page
 /// (`rel` alternate or absent, type HTML or absent).
 pub fn alternate_href<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Option<String> {
-    let rel = xr.attr(e, Ns::None, b"rel");
-    if rel.as_deref().is_some_and(|r| r.trim() != "alternate") {
+    let [rel, ty, href] = xr.attrs(e, Ns::None, [b"rel", b"type", b"href"]);
+    alternate(rel.as_deref(), ty.as_deref(), href.as_deref()).map(|href| resolve_link(href, xr.base()))
+}
+
+/// `href` when a link with these `rel` and `type` points at the HTML page.
+fn alternate<'h>(rel: Option<&str>, ty: Option<&str>, href: Option<&'h str>) -> Option<&'h str> {
+    if rel.is_some_and(|r| r.trim() != "alternate") {
         return None;
     }
-    let ty = xr.attr(e, Ns::None, b"type");
-    if ty.as_deref().is_some_and(|t| !matches!(t.trim(), "text/html" | "application/xhtml+xml" | "html" | "xhtml" | "")) {
+    if ty.is_some_and(|t| !matches!(t.trim(), "text/html" | "application/xhtml+xml" | "html" | "xhtml" | "")) {
         return None;
     }
-    let href = xr.attr(e, Ns::None, b"href")?;
-    Some(resolve_link(&href, xr.base()))
+    href
 }
 
 /// An Atom person construct's name. Its `<email>` is never published,
@@ -245,8 +248,8 @@ enum Kind {
 /// content is carried: its `type` (default `text/plain`, as feedparser
 /// reads it too) says whether it is HTML.
 fn kind<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>) -> Kind {
-    let ty = xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_ascii_lowercase());
-    let mode = xr.attr(e, Ns::None, b"mode");
+    let [ty, mode] = xr.attrs(e, Ns::None, [b"type", b"mode"]);
+    let ty = ty.map(|t| t.trim().to_ascii_lowercase());
     let html_type = matches!(ty.as_deref(), Some("html" | "text/html" | "xhtml" | "application/xhtml+xml"));
     if mode.as_deref().map(str::trim) == Some("base64") {
         return Kind::Base64(if html_type { TextKind::Html } else { TextKind::Text });

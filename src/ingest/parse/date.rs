@@ -69,35 +69,46 @@ fn numeric_zone(z: &str) -> Option<i32> {
         b'-' => (-1, &z[1..]),
         _ => return None,
     };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    // Up to four digits, colons ignored; every date has a zone, so no
+    // allocation here.
+    let mut digits = [0i32; 4];
+    let mut len = 0;
+    for b in rest.bytes().filter(|b| *b != b':') {
+        if !b.is_ascii_digit() || len == 4 {
+            return None;
+        }
+        digits[len] = i32::from(b - b'0');
+        len += 1;
     }
-    let (h, m) = match digits.len() {
-        1 | 2 => (digits.parse::<i32>().ok()?, 0),
-        3 => (digits[..1].parse::<i32>().ok()?, digits[1..].parse::<i32>().ok()?),
-        _ => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+    let (h, m) = match (len, digits) {
+        (1, [h, ..]) => (h, 0),
+        (2, [a, b, ..]) => (a * 10 + b, 0),
+        (3, [a, b, c, _]) => (a, b * 10 + c),
+        (4, [a, b, c, d]) => (a * 10 + b, c * 10 + d),
+        _ => return None,
     };
     (h < 24 && m < 60).then_some(sign * (h * 3600 + m * 60))
 }
 
 fn month_name(w: &str) -> Option<u32> {
-    let lw = w.to_lowercase();
-    let three: String = lw.chars().take(3).collect();
-    let m = match three.as_str() {
-        "jan" | "ene" | "gen" => 1,
-        "feb" | "fev" | "fév" => 2,
-        "mar" | "mär" | "maa" => 3,
-        "apr" | "avr" | "abr" => 4,
-        "may" | "mai" | "mag" | "mei" => 5,
-        "jun" | "giu" => 6,
-        "jui" if lw.starts_with("juin") => 6,
-        "jul" | "lug" | "jui" => 7,
-        "aug" | "aoû" | "ago" => 8,
-        "sep" | "set" => 9,
-        "oct" | "okt" | "ott" | "out" => 10,
-        "nov" => 11,
-        "dec" | "dez" | "déc" | "dic" => 12,
+    // The first three letters, lower-cased in place: a date has a month
+    // and often a day name, both come here.
+    let mut chars = w.chars().flat_map(char::to_lowercase);
+    let three = [chars.next()?, chars.next().unwrap_or(' '), chars.next().unwrap_or(' ')];
+    let m = match three {
+        ['j', 'a', 'n'] | ['e', 'n', 'e'] | ['g', 'e', 'n'] => 1,
+        ['f', 'e', 'b'] | ['f', 'e', 'v'] | ['f', 'é', 'v'] => 2,
+        ['m', 'a', 'r'] | ['m', 'ä', 'r'] | ['m', 'a', 'a'] => 3,
+        ['a', 'p', 'r'] | ['a', 'v', 'r'] | ['a', 'b', 'r'] => 4,
+        ['m', 'a', 'y'] | ['m', 'a', 'i'] | ['m', 'a', 'g'] | ['m', 'e', 'i'] => 5,
+        ['j', 'u', 'n'] | ['g', 'i', 'u'] => 6,
+        ['j', 'u', 'i'] if chars.next() == Some('n') => 6,
+        ['j', 'u', 'l'] | ['l', 'u', 'g'] | ['j', 'u', 'i'] => 7,
+        ['a', 'u', 'g'] | ['a', 'o', 'û'] | ['a', 'g', 'o'] => 8,
+        ['s', 'e', 'p'] | ['s', 'e', 't'] => 9,
+        ['o', 'c', 't'] | ['o', 'k', 't'] | ['o', 't', 't'] | ['o', 'u', 't'] => 10,
+        ['n', 'o', 'v'] => 11,
+        ['d', 'e', 'c'] | ['d', 'e', 'z'] | ['d', 'é', 'c'] | ['d', 'i', 'c'] => 12,
         _ => return None,
     };
     Some(m)
@@ -149,8 +160,6 @@ pub fn parse_rfc822(s: &str) -> Option<DateTime<Utc>> {
             if cut < tok.len() {
                 zone = numeric_zone(&tok[cut..]);
             }
-        } else if let Some(half) = meridiem_word(tok) {
-            meridiem = Some(half);
         } else if first.is_ascii_digit() {
             let n: i32 = tok.parse().ok()?;
             match (tok.len(), day, year) {
@@ -160,6 +169,8 @@ pub fn parse_rfc822(s: &str) -> Option<DateTime<Utc>> {
             }
         } else if first == '+' || first == '-' || tok.starts_with("GMT+") || tok.starts_with("GMT-") {
             zone = Some(numeric_zone(tok)?);
+        } else if let Some(half) = meridiem_word(tok) {
+            meridiem = Some(half);
         } else if let Some(m) = month.is_none().then(|| month_name(tok)).flatten() {
             month = Some(m);
         } else if time.is_some() {
@@ -188,7 +199,10 @@ fn meridiem_word(w: &str) -> Option<bool> {
 /// Splits a trailing `AM`/`PM` off a clock token (`02:05PM`); the flag is
 /// true for the afternoon.
 fn split_meridiem(tok: &str) -> (&str, Option<bool>) {
-    let cut = tok.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(tok.len());
+    if !tok.ends_with(['m', 'M', '.']) {
+        return (tok, None);
+    }
+    let cut = tok.bytes().position(|b| b.is_ascii_alphabetic()).unwrap_or(tok.len());
     match meridiem_word(&tok[cut..]) {
         Some(half) => (&tok[..cut], Some(half)),
         None => (tok, None),

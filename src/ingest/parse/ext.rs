@@ -171,32 +171,44 @@ impl ExtItem {
         match e.name() {
             b"group" => self.media_group(xr),
             b"thumbnail" => {
-                if let Some(url) = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty()) {
+                // Only the first picture is kept: later thumbnails cost no lookup.
+                if self.image.url.is_empty()
+                    && let Some(url) = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty())
+                {
                     self.set_image_url(&url, xr);
                 }
                 xr.skip();
             }
             b"content" => {
-                let url = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty());
-                let medium = xr.attr(e, Ns::None, b"medium").map(|m| m.trim().to_ascii_lowercase());
-                let mime = xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
-                match (url, is_picture(medium.as_deref(), mime.as_deref(), xr.attr(e, Ns::None, b"url").as_deref())) {
-                    (Some(url), true) => {
-                        self.set_image_url(&url, xr);
-                        // media:content may itself hold description/credit/thumbnail.
-                        children(xr, |xr, child| self.read(xr, child));
-                    }
+                let [url, medium, mime, size, duration, default] =
+                    xr.attrs(e, Ns::None, [b"url", b"medium", b"type", b"fileSize", b"duration", b"isDefault"]);
+                let url = url.filter(|u| !u.trim().is_empty());
+                let mime = mime.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+                let picture = is_picture(medium.as_deref().map(str::trim), mime.as_deref(), url.as_deref());
+                match (url, picture) {
                     (Some(url), false) => {
                         let enclosure = Enclosure {
                             url: resolve_link(&url, xr.base()),
                             mime,
-                            length: xr.attr(e, Ns::None, b"fileSize").and_then(|l| l.trim().parse().ok()),
+                            length: size.and_then(|l| l.trim().parse().ok()),
                             title: None,
-                            duration: xr.attr(e, Ns::None, b"duration").and_then(|d| parse_duration(&d)),
+                            duration: duration.and_then(|d| parse_duration(&d)),
                             extension: true,
                         };
-                        let is_default = xr.attr(e, Ns::None, b"isDefault").is_some_and(|d| d.trim() == "true");
+                        let is_default = default.is_some_and(|d| d.trim() == "true");
                         self.media_file(xr, enclosure, is_default);
+                    }
+                    (Some(url), _) => {
+                        // Typed as a picture: no need to guess from the file name.
+                        if mime.as_deref().is_some_and(|m| m.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("image/"))) {
+                            if self.image.url.is_empty() {
+                                self.image.url = resolve_link(&url, xr.base());
+                            }
+                        } else {
+                            self.set_image_url(&url, xr);
+                        }
+                        // media:content may itself hold description/credit/thumbnail.
+                        children(xr, |xr, child| self.read(xr, child));
                     }
                     (None, _) => children(xr, |xr, child| self.read(xr, child)),
                 }
@@ -289,11 +301,12 @@ impl ExtItem {
 /// Whether a `media:content` is a picture: `medium="image"` unless its type
 /// says otherwise, an `image/` type, or, with neither, an image file name.
 fn is_picture(medium: Option<&str>, mime: Option<&str>, url: Option<&str>) -> bool {
-    let mime = mime.map(str::to_ascii_lowercase);
-    match (medium, mime.as_deref()) {
-        (_, Some(m)) if m.starts_with("image/") => true,
-        (Some("image"), Some(m)) => !(m.starts_with("audio/") || m.starts_with("video/")),
-        (Some("image"), None) => true,
+    let starts = |m: &str, prefix: &str| m.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix));
+    let image_medium = medium.is_some_and(|m| m.eq_ignore_ascii_case("image"));
+    match (medium, mime) {
+        (_, Some(m)) if starts(m, "image/") => true,
+        (Some(_), Some(m)) if image_medium => !(starts(m, "audio/") || starts(m, "video/")),
+        (Some(_), None) if image_medium => true,
         (Some(_), _) | (None, Some(_)) => false,
         (None, None) => url.and_then(crate::model::mime::from_url).is_some_and(|m| m.starts_with("image/")),
     }
@@ -303,9 +316,9 @@ fn is_picture(medium: Option<&str>, mime: Option<&str>, url: Option<&str>) -> bo
 /// in the Media RSS spec) or `type="html"`. Without the attribute the
 /// text is guessed, because publishers put HTML there unannounced.
 fn media_text_kind<'a>(xr: &mut XmlReader<'a>, e: &Elem<'a>, text: &str) -> TextKind {
-    match xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_ascii_lowercase()).as_deref() {
-        Some("html") => TextKind::Html,
-        Some("plain") => TextKind::Text,
+    match xr.attr(e, Ns::None, b"type") {
+        Some(t) if t.trim().eq_ignore_ascii_case("html") => TextKind::Html,
+        Some(t) if t.trim().eq_ignore_ascii_case("plain") => TextKind::Text,
         _ => guess_kind(text),
     }
 }

@@ -226,19 +226,20 @@ impl Limits {
                 n(xml.entries, "more", "more")
             ));
         }
-        let mut note = |k: u64, what: String| {
+        // The message is built only for a cap that was hit: most feeds hit none.
+        let mut note = |k: u64, what: &dyn Fn() -> String| {
             if k > 0 {
-                notes.push(format!("capped: {what}"));
+                notes.push(format!("capped: {}", what()));
             }
         };
-        note(cut.titles, format!("{} cut to {} bytes (max_title_bytes)", n(cut.titles, "title", "titles"), self.max_title_bytes));
+        note(cut.titles, &|| format!("{} cut to {} bytes (max_title_bytes)", n(cut.titles, "title", "titles"), self.max_title_bytes));
         note(
             cut.summaries,
-            format!("{} cut to {} bytes (max_summary_bytes)", n(cut.summaries, "summary", "summaries"), self.max_summary_bytes),
+            &|| format!("{} cut to {} bytes (max_summary_bytes)", n(cut.summaries, "summary", "summaries"), self.max_summary_bytes),
         );
         note(
             cut.contents,
-            format!(
+            &|| format!(
                 "{} cut to {} bytes (max_content_bytes)",
                 n(cut.contents, "entry's content", "entries' content"),
                 self.max_content_bytes
@@ -246,7 +247,7 @@ impl Limits {
         );
         note(
             cut.labels,
-            format!(
+            &|| format!(
                 "{} (category, author, caption, credit, type) cut to {} bytes (max_label_bytes)",
                 n(cut.labels, "name", "names"),
                 self.max_label_bytes
@@ -254,21 +255,21 @@ impl Limits {
         );
         note(
             cut.urls,
-            format!("{} longer than {} bytes dropped (max_url_bytes)", n(cut.urls, "URL or id", "URLs or ids"), self.max_url_bytes),
+            &|| format!("{} longer than {} bytes dropped (max_url_bytes)", n(cut.urls, "URL or id", "URLs or ids"), self.max_url_bytes),
         );
         let (max_categories, max_authors, max_attachments) = self.lists();
         note(
             cut.categories,
-            format!("{} kept only their first {max_categories} categories (max_categories)", n(cut.categories, "entry", "entries")),
+            &|| format!("{} kept only their first {max_categories} categories (max_categories)", n(cut.categories, "entry", "entries")),
         );
-        note(cut.authors, format!("{} kept only the first {max_authors} authors (max_authors)", n(cut.authors, "list", "lists")));
+        note(cut.authors, &|| format!("{} kept only the first {max_authors} authors (max_authors)", n(cut.authors, "list", "lists")));
         note(
             cut.attachments,
-            format!("{} kept only their first {max_attachments} attachments (max_attachments)", n(cut.attachments, "entry", "entries")),
+            &|| format!("{} kept only their first {max_attachments} attachments (max_attachments)", n(cut.attachments, "entry", "entries")),
         );
         note(
             xml.too_deep,
-            format!(
+            &|| format!(
                 "{} nested deeper than {} levels dropped with their content (max_depth)",
                 n(xml.too_deep, "element", "elements"),
                 self.max_depth
@@ -276,7 +277,7 @@ impl Limits {
         );
         note(
             xml.many_attributes,
-            format!(
+            &|| format!(
                 "{} with more than {} attributes: the rest ignored (max_attributes)",
                 n(xml.many_attributes, "element", "elements"),
                 self.max_attributes
@@ -284,7 +285,7 @@ impl Limits {
         );
         note(
             xml.long_attributes,
-            format!(
+            &|| format!(
                 "{} longer than {} bytes ignored (max_attribute_bytes)",
                 n(xml.long_attributes, "attribute value", "attribute values"),
                 self.max_attribute_bytes

@@ -206,12 +206,13 @@ impl RssItem {
                 }
             }
             b"enclosure" => {
-                let url = xr.attr(e, Ns::None, b"url").filter(|u| !u.trim().is_empty() && self.enclosures.len() < LIST_CEILING);
+                let [url, ty, length] = xr.attrs(e, Ns::None, [b"url", b"type", b"length"]);
+                let url = url.filter(|u| !u.trim().is_empty() && self.enclosures.len() < LIST_CEILING);
                 if let Some(url) = url {
                     self.enclosures.push(Enclosure {
                         url: resolve_link(&url, xr.base()),
-                        mime: xr.attr(e, Ns::None, b"type").map(|t| t.trim().to_string()),
-                        length: xr.attr(e, Ns::None, b"length").and_then(|l| l.trim().parse().ok()),
+                        mime: ty.map(|t| t.trim().to_string()),
+                        length: length.and_then(|l| l.trim().parse().ok()),
                         ..Default::default()
                     });
                 }
@@ -225,7 +226,9 @@ impl RssItem {
     /// A permalink guid (the default) is a URL, resolved like a link.
     fn read_guid<'a>(&mut self, xr: &mut XmlReader<'a>, e: &Elem<'a>) {
         let permalink = xr.attr(e, Ns::None, b"isPermaLink").is_none_or(|p| !p.trim().eq_ignore_ascii_case("false"));
-        let base = xr.base().cloned();
+        // The guid's own base, taken before the element is read; only a
+        // permalink needs it.
+        let base = if permalink { xr.base().cloned() } else { None };
         let value = xr.read_text();
         let value = value.trim();
         if !value.is_empty() {
