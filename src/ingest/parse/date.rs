@@ -358,3 +358,53 @@ mod tests {
         assert_eq!(clamp_future(later, now, Duration::hours(1)), now);
     }
 }
+
+#[cfg(test)]
+mod token_tests {
+    use super::{month_name, numeric_zone};
+
+    #[test]
+    fn numeric_zones_read_and_rejected() {
+        let cases = [
+            ("+0530", Some(5 * 3600 + 30 * 60)),
+            ("+05:30", Some(5 * 3600 + 30 * 60)),
+            ("-0800", Some(-8 * 3600)),
+            ("+5", Some(5 * 3600)),
+            ("-05", Some(-5 * 3600)),
+            ("+930", Some(9 * 3600 + 30 * 60)),
+            ("GMT+2", Some(2 * 3600)),
+            ("UTC-03:00", Some(-3 * 3600)),
+            ("+", None),
+            ("+12345", None),
+            ("+1a", None),
+            ("+2400", None),
+            ("+0060", None),
+            ("0530", None),
+        ];
+        for (zone, want) in cases {
+            assert_eq!(numeric_zone(zone), want, "{zone}");
+        }
+    }
+
+    #[test]
+    fn month_names_in_several_languages() {
+        let cases = [
+            ("Jan", Some(1)),
+            ("JANUARY", Some(1)),
+            ("févr", Some(2)),
+            ("Mär", Some(3)),
+            ("Juin", Some(6)),
+            ("juil.", Some(7)),
+            ("Juillet", Some(7)),
+            ("août", Some(8)),
+            ("Déc", Some(12)),
+            ("Dezember", Some(12)),
+            ("Ma", None),
+            ("Sun", None),
+            ("", None),
+        ];
+        for (word, want) in cases {
+            assert_eq!(month_name(word), want, "{word}");
+        }
+    }
+}

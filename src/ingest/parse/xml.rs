@@ -651,6 +651,32 @@ mod tests {
     }
 
     #[test]
+    fn several_attributes_in_one_pass() {
+        let doc = r#"<r xmlns:m="http://search.yahoo.com/mrss/"><m:content m:url="ns" url="a.mp3" type='audio/mpeg' url="second" fileSize=12 title="x &amp; y"/></r>"#;
+        let mut r = XmlReader::new(doc.as_bytes(), None);
+        r.next();
+        let Ev::Start(c) = r.next() else { panic!() };
+        let [url, ty, size, title, missing] = r.attrs(&c, Ns::None, [b"url", b"type", b"fileSize", b"title", b"medium"]);
+        assert_eq!(url.as_deref(), Some("a.mp3"), "the first unprefixed url, not m:url or the repeat");
+        assert_eq!(ty.as_deref(), Some("audio/mpeg"), "single-quoted");
+        assert_eq!(size.as_deref(), Some("12"), "unquoted");
+        assert_eq!(title.as_deref(), Some("x & y"), "unescaped");
+        assert_eq!(missing, None);
+        let [prefixed] = r.attrs(&c, Ns::Media, [b"url"]);
+        assert_eq!(prefixed.as_deref(), Some("ns"), "namespaced lookup");
+    }
+
+    #[test]
+    fn attribute_lookup_stops_at_the_attribute_cap() {
+        let doc = r#"<a b="1" c="2" d="3">"#;
+        let limits = Limits { max_attributes: 2, ..Limits::default() };
+        let mut r = XmlReader::with_limits(doc.as_bytes(), None, limits);
+        let Ev::Start(a) = r.next() else { panic!() };
+        let [b, c, d] = r.attrs(&a, Ns::None, [b"b", b"c", b"d"]);
+        assert_eq!((b.as_deref(), c.as_deref(), d.as_deref()), (Some("1"), Some("2"), None));
+    }
+
+    #[test]
     fn xml_base_nests_and_attrs_unescape() {
         let doc = r#"<a xml:base="http://e.com/d/"><b xml:base="sub/" href="x?a=1&amp;b=2">"#;
         let mut r = XmlReader::new(doc.as_bytes(), None);
