@@ -93,8 +93,14 @@ fn numeric_zone(z: &str) -> Option<i32> {
 fn month_name(w: &str) -> Option<u32> {
     // The first three letters, lower-cased in place: a date has a month
     // and often a day name, both come here.
-    let mut chars = w.chars().flat_map(char::to_lowercase);
-    let three = [chars.next()?, chars.next().unwrap_or(' '), chars.next().unwrap_or(' ')];
+    let b = w.as_bytes();
+    let three: [char; 3] = if b.len() >= 3 && b[..3].is_ascii() {
+        std::array::from_fn(|i| char::from(b[i].to_ascii_lowercase()))
+    } else {
+        let mut c = w.chars().flat_map(char::to_lowercase);
+        [c.next()?, c.next().unwrap_or(' '), c.next().unwrap_or(' ')]
+    };
+    let juin = || w.chars().flat_map(char::to_lowercase).nth(3) == Some('n');
     let m = match three {
         ['j', 'a', 'n'] | ['e', 'n', 'e'] | ['g', 'e', 'n'] => 1,
         ['f', 'e', 'b'] | ['f', 'e', 'v'] | ['f', 'é', 'v'] => 2,
@@ -102,7 +108,7 @@ fn month_name(w: &str) -> Option<u32> {
         ['a', 'p', 'r'] | ['a', 'v', 'r'] | ['a', 'b', 'r'] => 4,
         ['m', 'a', 'y'] | ['m', 'a', 'i'] | ['m', 'a', 'g'] | ['m', 'e', 'i'] => 5,
         ['j', 'u', 'n'] | ['g', 'i', 'u'] => 6,
-        ['j', 'u', 'i'] if chars.next() == Some('n') => 6,
+        ['j', 'u', 'i'] if juin() => 6,
         ['j', 'u', 'l'] | ['l', 'u', 'g'] | ['j', 'u', 'i'] => 7,
         ['a', 'u', 'g'] | ['a', 'o', 'û'] | ['a', 'g', 'o'] => 8,
         ['s', 'e', 'p'] | ['s', 'e', 't'] => 9,
