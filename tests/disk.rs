@@ -506,10 +506,20 @@ fn run_into_a_read_only_output_folder_reports_it_then_publishes_once_writable() 
     write_stories(&site, "second", 2, 2);
     run.wait_summary("publishing fails", &["publishing failed", "Read-only file system", "disk/feeds/"]);
     assert_eq!(changed(&before, &snapshot(&site.path("disk/feeds"))), Vec::<String>::new());
+    // Tried again every 5 s; said once (a reminder only after a minute).
+    std::thread::sleep(Duration::from_millis(11_000));
+    let failed = run.logs.lines("", "publishing failed");
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(failed[0].contains("ERROR") && failed[0].contains("Read-only file system"), "{}", failed[0]);
     disk.remount("rw");
     eventually(20, "second stories published once writable", || published(&all, "second story 1<"));
     let after = snapshot(&site.path("disk/feeds"));
     assert!(temp_files(&after).is_empty(), "temporary files left: {:?}", temp_files(&after));
+    eventually(5, "the recovery logged", || !run.logs.lines("WARN", "publishing works again").is_empty());
+    let line = &run.logs.lines("WARN", "publishing works again")[0];
+    let tries: u64 = line.split("after ").nth(1).and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(tries >= 2, "the retries were not counted: {line}");
+    assert_eq!(run.logs.lines("", "publishing failed").len(), 1, "{}", run.logs.text());
     run.stop();
 }
 

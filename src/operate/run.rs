@@ -30,6 +30,7 @@ use tokio::time::Instant;
 
 use super::metrics::{Metrics, SourceHealth};
 pub use super::mirror::{mirror_store, mirror_store_every};
+use super::repeat::{RepeatedFailure, Say};
 use super::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
 pub use super::signals::shutdown_on_signals;
 use crate::build::{BuildError, BuildReport, StoreSink, files_source_name, ingest_files, publish_from_store, retention, source_inputs};
@@ -58,7 +59,7 @@ pub const WARN_AGAIN: Duration = Duration::from_secs(3600);
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// After a publish that failed (a full disk, say), the next try.
-const PUBLISH_RETRY: Duration = Duration::from_secs(5);
+pub const PUBLISH_RETRY: Duration = Duration::from_secs(5);
 
 /// After the store refused a write (a full or read-only disk), the next
 /// try of that write.
@@ -136,6 +137,9 @@ pub struct Runner {
     /// Sources could not be started (the store refused their new rows):
     /// none is started before this.
     spawn_retry: Option<Instant>,
+    /// Publishing's failures in a row, so that one repeated every
+    /// [`PUBLISH_RETRY`] is not logged at each try.
+    publish_failures: RepeatedFailure,
 }
 
 /// What a pass over the given sources did (see [`Runner::pass`]).
@@ -213,6 +217,7 @@ impl Runner {
             takedowns,
             refused: None,
             spawn_retry: None,
+            publish_failures: RepeatedFailure::default(),
         };
         runner.load_schedule()?;
         runner.load_source_metrics()?;
@@ -662,12 +667,26 @@ impl Runner {
                 (ok, format!("{} sources fetched: {}", report.sources.len(), report.summary()), std::mem::take(&mut report.publish.written))
             }
             Err(e) => {
-                tracing::error!("publishing failed: {e}");
-                self.outcome.publish_error = Some(format!("publishing failed: {e}"));
+                let message = format!("publishing failed: {e}");
+                // Tried again every few seconds: said in full once, then
+                // reminded of at growing intervals (see `repeat`).
+                match self.publish_failures.failed(&message, std::time::Instant::now(), Utc::now()) {
+                    Say::New => tracing::error!("{message}; trying again every {}", humantime::format_duration(PUBLISH_RETRY)),
+                    Say::Still { times, since } => {
+                        tracing::error!("{message}; still failing ({times} times since {})", since.format("%Y-%m-%d %H:%M:%S UTC"));
+                    }
+                    _ => tracing::debug!("{message} (again)"),
+                }
+                self.outcome.publish_error = Some(message.clone());
                 self.dirty = true;
-                (false, format!("publishing failed: {e}"), Vec::new())
+                (false, message, Vec::new())
             }
         };
+        let failing = self.outcome.publish_error.is_some();
+        if !failing && let Say::Recovered { times, since } = self.publish_failures.succeeded() {
+            let out = self.config.publish.output_dir.display();
+            tracing::warn!("{out}: publishing works again, after {times} failed tries since {}", since.format("%Y-%m-%d %H:%M:%S UTC"));
+        }
         if !written.is_empty() {
             self.metrics.record_publish(Utc::now());
             self.notify_hub(&written).await;
@@ -675,7 +694,9 @@ impl Runner {
         if let Ok(n) = self.store.story_count() {
             self.metrics.set_stories_stored(n);
         }
-        tracing::info!(written = written.len(), "{summary}");
+        if !failing {
+            tracing::info!(written = written.len(), "{summary}");
+        }
         self.metrics.record_run(Utc::now(), ok, summary.clone());
         if let Err(e) = self.store.record_run(&RunRecord { started, finished: Utc::now(), ok, summary }) {
             tracing::error!("cannot record the run: {e}");
