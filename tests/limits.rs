@@ -313,3 +313,37 @@ fn a_zero_limit_is_a_config_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(common::stderr(&out).contains("limits.max_depth"), "{}", common::stderr(&out));
 }
+
+#[test]
+fn a_local_feed_file_over_max_body_bytes_fails_as_an_http_body_would_and_the_others_publish() {
+    use wirefeed::ingest::sources::SourceStatus;
+    let site = Site::new(&[]);
+    let rss = |title: &str, pad: usize| {
+        format!(
+            r#"<rss version="2.0"><channel><title>F</title><item><title>{title}</title><guid>{title}</guid><description>{}</description></item></channel></rss>"#,
+            "x".repeat(pad)
+        )
+    };
+    site.write("big.xml", rss("Big story", 4096));
+    site.write("small.xml", rss("Small story", 10));
+    let big_url = url::Url::from_file_path(site.path("big.xml")).unwrap();
+    let mut extra = String::from("[fetch]\nmax_body_bytes = 2048\n");
+    for (name, url) in [("big", "big.xml"), ("big-url", big_url.as_str()), ("endless", "/dev/zero"), ("small", "small.xml")] {
+        extra.push_str(&format!("[[sources]]\nname = \"{name}\"\nurl = \"{url}\"\n"));
+    }
+    site.write_config(&extra);
+    let report = wirefeed::build(&site.config()).unwrap();
+    let status = |name: &str| report.sources.iter().find(|s| s.name == name).unwrap().status.clone();
+    for (name, path) in [("big", site.path("big.xml")), ("big-url", site.path("big.xml")), ("endless", "/dev/zero".into())] {
+        match status(name) {
+            SourceStatus::Failed(why) => {
+                assert!(why.contains("body larger than the 2048-byte cap"), "{name}: {why}");
+                assert!(why.starts_with(&path.display().to_string()), "{name}: the error names no file: {why}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert!(matches!(status("small"), SourceStatus::Updated { new: 1, .. }), "{:?}", status("small"));
+    let all = site.read("feeds/all.rss");
+    assert!(all.contains("Small story") && !all.contains("Big story"));
+}
