@@ -128,7 +128,8 @@ fn cpu_seconds() -> f64 {
 /// alone (input generation excluded): wall, then CPU.
 fn linear(case: &str, n: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let (doc, run): (Vec<u8>, Box<dyn Fn(&[u8])>) = match case {
+    type Run = Box<dyn Fn(&[u8])>;
+    let (doc, run): (Vec<u8>, Run) = match case {
         c if c.starts_with("escaped HTML") => (
             rss(&format!("<item><title>t</title><guid>a</guid><description>{}x{}</description></item>", "&lt;div&gt;".repeat(n), "&lt;/div&gt;".repeat(n)))
                 .into_bytes(),

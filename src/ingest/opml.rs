@@ -174,7 +174,8 @@ pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, Imp
     }
     let mut text = String::with_capacity(config_text.len() + new_topics.len() + new_sources.len() + 1);
     text.push_str(config_text);
-    if !(new_topics.is_empty() && new_sources.is_empty()) && !text.is_empty() && !text.ends_with('\n') {
+    let adds = !(new_topics.is_empty() && new_sources.is_empty());
+    if adds && !(text.is_empty() || text.ends_with('\n')) {
         text.push('\n');
     }
     text.push_str(&new_topics);

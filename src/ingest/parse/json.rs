@@ -292,7 +292,8 @@ mod tests {
 
     #[test]
     fn values_too_deep_become_null_and_strings_are_left_alone() {
-        let cases: [(&str, &[u8], usize, Option<(&[u8], u64)>); 6] = [
+        type Case<'a> = (&'a str, &'a [u8], usize, Option<(&'a [u8], u64)>);
+        let cases: [Case; 6] = [
             ("nothing too deep", br#"{"a":[1,{"b":2}]}"#, 3, None),
             ("one array too deep", br#"{"a":[[1]],"b":2}"#, 2, Some((br#"{"a":[null],"b":2}"#, 1))),
             ("two at the same level", br#"[[[1]],[[2],3]]"#, 2, Some((br#"[[null],[null,3]]"#, 2))),
