@@ -66,12 +66,27 @@ fn hostile(name: &str) -> String {
                 "&lt;/div&gt;".repeat(n)
             ))
         }
+        "deep JSON nesting" => {
+            let n = (MIB16 - 200) / 2;
+            format!(
+                r#"{{"version":"https://jsonfeed.org/version/1.1","items":[{{"id":"a","title":"t","_x":{}{}}}]}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        }
         _ => unreachable!("{name}"),
     }
 }
 
-const HOSTILE: [&str; 6] =
-    ["deep nesting", "15 MB title", "a million tiny entries", "thousands of attributes", "billion laughs", "escaped HTML 16 MiB deep"];
+const HOSTILE: [&str; 7] = [
+    "deep nesting",
+    "15 MB title",
+    "a million tiny entries",
+    "thousands of attributes",
+    "billion laughs",
+    "escaped HTML 16 MiB deep",
+    "deep JSON nesting",
+];
 
 /// Parses and normalizes a feed as `build` does for a new source.
 fn ingest(doc: &[u8]) -> usize {
@@ -98,11 +113,23 @@ fn build_site(dir: &Path, extra: &str) -> usize {
     report.sources.len()
 }
 
+/// CPU seconds (user + system) this process has used so far, from
+/// `/proc/self/stat` (1/100 s ticks). On a machine shared with other
+/// work, wall time grows with the load; CPU time much less.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<f64> =
+        stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().map(|f| f.parse().unwrap_or(0.0)).collect();
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 after `)`.
+    (fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0)) / 100.0
+}
+
 /// Runs one linear case at size `n`; returns the seconds of the work
-/// alone (input generation excluded).
-fn linear(case: &str, n: usize) -> f64 {
+/// alone (input generation excluded): wall, then CPU.
+fn linear(case: &str, n: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let (doc, run): (Vec<u8>, Box<dyn Fn(&[u8])>) = match case {
+    type Run = Box<dyn Fn(&[u8])>;
+    let (doc, run): (Vec<u8>, Run) = match case {
         c if c.starts_with("escaped HTML") => (
             rss(&format!("<item><title>t</title><guid>a</guid><description>{}x{}</description></item>", "&lt;div&gt;".repeat(n), "&lt;/div&gt;".repeat(n)))
                 .into_bytes(),
@@ -155,9 +182,9 @@ fn linear(case: &str, n: usize) -> f64 {
         }
         _ => unreachable!("{case}"),
     };
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_seconds());
     run(&doc);
-    start.elapsed().as_secs_f64()
+    (start.elapsed().as_secs_f64(), cpu_seconds() - cpu)
 }
 
 fn opml_import(doc: &[u8]) {
@@ -176,28 +203,29 @@ fn peak_mb() -> f64 {
 }
 
 /// In the child: runs the case named by the environment, prints
-/// "seconds peak_mb".
+/// "seconds cpu_seconds peak_mb".
 fn child(case: &str) {
     let (name, n) = case.split_once('|').unwrap();
-    let secs = match n.parse::<usize>() {
+    let (secs, cpu) = match n.parse::<usize>() {
         Ok(n) => linear(name, n),
         Err(_) => {
             let doc = hostile(name);
             assert!(doc.len() <= MIB16);
-            let start = Instant::now();
+            let (start, cpu) = (Instant::now(), cpu_seconds());
             std::hint::black_box(ingest(doc.as_bytes()));
-            start.elapsed().as_secs_f64()
+            (start.elapsed().as_secs_f64(), cpu_seconds() - cpu)
         }
     };
-    println!("{secs} {}", peak_mb());
+    println!("{secs} {cpu} {}", peak_mb());
 }
 
-fn run_child(case: &str) -> (f64, f64) {
+/// One case in a child process: (wall s, CPU s, peak MB).
+fn run_child(case: &str) -> (f64, f64, f64) {
     let out = Command::new(std::env::current_exe().unwrap()).env("WIREFEED_LIMITS_CASE", case).output().expect("child runs");
     assert!(out.status.success(), "{case}: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace().map(|x| x.parse::<f64>().unwrap());
-    (it.next().unwrap(), it.next().unwrap())
+    (it.next().unwrap(), it.next().unwrap(), it.next().unwrap())
 }
 
 fn main() {
@@ -208,17 +236,17 @@ fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     println!("hostile 16 MiB feeds: parse + normalize every entry");
-    println!("| input | time | peak RSS |\n|---|---:|---:|");
+    println!("| input | time | CPU | peak RSS |\n|---|---:|---:|---:|");
     for name in HOSTILE.into_iter().filter(|n| wanted(n)) {
-        let (secs, mb) = run_child(&format!("{name}|-"));
-        println!("| {name} | {secs:.3} s | {mb:.0} MB |");
+        let (secs, cpu, mb) = run_child(&format!("{name}|-"));
+        println!("| {name} | {secs:.3} s | {cpu:.2} s | {mb:.0} MB |");
     }
     println!("\nlinear paths at 1x, 10x, 100x");
-    println!("| path | N | time | peak RSS |\n|---|---:|---:|---:|");
+    println!("| path | N | time | CPU | peak RSS |\n|---|---:|---:|---:|---:|");
     for (name, sizes) in LINEAR.into_iter().filter(|(n, _)| wanted(n)) {
         for n in sizes {
-            let (secs, mb) = run_child(&format!("{name}|{n}"));
-            println!("| {name} | {n} | {secs:.3} s | {mb:.0} MB |");
+            let (secs, cpu, mb) = run_child(&format!("{name}|{n}"));
+            println!("| {name} | {n} | {secs:.3} s | {cpu:.2} s | {mb:.0} MB |");
         }
     }
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs one fuzz target for SECONDS (default 60) under cargo fuzz (libFuzzer)
 # on stable Rust, at the lowest CPU priority, after replaying its
-# regression inputs. Corpus: fuzz/corpus/TARGET (seeded by seeds.py when
-# missing; not in git). New crashes land in fuzz/artifacts/TARGET/.
+# regression inputs. Corpus: $FUZZ_CORPUS/TARGET (default fuzz/corpus;
+# seeded by seeds.py when missing; not in git). New crashes land in fuzz/artifacts/TARGET/.
 #
 #   fuzz/run.sh TARGET [SECONDS]      one target
 #   fuzz/run.sh all [SECONDS]         every target in turn
@@ -25,6 +25,10 @@ seconds=${2:-60}
 export RUSTC_BOOTSTRAP=1
 export CARGO_BUILD_JOBS=${FUZZ_JOBS:-1}
 FUZZ_FLAGS=(-s none)
+# Where the corpus lives: outside the repository (e.g. /work/fuzz-corpus)
+# lets long runs carry on across worktrees and sessions.
+export FUZZ_CORPUS=${FUZZ_CORPUS:-fuzz/corpus}
+CORPUS=$FUZZ_CORPUS
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz $CARGO_FUZZ_VERSION"
@@ -63,12 +67,12 @@ replay() {
 run() {
   local t=$1 log=fuzz/logs/$1.log
   mkdir -p fuzz/logs "fuzz/artifacts/$t"
-  [ -d "fuzz/corpus/$t" ] || python3 fuzz/seeds.py "$t"
+  [ -d "$CORPUS/$t" ] || python3 fuzz/seeds.py "$t"
   replay "$t"
   echo "fuzz: $t: fuzzing for ${seconds}s (log $log)"
   local status=0
   # The binary's name holds "fuzz" (fuzz/target/…): visible as a fuzzer.
-  nice -n 19 "$(binary "$t")" "fuzz/corpus/$t" \
+  nice -n 19 "$(binary "$t")" "$CORPUS/$t" \
     -dict="$(dict_of "$t")" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-30}" \
     -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="fuzz/artifacts/$t/" >"$log" 2>&1 || status=$?

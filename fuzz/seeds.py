@@ -9,6 +9,10 @@ fuzz/regressions/TARGET/. Files are named by the hash of their bytes, so
 running this again adds nothing twice and keeps what the fuzzer found.
 
 Usage: fuzz/seeds.py [TARGET...]   (default: every target)
+
+The corpus root is $FUZZ_CORPUS when set (e.g. /work/fuzz-corpus, outside
+the repository, so that long runs carry on across worktrees and sessions),
+fuzz/corpus otherwise.
 """
 
 import hashlib
@@ -27,6 +31,7 @@ SHARED = Path(os.environ.get("WIREFEED_SHARED", REPO.parent / "shared"))
 FEEDPARSER = SHARED / "corpus" / "feedparser"
 TARGETS = ["feed", "sanitize", "wire", "markdown", "opml", "config", "query", "serve_path"]
 MAX_SEED = 64 * 1024
+CORPUS = Path(os.environ.get("FUZZ_CORPUS") or FUZZ / "corpus")
 
 
 def files(root, *suffixes):
@@ -140,7 +145,7 @@ def main():
     for target in targets:
         if target not in TARGETS:
             sys.exit(f"unknown target {target}; targets: {' '.join(TARGETS)}")
-        out = FUZZ / "corpus" / target
+        out = CORPUS / target
         out.mkdir(parents=True, exist_ok=True)
         n = 0
         for data in seeds(target):
@@ -152,7 +157,7 @@ def main():
                 n += 1
         total = sum(1 for _ in out.iterdir())
         note = "" if FEEDPARSER.is_dir() else f" (no shared corpus at {FEEDPARSER})"
-        print(f"seeds: {target}: {n} new, {total} in {out.relative_to(REPO)}{note}")
+        print(f"seeds: {target}: {n} new, {total} in {out}{note}")
 
 
 if __name__ == "__main__":

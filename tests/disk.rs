@@ -353,23 +353,66 @@ fn build_recreates_a_deleted_output_folder_whole() {
 
 // ------------------------------------------------------------------ run
 
+/// What `run`'s loop logs (its own thread's lines, as the binary prints
+/// them without colours), for a test to read.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Lines holding `needle` (and `level`, e.g. "ERROR", when not empty).
+    fn lines(&self, level: &str, needle: &str) -> Vec<String> {
+        self.text().lines().filter(|l| l.contains(needle) && l.contains(level)).map(str::to_owned).collect()
+    }
+}
+
 /// `run` in process on its own thread until the returned sender says stop.
 struct Running {
     stop: tokio::sync::watch::Sender<bool>,
     handle: Option<std::thread::JoinHandle<Result<(), String>>>,
     metrics: Arc<Metrics>,
+    logs: Logs,
 }
 
 impl Running {
     fn start(site: &Site) -> Running {
         let metrics = Arc::new(Metrics::new());
-        let mut runner = Runner::new(site.config(), metrics.clone()).unwrap();
+        let runner = Runner::new(site.config(), metrics.clone()).unwrap();
+        Running::start_runner(runner, metrics)
+    }
+
+    /// Runs a runner made beforehand (its store opened, its schedule read).
+    fn start_runner(mut runner: Runner, metrics: Arc<Metrics>) -> Running {
+        let logs = Logs::default();
+        let sink = logs.clone();
         let (stop, rx) = tokio::sync::watch::channel(false);
         let handle = std::thread::spawn(move || {
+            let subscriber =
+                tracing_subscriber::fmt().with_ansi(false).with_max_level(tracing::Level::INFO).with_writer(move || sink.clone()).finish();
+            // The loop runs on this thread (`block_on`): its lines come here.
+            let _logging = tracing::subscriber::set_default(subscriber);
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async move { runner.run(false, rx).await.map(drop).map_err(|e| e.to_string()) })
         });
-        Running { stop, handle: Some(handle), metrics }
+        Running { stop, handle: Some(handle), metrics, logs }
+    }
+
+    fn is_running(&self) -> bool {
+        self.handle.as_ref().is_some_and(|h| !h.is_finished())
     }
 
     /// The last publish's summary (`publishing failed: …` when it failed).
@@ -463,10 +506,20 @@ fn run_into_a_read_only_output_folder_reports_it_then_publishes_once_writable() 
     write_stories(&site, "second", 2, 2);
     run.wait_summary("publishing fails", &["publishing failed", "Read-only file system", "disk/feeds/"]);
     assert_eq!(changed(&before, &snapshot(&site.path("disk/feeds"))), Vec::<String>::new());
+    // Tried again every 5 s; said once (a reminder only after a minute).
+    std::thread::sleep(Duration::from_millis(11_000));
+    let failed = run.logs.lines("", "publishing failed");
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert!(failed[0].contains("ERROR") && failed[0].contains("Read-only file system"), "{}", failed[0]);
     disk.remount("rw");
     eventually(20, "second stories published once writable", || published(&all, "second story 1<"));
     let after = snapshot(&site.path("disk/feeds"));
     assert!(temp_files(&after).is_empty(), "temporary files left: {:?}", temp_files(&after));
+    eventually(5, "the recovery logged", || !run.logs.lines("WARN", "publishing works again").is_empty());
+    let line = &run.logs.lines("WARN", "publishing works again")[0];
+    let tries: u64 = line.split("after ").nth(1).and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(tries >= 2, "the retries were not counted: {line}");
+    assert_eq!(run.logs.lines("", "publishing failed").len(), 1, "{}", run.logs.text());
     run.stop();
 }
 
@@ -545,4 +598,101 @@ fn run_once_with_a_full_store_disk_exits_1_naming_the_store() {
     let err = stderr(&out);
     assert!(err.contains(&site.path("disk/state.db").display().to_string()), "the error names no store: {err}");
     assert!(err.contains("full"), "{err}");
+}
+
+/// A feed file with `n` items titled `"{prefix} story {i}"`.
+fn write_feed(site: &Site, rel: &str, prefix: &str, n: usize) {
+    let items: String =
+        (0..n).map(|i| format!("<item><title>{prefix} story {i}</title><link>https://feed.example/{prefix}/{i}</link></item>")).collect();
+    site.write(rel, format!("<rss version=\"2.0\"><channel><title>{prefix}</title>{items}</channel></rss>"));
+}
+
+/// A site whose store is on `disk/` (1 MiB, mounted), built once with
+/// one story; then `sources` (TOML) added to its config, a runner made
+/// for it (store opened, new rows not yet written), and the disk filled to
+/// the last byte: SQLite's write-ahead log cannot grow by one page.
+fn runner_on_a_full_store_disk(test: &str, sources: &str) -> Option<(Site, Tmpfs, Runner, Arc<Metrics>, PathBuf)> {
+    let site = Site::new(&[]);
+    site.write_config("[run]\nwatch_interval = \"100ms\"\n\n[store]\npath = \"disk/state.db\"\n");
+    let disk = Tmpfs::mount(test, &site.path("disk"), "1m")?;
+    write_stories(&site, "first", 1, 1);
+    let out = site.build();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = site.read("wirefeed.toml");
+    site.write("wirefeed.toml", format!("{config}\n{sources}"));
+    let metrics = Arc::new(Metrics::new());
+    let runner = Runner::new(site.config(), metrics.clone()).unwrap();
+    let filler = disk.fill(0);
+    Some((site, disk, runner, metrics, filler))
+}
+
+#[test]
+fn run_keeps_running_when_the_store_refuses_a_new_source_and_stores_it_once_freed() {
+    let test = "run_keeps_running_when_the_store_refuses_a_new_source_and_stores_it_once_freed";
+    let sources = "[[sources]]\nname = \"late\"\nurl = \"late.xml\"\n";
+    let Some((site, _disk, runner, metrics, filler)) = runner_on_a_full_store_disk(test, sources) else { return };
+    write_feed(&site, "late.xml", "Late", 2);
+    let run = Running::start_runner(runner, metrics);
+    let db = site.path("disk/state.db").display().to_string();
+    eventually(20, "the refused row logged", || !run.logs.lines("ERROR", "1 source not started (late)").is_empty());
+    let line = &run.logs.lines("ERROR", "1 source not started (late)")[0];
+    assert!(line.contains(&db) && line.contains("No space left on device"), "{line}");
+    // Tried again (every 5 s) without stopping the loop.
+    std::thread::sleep(Duration::from_millis(5500));
+    assert!(run.is_running(), "run stopped: {}", run.logs.text());
+    assert!(!run.logs.lines("INFO", "1 source not started (late)").is_empty(), "not tried again: {}", run.logs.text());
+    assert!(!published(&site.path("feeds/all.rss"), "Late story"));
+    std::fs::remove_file(filler).unwrap();
+    eventually(30, "the new source published once space is freed", || published(&site.path("feeds/all.rss"), "Late story 1<"));
+    assert!(!run.logs.lines("WARN", "the store takes writes again").is_empty(), "{}", run.logs.text());
+    run.stop();
+    let db = site.path("disk/state.db");
+    assert_eq!(integrity(&db), "ok");
+    let titles = stored_titles(&db);
+    for t in ["first story 0", "Late story 0", "Late story 1"] {
+        assert!(titles.iter().any(|s| s == t), "{t} not stored: {titles:?}");
+    }
+}
+
+#[test]
+fn run_keeps_running_when_the_store_refuses_a_fetch_request_and_answers_it_once_freed() {
+    use wirefeed::store::requests::{RequestState, Requester};
+    let test = "run_keeps_running_when_the_store_refuses_a_fetch_request_and_answers_it_once_freed";
+    let site_feed = "[[sources]]\nname = \"wire\"\nurl = \"wire.xml\"\n";
+    // The source is stored by a first build (so not due), the request
+    // written before the disk fills: taking it is the refused write.
+    let site = Site::new(&[]);
+    site.write_config(&format!("[run]\nwatch_interval = \"100ms\"\n\n[store]\npath = \"disk/state.db\"\n\n{site_feed}"));
+    let Some(disk) = Tmpfs::mount(test, &site.path("disk"), "1m") else { return };
+    write_feed(&site, "wire.xml", "Wire", 1);
+    let out = site.build();
+    assert!(out.status.success(), "{}", stderr(&out));
+    write_feed(&site, "wire.xml", "Wire", 3);
+    let metrics = Arc::new(Metrics::new());
+    let runner = Runner::new(site.config(), metrics.clone()).unwrap();
+    let db = site.path("disk/state.db");
+    let requester = Requester::open(&db).unwrap();
+    let pk = requester.ask(&["wire".to_owned()], chrono::Utc::now()).unwrap();
+    let filler = disk.fill(0);
+    let run = Running::start_runner(runner, metrics);
+    eventually(20, "the refused request logged", || !run.logs.lines("ERROR", "`wirefeed fetch` requests not taken").is_empty());
+    let line = &run.logs.lines("ERROR", "`wirefeed fetch` requests not taken")[0];
+    assert!(line.contains(&db.display().to_string()), "{line}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(run.is_running(), "run stopped: {}", run.logs.text());
+    assert!(matches!(requester.state(pk).unwrap(), RequestState::Waiting));
+    std::fs::remove_file(filler).unwrap();
+    let mut answers = Vec::new();
+    eventually(30, "the request answered once space is freed", || match requester.state(pk).unwrap() {
+        RequestState::Answered(a) => {
+            answers = a;
+            true
+        }
+        _ => false,
+    });
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert!(answers[0].ok && answers[0].source == "wire", "{answers:?}");
+    eventually(20, "the fetched stories published", || published(&site.path("feeds/all.rss"), "Wire story 2<"));
+    run.stop();
+    assert_eq!(integrity(&db), "ok");
 }

@@ -148,7 +148,7 @@ fn config_text_with_a_control_character_is_an_error_naming_the_key() {
         }
     }
     // Tabs and line breaks are text.
-    let ok = format!("{}title = \"A\\tB\"\ndescription = \"\"\"\nline\nline\"\"\"\n", base.replace("[publish]\n", "[publish]\n"));
+    let ok = format!("{base}title = \"A\\tB\"\ndescription = \"\"\"\nline\nline\"\"\"\n");
     assert!(Config::from_toml(&ok, path).is_ok(), "{ok}");
 }
 

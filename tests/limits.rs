@@ -125,6 +125,24 @@ fn each_cap_cuts_or_drops_with_a_note() {
             |f| f.entries.len() == 1 && f.entries[0].title.as_deref() == Some("t"),
         ),
         (
+            "JSON values nested past 120 levels are dropped, the items kept",
+            format!(
+                r#"{{"version":"https://jsonfeed.org/version/1.1","items":[{{"id":"a","title":"A","_x":{}1{}}},{{"id":"b","title":"B","content_html":{}"x"{}}},{{"id":"c","title":"C","content_html":"<p>ok</p>"}}]}}"#,
+                "[".repeat(200),
+                "]".repeat(200),
+                r#"{"a":"#.repeat(d.max_depth + 10),
+                "}".repeat(d.max_depth + 10)
+            ),
+            "max_depth",
+            |f| {
+                let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref().unwrap_or("")).collect();
+                titles == ["A", "B", "C"]
+                    && f.entries[1].content.is_none()
+                    && f.entries[2].content.as_deref() == Some("<p>ok</p>")
+                    && !f.bozo
+            },
+        ),
+        (
             "attributes past max_attributes are not read",
             rss_item(&format!(r#"<enclosure {} url="http://e.com/late.mp3"/>"#, many(d.max_attributes, |i| format!(r#"a{i}="x" "#)))),
             "max_attributes",
@@ -148,6 +166,28 @@ fn each_cap_cuts_or_drops_with_a_note() {
 fn a_feed_within_every_cap_has_no_notes() {
     let f = parse(&rss_item("<title>t</title><link>http://e.com/a</link><category>c</category><description>d</description>"));
     assert!(f.notes.is_empty(), "{:?}", f.notes);
+}
+
+#[test]
+fn a_json_feed_nested_just_within_the_cap_loses_nothing() {
+    // Levels: the feed (1), items (2), the item (3), the value (4..).
+    let deep = |levels: usize| {
+        format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","items":[{{"id":"a","title":"A","tags":["t"],"_x":{}1{}}}]}}"#,
+            "[".repeat(levels - 3),
+            "]".repeat(levels - 3)
+        )
+    };
+    let within = parse(&deep(120));
+    assert!(within.notes.is_empty(), "{:?}", within.notes);
+    let over = parse(&deep(121));
+    assert!(has_note(&over, "1 JSON value nested deeper than 120 levels dropped (max_depth"), "{:?}", over.notes);
+    assert_eq!(over.entries[0].categories, ["t"]);
+    // A lower max_depth caps JSON as it caps XML.
+    let limits = Limits { max_depth: 5, ..Limits::default() };
+    let f = parse_feed_with(deep(6).as_bytes(), &ParseContext::default(), &limits).unwrap();
+    assert!(has_note(&f, "deeper than 5 levels"), "{:?}", f.notes);
+    assert_eq!(f.entries[0].title.as_deref(), Some("A"));
 }
 
 #[test]
@@ -204,6 +244,15 @@ fn hostile() -> Vec<(&'static str, String, &'static str)> {
                 "/></item></channel></rss>",
             ),
             "max_attributes",
+        ),
+        (
+            "deep JSON nesting",
+            format!(
+                r#"{{"version":"https://jsonfeed.org/version/1.1","items":[{{"id":"a","title":"t","_x":{}{}}}]}}"#,
+                "[".repeat((MIB16 - 200) / 2),
+                "]".repeat((MIB16 - 200) / 2)
+            ),
+            "max_depth",
         ),
         ("billion laughs", pad(laughs, "<!-- pad -->", "</channel></rss>"), ""),
         (
@@ -263,4 +312,38 @@ fn a_zero_limit_is_a_config_error() {
     let out = site.build();
     assert_eq!(out.status.code(), Some(1));
     assert!(common::stderr(&out).contains("limits.max_depth"), "{}", common::stderr(&out));
+}
+
+#[test]
+fn a_local_feed_file_over_max_body_bytes_fails_as_an_http_body_would_and_the_others_publish() {
+    use wirefeed::ingest::sources::SourceStatus;
+    let site = Site::new(&[]);
+    let rss = |title: &str, pad: usize| {
+        format!(
+            r#"<rss version="2.0"><channel><title>F</title><item><title>{title}</title><guid>{title}</guid><description>{}</description></item></channel></rss>"#,
+            "x".repeat(pad)
+        )
+    };
+    site.write("big.xml", rss("Big story", 4096));
+    site.write("small.xml", rss("Small story", 10));
+    let big_url = url::Url::from_file_path(site.path("big.xml")).unwrap();
+    let mut extra = String::from("[fetch]\nmax_body_bytes = 2048\n");
+    for (name, url) in [("big", "big.xml"), ("big-url", big_url.as_str()), ("endless", "/dev/zero"), ("small", "small.xml")] {
+        extra.push_str(&format!("[[sources]]\nname = \"{name}\"\nurl = \"{url}\"\n"));
+    }
+    site.write_config(&extra);
+    let report = wirefeed::build(&site.config()).unwrap();
+    let status = |name: &str| report.sources.iter().find(|s| s.name == name).unwrap().status.clone();
+    for (name, path) in [("big", site.path("big.xml")), ("big-url", site.path("big.xml")), ("endless", "/dev/zero".into())] {
+        match status(name) {
+            SourceStatus::Failed(why) => {
+                assert!(why.contains("body larger than the 2048-byte cap"), "{name}: {why}");
+                assert!(why.starts_with(&path.display().to_string()), "{name}: the error names no file: {why}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert!(matches!(status("small"), SourceStatus::Updated { new: 1, .. }), "{:?}", status("small"));
+    let all = site.read("feeds/all.rss");
+    assert!(all.contains("Small story") && !all.contains("Big story"));
 }

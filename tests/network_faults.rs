@@ -58,7 +58,7 @@ fn request_path(s: &mut TcpStream) -> Option<String> {
 fn rest_of_head(s: &mut TcpStream) {
     let mut seen = Vec::new();
     let mut b = [0u8];
-    while !seen.ends_with(b"\r\n\r\n") && !(seen == b"\r\n") {
+    while !seen.ends_with(b"\r\n\r\n") && seen != b"\r\n" {
         match s.read(&mut b) {
             Ok(1) => seen.push(b[0]),
             _ => return,

@@ -1,49 +1,33 @@
 //! The Markdown importer: front matter (TOML or YAML) and CommonMark body.
 //! Any text gives a story or a typed error, never a panic; a story becomes
-//! a draft as `ingest::load_file` makes it (raw HTML in the body goes to
-//! the sanitizer, embeds allowed from one host), is normalized twice to the
+//! a draft through the loader's own mapping
+//! (`ingest::markdown_story_draft`, as `build` makes it: raw HTML in the
+//! body goes to the sanitizer, embeds allowed from one host, links from the
+//! folder's `link_base` or the site's base URL), is normalized twice to the
 //! same story, and publishes into feeds the parser reads as well-formed.
 #![no_main]
 
-use wirefeed::ingest::markdown;
-use wirefeed::model::{Image, StoryDraft};
+use wirefeed::config::StoriesConfig;
+use wirefeed::ingest::{markdown, markdown_story_draft};
 use wirefeed_fuzz::{base_url, normalize_twice, publish_and_reparse};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let tz = (text.len() % 2 == 1).then_some(chrono_tz_berlin());
-    let Ok(md) = markdown::parse(text, "fuzz-story", tz) else { return };
-    assert!(!md.title.trim().is_empty(), "a story parsed without a title");
-    let base = base_url();
-    let link =
-        md.link.clone().or_else(|| md.slug.as_deref().and_then(|slug| base.join(&format!("stories/{slug}.html")).ok()).map(String::from));
-    let has_image = md.image.is_some() || md.caption.is_some() || md.credit.is_some();
-    let draft = StoryDraft {
-        origin_id: Some(match &md.id {
-            Some(id) => format!("id:{id}"),
-            None => "file:fuzz-story.md".into(),
-        }),
-        id_scope: Some("Desk".into()),
-        link,
-        title: md.title,
-        summary: md.summary.or_else(|| (!md.lead.is_empty()).then_some(md.lead)),
-        content: md.html,
-        image: has_image.then_some(Image { url: md.image, caption: md.caption, credit: md.credit }),
-        authors: md.authors,
-        categories: md.categories,
-        topics: md.topics,
-        embed_hosts: vec!["www.youtube.com".into()],
-        published: md.date,
-        updated: md.updated,
-        base_url: Some(base),
+    // The input's length picks the folder's settings: a time zone for
+    // dates written without one, and a link base of its own.
+    let odd = text.len() % 2 == 1;
+    let entry = StoriesConfig {
+        path: "stories".into(),
         source: "Desk".into(),
-        ..Default::default()
+        link_base: (text.len() % 3 == 0).then(|| url::Url::parse("https://desk.example/news/").expect("a URL")),
+        timezone: odd.then(|| "Europe/Berlin".into()),
+        language: None,
+        allow_embeds: vec!["www.youtube.com".into()],
     };
+    let Ok(md) = markdown::parse(text, "fuzz-story", entry.timezone()) else { return };
+    assert!(!md.title.trim().is_empty(), "a story parsed without a title");
+    let draft = markdown_story_draft(md, "fuzz-story.md", &entry, &base_url(), "Desk");
     if let Some(story) = normalize_twice(draft) {
         publish_and_reparse(std::slice::from_ref(&story));
     }
 });
-
-fn chrono_tz_berlin() -> chrono_tz::Tz {
-    chrono_tz::Europe::Berlin
-}

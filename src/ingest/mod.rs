@@ -239,7 +239,7 @@ pub fn load_file(path: &Path, rel: &str, entry: &StoriesConfig, site_base: &Url,
         .and_then(|m| m.modified())
         .map(DateTime::from)
         .map_err(|e| fail(None, format!("cannot read modification time: {}", io_message(&e))))?;
-    let base = entry.link_base.clone().unwrap_or_else(|| site_base.clone());
+    let base = story_base(entry, site_base);
     let drafts: Vec<(usize, Pending)> = match format {
         Format::Wire => wire::parse(text).into_iter().map(|w| (w.line, wire_draft(w, rel, &base, entry, scope))).collect(),
         Format::Markdown => {
@@ -332,6 +332,21 @@ fn wire_draft(w: wire::WireStory, rel: &str, base: &Url, entry: &StoriesConfig, 
             ..Default::default()
         },
     }
+}
+
+/// The draft the loader makes of a Markdown story: `md` as read from the
+/// file `rel` (its path inside the folder) of the `[[stories]]` entry
+/// `entry`, its id scoped by `scope` (the folder's source), its links
+/// resolved against the entry's `link_base`, else `site_base` (`[publish]
+/// base_url`). Public so that the `markdown` fuzz target normalizes
+/// exactly what `build` would.
+pub fn markdown_story_draft(md: markdown::MarkdownStory, rel: &str, entry: &StoriesConfig, site_base: &Url, scope: &str) -> StoryDraft {
+    markdown_draft(md, rel, &story_base(entry, site_base), entry, scope).draft
+}
+
+/// What a folder's story links resolve against: its `link_base`, else the site's.
+fn story_base(entry: &StoriesConfig, site_base: &Url) -> Url {
+    entry.link_base.clone().unwrap_or_else(|| site_base.clone())
 }
 
 fn markdown_draft(md: markdown::MarkdownStory, rel: &str, base: &Url, entry: &StoriesConfig, scope: &str) -> Pending {

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use quick_xml::XmlVersion;
 use quick_xml::events::Event;
-use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
+use toml_edit::{Array, DocumentMut, Item, Value};
 
 use crate::config::Config;
 use crate::model::text::slugify;
@@ -84,10 +84,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
                     None => {}
                 }
             }
-            Event::End(e) if e.local_name().as_ref().eq_ignore_ascii_case(b"outline") => {
-                if folders.pop() == Some(true) {
-                    names.pop();
-                }
+            // (The guard pops the closing outline whether or not it named a folder.)
+            Event::End(e) if e.local_name().as_ref().eq_ignore_ascii_case(b"outline") && folders.pop() == Some(true) => {
+                names.pop();
             }
             Event::Eof => break,
             _ => {}
@@ -107,23 +106,36 @@ pub struct ImportSummary {
 }
 
 /// Adds `feeds` to the config text as `[[sources]]` (and a `[[topics]]`
-/// entry for each new category), leaving everything else as written.
+/// entry for each new category), leaving the text as written: the new
+/// tables are appended at its end (TOML lets an array of tables go on
+/// after other tables), each value written by toml_edit. Linear in the
+/// config and the feeds: the config is parsed once, for the names, URLs
+/// and slugs it has, and the new entries are text, not a document of
+/// 100,000 tables to render. A config whose `sources` or `topics` is not
+/// an array of tables (an inline array, a table) is refused.
 pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, ImportSummary), OpmlError> {
-    let mut doc: DocumentMut = config_text.parse().map_err(|e: toml_edit::TomlError| OpmlError::Config(e.to_string()))?;
+    let doc: DocumentMut = config_text.parse().map_err(|e: toml_edit::TomlError| OpmlError::Config(e.to_string()))?;
+    for key in ["sources", "topics"] {
+        if doc.get(key).is_some_and(|item| !item.is_array_of_tables()) {
+            return Err(OpmlError::Config(format!("`{key}` is not a list of [[{key}]] tables: cannot add to it")));
+        }
+    }
     let mut summary = ImportSummary::default();
-    let existing = |doc: &DocumentMut, table: &str, key: &str| -> Vec<String> {
+    let existing = |table: &str, key: &str| -> Vec<String> {
         doc.get(table)
             .and_then(Item::as_array_of_tables)
             .map(|a| a.iter().filter_map(|t| t.get(key).and_then(|v| v.as_str()).map(str::to_owned)).collect())
             .unwrap_or_default()
     };
     // Sets, not lists: an import of 100,000 outlines stays linear.
-    let mut urls: HashSet<String> = existing(&doc, "sources", "url").into_iter().collect();
-    let mut names: HashSet<String> = existing(&doc, "sources", "name").iter().map(|n| n.to_lowercase()).collect();
-    let mut slugs: HashSet<String> = existing(&doc, "topics", "slug").into_iter().collect();
+    let mut urls: HashSet<String> = existing("sources", "url").into_iter().collect();
+    let mut names: HashSet<String> = existing("sources", "name").iter().map(|n| n.to_lowercase()).collect();
+    let mut slugs: HashSet<String> = existing("topics", "slug").into_iter().collect();
+    drop(doc);
     // The next number to try for a repeated title, so the 1,000th feed
     // called "News" does not try "News (2)" to "News (999)" first.
     let mut next_n: HashMap<String, usize> = HashMap::new();
+    let (mut new_topics, mut new_sources) = (String::new(), String::new());
     for feed in feeds {
         if urls.contains(&feed.xml_url) {
             summary.skipped.push(feed.xml_url.clone());
@@ -143,10 +155,7 @@ pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, Imp
                 continue;
             }
             if !slugs.contains(&slug) {
-                let mut t = Table::new();
-                t["slug"] = value(slug.clone());
-                t["title"] = value(c.clone());
-                topics_table(&mut doc).push(t);
+                push_table(&mut new_topics, "topics", &[("slug", Value::from(slug.as_str())), ("title", Value::from(c.as_str()))]);
                 slugs.insert(slug.clone());
                 summary.new_topics.push(slug.clone());
             }
@@ -154,18 +163,34 @@ pub fn import_into(config_text: &str, feeds: &[OpmlFeed]) -> Result<(String, Imp
                 topics.push(slug);
             }
         }
-        let mut t = Table::new();
-        t["name"] = value(name.clone());
-        t["url"] = value(feed.xml_url.clone());
+        let mut entry = vec![("name", Value::from(name.as_str())), ("url", Value::from(feed.xml_url.as_str()))];
         if !topics.is_empty() {
-            t["topics"] = value(topics);
+            entry.push(("topics", Value::Array(topics)));
         }
-        sources_table(&mut doc).push(t);
+        push_table(&mut new_sources, "sources", &entry);
         urls.insert(feed.xml_url.clone());
         names.insert(name.to_lowercase());
         summary.added.push(name);
     }
-    Ok((doc.to_string(), summary))
+    let mut text = String::with_capacity(config_text.len() + new_topics.len() + new_sources.len() + 1);
+    text.push_str(config_text);
+    let adds = !(new_topics.is_empty() && new_sources.is_empty());
+    if adds && !(text.is_empty() || text.ends_with('\n')) {
+        text.push('\n');
+    }
+    text.push_str(&new_topics);
+    text.push_str(&new_sources);
+    Ok((text, summary))
+}
+
+/// Appends `[[key]]` with `entries` (a blank line before, as toml_edit
+/// writes a new table).
+fn push_table(out: &mut String, key: &str, entries: &[(&str, Value)]) {
+    use std::fmt::Write;
+    let _ = write!(out, "\n[[{key}]]\n");
+    for (k, v) in entries {
+        let _ = writeln!(out, "{k} = {}", v.to_string().trim());
+    }
 }
 
 /// A folder's name as a topic slug the config accepts: slugified, and cut
@@ -178,18 +203,6 @@ fn topic_slug(name: &str) -> String {
         slug.truncate(cut);
     }
     slug
-}
-
-fn array_of_tables<'a>(doc: &'a mut DocumentMut, key: &str) -> &'a mut ArrayOfTables {
-    doc.entry(key).or_insert(Item::ArrayOfTables(ArrayOfTables::new())).as_array_of_tables_mut().expect("config key is an array of tables")
-}
-
-fn sources_table(doc: &mut DocumentMut) -> &mut ArrayOfTables {
-    array_of_tables(doc, "sources")
-}
-
-fn topics_table(doc: &mut DocumentMut) -> &mut ArrayOfTables {
-    array_of_tables(doc, "topics")
 }
 
 /// The configured sources as OPML 2.0, grouped under their first topic.
@@ -250,6 +263,37 @@ mod tests {
         assert_eq!(parsed.sources.len(), 3);
         assert_eq!(parsed.sources[1].topics, vec!["world-news"]);
         assert!(export(&parsed).contains(r#"xmlUrl="https://b.example/rss" category="/world-news""#));
+    }
+
+    #[test]
+    fn import_appends_to_arrays_defined_earlier_and_keeps_the_text_byte_for_byte() {
+        // `[[topics]]` and `[[sources]]` before other tables, no newline at
+        // the end, names TOML must escape.
+        let config = "[publish]\ntitle = \"T\"\nbase_url = \"http://x/\"\n\n[[topics]]\nslug = \"politics\"\ntitle = \"Politics\"\n\n\
+                      [[sources]]\nname = \"Old\"\nurl = \"https://o.example/\"\n[sources.headers]\nX-Key = \"k\"\n\n[limits]\nmax_entries = 5 # last";
+        let opml = r#"<opml version="2.0"><body><outline text="Quo&quot;te \ back"><outline text="Tab&#9;A &quot;B&quot; é" xmlUrl="https://q.example/?a=1&amp;b=&quot;2&quot;" category="/Politics"/></outline></body></opml>"#;
+        let (text, summary) = import_into(config, &parse(opml.as_bytes()).unwrap()).unwrap();
+        assert!(text.starts_with(config), "{text}");
+        assert_eq!(summary.new_topics, ["quo-te-back"]);
+        let parsed = Config::from_toml(&text, std::path::Path::new("/x/wirefeed.toml")).unwrap();
+        assert_eq!(parsed.sources.len(), 2);
+        assert_eq!(parsed.sources[0].headers.get("X-Key").map(String::as_str), Some("k"), "the old source keeps its headers");
+        let new = &parsed.sources[1];
+        assert_eq!((new.name.as_str(), new.url.as_str()), ("Tab\tA \"B\" é", "https://q.example/?a=1&b=\"2\""));
+        assert_eq!(new.topics, ["quo-te-back", "politics"]);
+        assert_eq!(parsed.topics.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(), ["Politics", "Quo\"te \\ back"]);
+        assert_eq!(parsed.limits.max_entries, 5);
+        // Nothing new: the text as it was.
+        assert_eq!(import_into(&text, &parse(opml.as_bytes()).unwrap()).unwrap().0, text);
+    }
+
+    #[test]
+    fn import_into_sources_that_are_not_tables_is_an_error() {
+        let feeds = parse(OPML.as_bytes()).unwrap();
+        for config in ["sources = []\n", "[sources]\nname = \"x\"\n", "topics = [1]\n"] {
+            let err = import_into(config, &feeds).unwrap_err().to_string();
+            assert!(err.contains("is not a list of [["), "{config}: {err}");
+        }
     }
 
     #[test]

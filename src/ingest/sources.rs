@@ -217,7 +217,7 @@ async fn run_source(
     state.last_fetch = Some(now);
     let mut cache = CacheHints::default();
     let body = match source.location(config.root()) {
-        Some(SourceLocation::File(path)) => match tokio::fs::read(&path).await {
+        Some(SourceLocation::File(path)) => match read_capped(&path, config.fetch.max_body_bytes).await {
             Ok(body) => Ok(Some(Body { body, content_type: None, base: Url::from_file_path(&path).ok(), validators: Default::default() })),
             Err(e) => Err(format!("{}: {e}", path.display())),
         },
@@ -269,6 +269,26 @@ async fn run_source(
     let last = LastFetch { consecutive_errors: state.consecutive_errors, hints: state.hints, cache, retry_until: state.retry_until };
     state.next_fetch = Some(next_due(now, &policy, &last, jitter_seed(&source.name, now)));
     (state, report, parsed)
+}
+
+/// A local feed file, under the same cap as an HTTP body (`[fetch]
+/// max_body_bytes`): a bigger one fails with the HTTP side's error. Read
+/// through a bounded reader, not by its size alone, so that a file that
+/// grows, or a device that never ends, costs at most the cap.
+async fn read_capped(path: &std::path::Path, cap: u64) -> Result<Vec<u8>, String> {
+    use tokio::io::AsyncReadExt;
+    let too_large = || crate::ingest::fetch::FetchError::TooLarge(cap).to_string();
+    let file = tokio::fs::File::open(path).await.map_err(|e| e.to_string())?;
+    let len = file.metadata().await.map_err(|e| e.to_string())?.len();
+    if len > cap {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(len as usize);
+    file.take(cap.saturating_add(1)).read_to_end(&mut body).await.map_err(|e| e.to_string())?;
+    if body.len() as u64 > cap {
+        return Err(too_large());
+    }
+    Ok(body)
 }
 
 /// Why a source is not fetched this time, if it is not.

@@ -161,7 +161,7 @@ fn flatten_deep(html: &str, max: usize) -> Cow<'_, str> {
         let name = &html[name_at..name_at + name_len];
         let end = memchr::memchr(b'>', &bytes[name_at + name_len..]).map_or(bytes.len(), |i| name_at + name_len + i + 1);
         pos = end;
-        let nests = !VOID.iter().chain(OPTIONAL_END).any(|v| v.eq_ignore_ascii_case(name)) && !(!closing && bytes[..end].ends_with(b"/>"));
+        let nests = !VOID.iter().chain(OPTIONAL_END).any(|v| v.eq_ignore_ascii_case(name)) && (closing || !bytes[..end].ends_with(b"/>"));
         if !nests {
             continue;
         }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::run::{RunError, Runner};
+use super::run::{RunError, Runner, STORE_RETRY};
 use super::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
 use crate::build::refresh_topics;
 use crate::config::Config;
@@ -39,6 +39,10 @@ pub struct Control {
     reload: Option<watch::Receiver<u64>>,
     next_poll: Instant,
     active: Vec<Active>,
+    /// The store refused to mark requests taken at the last poll.
+    take_refused: bool,
+    /// The store refused an answer: answers wait until then.
+    answer_retry: Option<Instant>,
 }
 
 /// A request being worked on: the sources still to finish, and the
@@ -51,7 +55,14 @@ struct Active {
 
 impl Control {
     pub fn new(config: &Config) -> Control {
-        Control { config_hash: file_hash(&config.path), reload: None, next_poll: Instant::now(), active: Vec::new() }
+        Control {
+            config_hash: file_hash(&config.path),
+            reload: None,
+            next_poll: Instant::now(),
+            active: Vec::new(),
+            take_refused: false,
+            answer_retry: None,
+        }
     }
 
     pub fn next_poll(&self) -> Instant {
@@ -145,8 +156,21 @@ impl Runner {
         };
         // Queries were parsed (and checked) when the config loaded.
         let rules = TopicRules::from_config(&new);
-        self.apply_config(new, rules)?;
-        Ok(true)
+        match self.apply_config(new, rules) {
+            Ok(()) => Ok(true),
+            // The store refused a write (a full or read-only disk): the
+            // running config stays, and the file is read and applied again
+            // at the next check (each step is idempotent).
+            Err(e) if e.is_refused_write() => {
+                self.control.config_hash = None;
+                self.refused_write(
+                    &format!("{}: changes not applied", self.config.path.display()),
+                    e.store_error().expect("a store error"),
+                );
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn apply_config(&mut self, mut new: Config, rules: TopicRules) -> Result<(), RunError> {
@@ -158,11 +182,15 @@ impl Runner {
         if new.serve.addr != old.serve.addr {
             tracing::warn!("[serve] addr changed: takes effect at the next start");
         }
-        // Dropped as `build` drops them: the row and its stories.
+        // Dropped as `build` drops them: the row and its stories. The
+        // store's writes come first, so that a refused one (see
+        // `reload_config`) leaves the running config as it was.
         for (name, _) in crate::build::forget_logged(&new, &self.store)? {
             self.abandon(&name);
             self.metrics.forget_source(&name);
         }
+        refresh_topics(&new, &rules, &mut self.store)?;
+        self.reschedule(&new, &old)?;
         let names: HashSet<&str> = new.sources.iter().map(|s| s.name.as_str()).collect();
         for active in &mut self.control.active {
             active.waiting.retain(|n| {
@@ -175,7 +203,6 @@ impl Runner {
             });
         }
         self.forced.retain(|n| names.contains(n.as_str()));
-        refresh_topics(&new, &rules, &mut self.store)?;
         let fetch_changed = format!("{:?}", new.fetch) != format!("{:?}", old.fetch);
         if format!("{:?}", new.stories) != format!("{:?}", old.stories) {
             self.folders.clear();
@@ -188,7 +215,6 @@ impl Runner {
         if fetch_changed {
             self.set_fetch(Fetcher::new(&self.config.fetch)?);
         }
-        self.reschedule(&old)?;
         self.load_schedule()?;
         self.load_source_metrics()?;
         self.metrics.set_degraded_after(self.config.serve.degraded_after);
@@ -199,11 +225,11 @@ impl Runner {
 
     /// Recomputes, from its last fetch, the due time of every source whose
     /// schedule settings changed.
-    fn reschedule(&mut self, old: &Config) -> Result<(), RunError> {
+    fn reschedule(&mut self, new: &Config, old: &Config) -> Result<(), RunError> {
         let saved = self.store.sources()?;
         let mut changed = Vec::new();
-        for source in &self.config.sources {
-            let policy = SchedulePolicy::for_source(&self.config.run, source);
+        for source in &new.sources {
+            let policy = SchedulePolicy::for_source(&new.run, source);
             let before = old.sources.iter().find(|o| o.name == source.name).map(|o| SchedulePolicy::for_source(&old.run, o));
             let Some((pk, state)) = saved.get(&source.name) else { continue };
             let (Some(before), Some(last_fetch)) = (before, state.last_fetch) else { continue };
@@ -230,17 +256,54 @@ impl Runner {
 
     /// Takes new `wirefeed fetch` requests (every [`REQUEST_POLL`]) and
     /// answers those whose sources have all finished.
+    ///
+    /// Both mark the request in the store. A write the store refuses (a
+    /// full or read-only disk) is logged and tried again: a request not
+    /// taken stays waiting for the next poll, an answer not written stays
+    /// to be written after [`STORE_RETRY`].
     pub(super) fn poll_requests(&mut self) -> Result<(), RunError> {
         if Instant::now() >= self.control.next_poll {
             self.control.next_poll = Instant::now() + REQUEST_POLL;
-            for request in self.store.take_requests(Utc::now())? {
-                self.start_request(request);
+            match self.store.take_requests(Utc::now()) {
+                Ok(requests) => {
+                    if !requests.is_empty() && self.control.take_refused {
+                        self.store_accepts();
+                    }
+                    self.control.take_refused = false;
+                    for request in requests {
+                        self.start_request(request);
+                    }
+                }
+                Err(e) if e.is_refused_write() => {
+                    self.control.take_refused = true;
+                    self.refused_write("`wirefeed fetch` requests not taken", &e);
+                }
+                Err(e) => return Err(e.into()),
             }
+        }
+        if self.control.answer_retry.is_some_and(|at| Instant::now() < at) {
+            return Ok(());
         }
         let (done, active): (Vec<_>, Vec<_>) = std::mem::take(&mut self.control.active).into_iter().partition(|a| a.waiting.is_empty());
         self.control.active = active;
-        for request in done {
-            self.store.answer_request(request.pk, &request.answers, Utc::now())?;
+        let mut done = done.into_iter();
+        while let Some(request) = done.next() {
+            match self.store.answer_request(request.pk, &request.answers, Utc::now()) {
+                Ok(()) => {
+                    if self.control.answer_retry.take().is_some() {
+                        self.store_accepts();
+                    }
+                }
+                Err(e) if e.is_refused_write() => {
+                    let what = format!("the answer to `wirefeed fetch` request {} not written", request.pk);
+                    self.control.active.push(request);
+                    self.control.active.extend(done);
+                    self.control.answer_retry = Some(Instant::now() + STORE_RETRY);
+                    self.refused_write(&what, &e);
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     }

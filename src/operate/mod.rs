@@ -7,6 +7,7 @@ pub mod control;
 pub mod init;
 pub mod metrics;
 pub mod mirror;
+pub mod repeat;
 pub mod run;
 pub mod schedule;
 pub mod serve;

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 
 use super::metrics::{Metrics, SourceHealth};
 pub use super::mirror::{mirror_store, mirror_store_every};
+use super::repeat::{RepeatedFailure, Say};
 use super::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
 pub use super::signals::shutdown_on_signals;
 use crate::build::{BuildError, BuildReport, StoreSink, files_source_name, ingest_files, publish_from_store, retention, source_inputs};
@@ -58,7 +59,11 @@ pub const WARN_AGAIN: Duration = Duration::from_secs(3600);
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// After a publish that failed (a full disk, say), the next try.
-const PUBLISH_RETRY: Duration = Duration::from_secs(5);
+pub const PUBLISH_RETRY: Duration = Duration::from_secs(5);
+
+/// After the store refused a write (a full or read-only disk), the next
+/// try of that write.
+pub(super) const STORE_RETRY: Duration = PUBLISH_RETRY;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -68,6 +73,22 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("cannot start the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+}
+
+impl RunError {
+    /// The store's error, if this is one (directly or from a build step).
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            RunError::Store(e) | RunError::Build(BuildError::Store(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The store refused a write ([`StoreError::is_refused_write`]): the
+    /// loop logs it and tries again rather than stop.
+    pub fn is_refused_write(&self) -> bool {
+        self.store_error().is_some_and(StoreError::is_refused_write)
+    }
 }
 
 /// A source's finished turn, sent by its task to the loop.
@@ -113,6 +134,12 @@ pub struct Runner {
     /// The store's last refused write (a full or read-only disk), as
     /// logged: the same one again is not logged at error level again.
     refused: Option<String>,
+    /// Sources could not be started (the store refused their new rows):
+    /// none is started before this.
+    spawn_retry: Option<Instant>,
+    /// Publishing's failures in a row, so that one repeated every
+    /// [`PUBLISH_RETRY`] is not logged at each try.
+    publish_failures: RepeatedFailure,
 }
 
 /// What a pass over the given sources did (see [`Runner::pass`]).
@@ -189,6 +216,8 @@ impl Runner {
             control,
             takedowns,
             refused: None,
+            spawn_retry: None,
+            publish_failures: RepeatedFailure::default(),
         };
         runner.load_schedule()?;
         runner.load_source_metrics()?;
@@ -371,16 +400,46 @@ impl Runner {
     }
 
     /// Starts every source that is due (or asked for) and not in flight.
+    ///
+    /// Starting a source new to the store writes its row first; when the
+    /// store refuses that write (a full or read-only disk) none of them
+    /// starts: the refusal is logged and they are tried again after
+    /// [`STORE_RETRY`], the loop going on meanwhile.
     fn start_due(&mut self, now: DateTime<Utc>) -> Result<(), RunError> {
+        if self.spawn_retry.is_some_and(|at| Instant::now() < at) {
+            return Ok(());
+        }
         let due: Vec<usize> = (self.config.sources.iter().enumerate())
             .filter(|(_, s)| !self.in_flight.contains_key(&s.name))
             .filter(|(_, s)| self.forced.contains(&s.name) || self.schedule.get(&s.name).is_some_and(|t| t.is_none_or(|t| t <= now)))
             .map(|(i, _)| i)
             .collect();
-        if !due.is_empty() {
-            self.spawn(&due)?;
+        if due.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        match self.spawn(&due) {
+            Ok(()) => {
+                // The write refused last time (the new sources' rows) went through.
+                if self.spawn_retry.take().is_some() {
+                    self.store_accepts();
+                }
+                Ok(())
+            }
+            Err(e) if e.is_refused_write() => {
+                let retry = now + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default();
+                let names: Vec<&str> = due.iter().map(|&i| self.config.sources[i].name.as_str()).collect();
+                for name in &names {
+                    if let Some(at) = self.schedule.get_mut(*name) {
+                        *at = Some(retry);
+                    }
+                }
+                let what = format!("{} not started ({})", crate::model::text::count(names.len(), "source", "sources"), names.join(", "));
+                self.spawn_retry = Some(Instant::now() + STORE_RETRY);
+                self.refused_write(&what, &e);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Starts the sources at `indexes`, each as its own task; a task waits
@@ -571,7 +630,7 @@ impl Runner {
     /// The store refused a write (a full or read-only disk): logged (at
     /// error level once, not at every retry) and shown by `/healthz`; the
     /// loop goes on and the write is tried again.
-    fn refused_write(&mut self, what: &str, e: &StoreError) {
+    pub(super) fn refused_write(&mut self, what: &str, e: &StoreError) {
         let message = format!("{what}: {e}");
         if self.refused.as_deref() == Some(message.as_str()) {
             tracing::info!("{message} (again)");
@@ -584,7 +643,7 @@ impl Runner {
     }
 
     /// A write went through after the store refused some.
-    fn store_accepts(&mut self) {
+    pub(super) fn store_accepts(&mut self) {
         self.outcome.store_error = None;
         if self.refused.take().is_some() {
             tracing::warn!(store = %self.store.path().display(), "the store takes writes again");
@@ -608,12 +667,26 @@ impl Runner {
                 (ok, format!("{} sources fetched: {}", report.sources.len(), report.summary()), std::mem::take(&mut report.publish.written))
             }
             Err(e) => {
-                tracing::error!("publishing failed: {e}");
-                self.outcome.publish_error = Some(format!("publishing failed: {e}"));
+                let message = format!("publishing failed: {e}");
+                // Tried again every few seconds: said in full once, then
+                // reminded of at growing intervals (see `repeat`).
+                match self.publish_failures.failed(&message, std::time::Instant::now(), Utc::now()) {
+                    Say::New => tracing::error!("{message}; trying again every {}", humantime::format_duration(PUBLISH_RETRY)),
+                    Say::Still { times, since } => {
+                        tracing::error!("{message}; still failing ({times} times since {})", since.format("%Y-%m-%d %H:%M:%S UTC"));
+                    }
+                    _ => tracing::debug!("{message} (again)"),
+                }
+                self.outcome.publish_error = Some(message.clone());
                 self.dirty = true;
-                (false, format!("publishing failed: {e}"), Vec::new())
+                (false, message, Vec::new())
             }
         };
+        let failing = self.outcome.publish_error.is_some();
+        if !failing && let Say::Recovered { times, since } = self.publish_failures.succeeded() {
+            let out = self.config.publish.output_dir.display();
+            tracing::warn!("{out}: publishing works again, after {times} failed tries since {}", since.format("%Y-%m-%d %H:%M:%S UTC"));
+        }
         if !written.is_empty() {
             self.metrics.record_publish(Utc::now());
             self.notify_hub(&written).await;
@@ -621,7 +694,9 @@ impl Runner {
         if let Ok(n) = self.store.story_count() {
             self.metrics.set_stories_stored(n);
         }
-        tracing::info!(written = written.len(), "{summary}");
+        if !failing {
+            tracing::info!(written = written.len(), "{summary}");
+        }
         self.metrics.record_run(Utc::now(), ok, summary.clone());
         if let Err(e) = self.store.record_run(&RunRecord { started, finished: Utc::now(), ok, summary }) {
             tracing::error!("cannot record the run: {e}");

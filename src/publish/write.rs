@@ -86,6 +86,8 @@ impl Staged {
         std::fs::create_dir_all(folder(path)).map_err(&err)?;
         let (mut file, tmp) = create_temp(folder(path)).map_err(&err)?;
         file.write_all(bytes).map_err(&err)?;
+        #[cfg(test)]
+        fault::check(fault::Op::Sync, path).map_err(&err)?;
         file.sync_all().map_err(&err)?;
         set_readable(&file).map_err(&err)?;
         // Closed, so that thousands of pages do not hold thousands of
@@ -105,6 +107,8 @@ impl Staged {
     pub fn commit(self) -> Result<(), WriteError> {
         let mut folders: Vec<PathBuf> = Vec::new();
         for (path, tmp) in self.files {
+            #[cfg(test)]
+            fault::check(fault::Op::Rename, &path).map_err(WriteError::write(&path))?;
             tmp.persist(&path).map_err(|e| WriteError::write(&path)(e.error))?;
             let dir = folder(&path);
             if !folders.iter().any(|d| d == dir) {
@@ -164,9 +168,107 @@ fn set_readable(_file: &std::fs::File) -> io::Result<()> {
     Ok(())
 }
 
+/// A seam for the library's own tests (compiled only under `cfg(test)`,
+/// so nothing else can reach it): the fsync of one staged file, or its
+/// rename into place, fails with `EIO` as a failing disk would make it.
+/// A real full or read-only disk is tested in `tests/disk.rs`; an fsync
+/// that fails cannot be had from a tmpfs.
+#[cfg(test)]
+pub(crate) mod fault {
+    use std::cell::RefCell;
+    use std::path::{Path, PathBuf};
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Op {
+        Sync,
+        Rename,
+    }
+
+    thread_local! {
+        static FAIL: RefCell<Option<(Op, PathBuf)>> = const { RefCell::new(None) };
+    }
+
+    /// Until the guard drops, `op` fails on this thread for the target
+    /// `path`.
+    pub fn inject(op: Op, path: &Path) -> Guard {
+        FAIL.with(|f| *f.borrow_mut() = Some((op, path.to_owned())));
+        Guard
+    }
+
+    pub struct Guard;
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            FAIL.with(|f| *f.borrow_mut() = None);
+        }
+    }
+
+    pub(super) fn check(op: Op, path: &Path) -> std::io::Result<()> {
+        let fails = FAIL.with(|f| f.borrow().as_ref().is_some_and(|(o, p)| *o == op && p == path));
+        match fails {
+            true => Err(std::io::Error::from_raw_os_error(5)), // EIO
+            false => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn an_fsync_that_fails_keeps_every_published_file_and_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[publish]\ntitle = \"t\"\nbase_url = \"https://e.example/\"\noutput_dir = \"{}\"\n",
+            dir.path().join("feeds").display()
+        );
+        let config = crate::Config::from_toml(&text, &dir.path().join("wirefeed.toml")).unwrap();
+        let files = |v: &str| -> Vec<(String, Vec<u8>)> {
+            ["all.rss", "all.atom", "topics/x.json"].iter().map(|f| (f.to_string(), format!("{f} {v}").into_bytes())).collect()
+        };
+        crate::publish::write_all(&config, &files("old")).unwrap();
+        let atom = dir.path().join("feeds/all.atom");
+        let _fault = fault::inject(fault::Op::Sync, &atom);
+        let err = crate::publish::write_all(&config, &files("new")).unwrap_err();
+        assert_eq!(err.path(), atom);
+        let message = err.to_string();
+        assert!(message.starts_with(&format!("{}: ", atom.display())) && message.contains("(os error 5)"), "{message}");
+        for (rel, old) in files("old") {
+            assert_eq!(std::fs::read(dir.path().join("feeds").join(&rel)).unwrap(), old, "{rel} changed");
+        }
+        assert_eq!(names(&dir.path().join("feeds")), ["all.atom", "all.rss", "topics"], "a temporary file left");
+    }
+
+    #[test]
+    fn a_rename_that_fails_leaves_each_file_whole_and_no_temporary_file() {
+        // Renames need no space, so they fail only when the folder goes
+        // away or breaks: the files renamed before are new, the rest old,
+        // none half written.
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = ["a.xml", "b.xml", "c.xml"].iter().map(|n| dir.path().join(n)).collect();
+        for p in &paths {
+            std::fs::write(p, b"old").unwrap();
+        }
+        let mut staged = Staged::default();
+        for p in &paths {
+            staged.add(p, b"new").unwrap();
+        }
+        let _fault = fault::inject(fault::Op::Rename, &paths[1]);
+        let err = staged.commit().unwrap_err();
+        assert_eq!(err.path(), paths[1]);
+        assert!(err.to_string().contains("(os error 5)"), "{err}");
+        let contents: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        assert_eq!(contents, [b"new".to_vec(), b"old".to_vec(), b"old".to_vec()]);
+        assert_eq!(names(dir.path()), ["a.xml", "b.xml", "c.xml"], "a temporary file left");
+    }
 
     #[test]
     fn writes_new_and_changed_files_only() {

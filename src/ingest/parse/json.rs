@@ -100,11 +100,107 @@ fn string(v: &Value) -> Option<String> {
     }
 }
 
-/// Reads a JSON Feed; items past `max_entries` are counted, not read.
-pub fn parse(bytes: &[u8], base: Option<&Url>, max_entries: usize) -> Result<(ParsedFeed, XmlCapped), ParseError> {
+/// Deepest nesting of arrays and objects read from a JSON Feed, whatever
+/// `max_depth` says: serde_json refuses a whole document nested past 128
+/// levels, so deeper values are dropped before it reads them.
+pub const JSON_DEPTH_CEILING: usize = 120;
+
+/// The levels a JSON Feed needs to have items at all (the feed object,
+/// `items`, an item): never capped away, however low `max_depth` is.
+const JSON_DEPTH_FLOOR: usize = 3;
+
+/// The nesting cap for a JSON document under `max_depth`.
+pub fn json_depth_cap(max_depth: usize) -> usize {
+    max_depth.clamp(JSON_DEPTH_FLOOR, JSON_DEPTH_CEILING)
+}
+
+/// Replaces every array or object that opens deeper than `max` levels (the
+/// document's outer value being level 1) by `null`, in one pass over the
+/// bytes (strings and their escapes skipped as JSON has them). `None` when
+/// nothing is that deep, the usual case, which costs one scan and no copy;
+/// else the document rewritten and how many values it dropped. Malformed
+/// JSON stays malformed (serde_json then says where).
+fn drop_too_deep(bytes: &[u8], max: usize) -> Option<(Vec<u8>, u64)> {
+    let too_deep = {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        bytes.iter().any(|&b| {
+            if in_string {
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+                return false;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth > max
+        })
+    };
+    if !too_deep {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    // The level of the value being dropped, while one is.
+    let mut dropping: Option<usize> = None;
+    let mut dropped = 0;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if dropping.is_none() && depth > max {
+                        dropping = Some(depth);
+                        dropped += 1;
+                        out.extend_from_slice(b"null");
+                    }
+                }
+                b']' | b'}' => {
+                    let closing = depth;
+                    depth = depth.saturating_sub(1);
+                    if dropping == Some(closing) {
+                        dropping = None;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if dropping.is_none() {
+            out.push(b);
+        }
+    }
+    Some((out, dropped))
+}
+
+/// Reads a JSON Feed; items past `max_entries` are counted, not read;
+/// arrays and objects nested deeper than [`json_depth_cap`]`(max_depth)`
+/// are dropped (read as `null`: the field they were is absent, an item that
+/// was one is malformed), counted for the note.
+pub fn parse(bytes: &[u8], base: Option<&Url>, max_entries: usize, max_depth: usize) -> Result<(ParsedFeed, XmlCapped), ParseError> {
+    let flattened = drop_too_deep(bytes, json_depth_cap(max_depth));
+    let (bytes, too_deep) = match &flattened {
+        Some((flat, dropped)) => (flat.as_slice(), *dropped),
+        None => (bytes, 0),
+    };
     MAX_ITEMS.with(|m| m.set(max_entries));
     let doc = serde_json::from_slice::<JsonFeed>(bytes);
     MAX_ITEMS.with(|m| m.set(usize::MAX));
+    drop(flattened);
     let doc = doc.map_err(|e| ParseError::Json(e.to_string()))?;
     let version = string(&doc.version).unwrap_or_default();
     let format = if version.ends_with("/1.1") {
@@ -119,7 +215,7 @@ pub fn parse(bytes: &[u8], base: Option<&Url>, max_entries: usize) -> Result<(Pa
     feed.link = string(&doc.home_page_url).map(|l| resolve_link(&l, base));
     // JSON Feed has no feed id: `ParsedFeed::id` stays empty.
     feed.authors = authors(&doc.authors, &doc.author);
-    let capped = XmlCapped { entries: doc.items.skipped, ..Default::default() };
+    let capped = XmlCapped { entries: doc.items.skipped, json_too_deep: too_deep, ..Default::default() };
     for raw in doc.items.kept {
         let Ok(item) = serde_json::from_value::<JsonItem>(raw) else {
             feed.bozo = true;
@@ -195,6 +291,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn values_too_deep_become_null_and_strings_are_left_alone() {
+        type Case<'a> = (&'a str, &'a [u8], usize, Option<(&'a [u8], u64)>);
+        let cases: [Case; 6] = [
+            ("nothing too deep", br#"{"a":[1,{"b":2}]}"#, 3, None),
+            ("one array too deep", br#"{"a":[[1]],"b":2}"#, 2, Some((br#"{"a":[null],"b":2}"#, 1))),
+            ("two at the same level", br#"[[[1]],[[2],3]]"#, 2, Some((br#"[[null],[null,3]]"#, 2))),
+            ("brackets in strings", br#"{"a":"[[[[","b":["]]]]\"[["]}"#, 2, None),
+            ("an escaped backslash ends a string", br#"{"a":"\\","b":[[1]]}"#, 2, Some((br#"{"a":"\\","b":[null]}"#, 1))),
+            ("unbalanced stays unbalanced", br#"{"a":[[[1]}"#, 2, Some((br#"{"a":[null"#, 1))),
+        ];
+        for (name, input, max, want) in cases {
+            let got = drop_too_deep(input, max);
+            assert_eq!(got.as_ref().map(|(v, n)| (v.as_slice(), *n)), want, "{name}");
+        }
+    }
+
+    #[test]
     fn reads_json_feed_11_leniently() {
         let doc = br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","home_page_url":"https://e.com/",
           "items":[{"id":7,"url":"/a","title":"A","content_html":"<p>x</p>","date_published":"2024-01-02T03:04:05Z",
@@ -202,7 +315,7 @@ mod tests {
                     "attachments":[{"url":"a.mp3","mime_type":"audio/mpeg","size_in_bytes":12}]},
                    "junk"]}"#;
         let base = Url::parse("https://e.com/feed.json").unwrap();
-        let f = parse(doc, Some(&base), usize::MAX).unwrap().0;
+        let f = parse(doc, Some(&base), usize::MAX, 256).unwrap().0;
         assert_eq!(f.format, FeedFormat::JsonFeed11);
         assert!(f.bozo);
         let e = &f.entries[0];
@@ -217,12 +330,12 @@ mod tests {
     #[test]
     fn text_content_is_escaped() {
         let doc = br#"{"version":"https://jsonfeed.org/version/1","items":[{"id":"1","content_text":"a<b\nc"}]}"#;
-        assert_eq!(parse(doc, None, usize::MAX).unwrap().0.entries[0].content.as_deref(), Some("a&lt;b<br>\nc"));
+        assert_eq!(parse(doc, None, usize::MAX, 256).unwrap().0.entries[0].content.as_deref(), Some("a&lt;b<br>\nc"));
     }
 
     #[test]
     fn rejects_other_json() {
-        assert!(parse(br#"{"a":1}"#, None, usize::MAX).is_err());
-        assert!(parse(b"{", None, usize::MAX).is_err());
+        assert!(parse(br#"{"a":1}"#, None, usize::MAX, 256).is_err());
+        assert!(parse(b"{", None, usize::MAX, 256).is_err());
     }
 }

@@ -45,7 +45,9 @@ pub struct Limits {
     /// dropped, since a cut URL points nowhere.
     pub max_url_bytes: usize,
     /// XML elements open at once; an element deeper than this is dropped
-    /// with everything inside it.
+    /// with everything inside it. In a JSON Feed, arrays and objects
+    /// nested at once (at most [`super::json::JSON_DEPTH_CEILING`], at
+    /// least 3); a deeper one is dropped.
     pub max_depth: usize,
     /// Attributes of one XML element read; later ones are ignored.
     pub max_attributes: usize,
@@ -125,6 +127,9 @@ pub struct XmlCapped {
     pub long_attributes: u64,
     /// Entries past `max_entries`, skipped.
     pub entries: u64,
+    /// JSON arrays and objects dropped for being nested too deep (see
+    /// [`super::json::json_depth_cap`]).
+    pub json_too_deep: u64,
 }
 
 /// Counts of what [`Limits::apply`] cut or dropped, for the notes.
@@ -273,6 +278,15 @@ impl Limits {
                 "{} nested deeper than {} levels dropped with their content (max_depth)",
                 n(xml.too_deep, "element", "elements"),
                 self.max_depth
+            ),
+        );
+        note(
+            xml.json_too_deep,
+            format!(
+                "{} nested deeper than {} levels dropped (max_depth; JSON at most {})",
+                n(xml.json_too_deep, "JSON value", "JSON values"),
+                super::json::json_depth_cap(self.max_depth),
+                super::json::JSON_DEPTH_CEILING
             ),
         );
         note(

@@ -59,7 +59,7 @@ pub fn parse_feed_with(bytes: &[u8], ctx: &ParseContext, limits: &Limits) -> Res
     let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
     let (mut feed, capped) = match text.get(start) {
         None => return Err(ParseError::Empty),
-        Some(b'{') => json::parse(&text[start..], ctx.base_url.as_ref(), limits.max_entries)?,
+        Some(b'{') => json::parse(&text[start..], ctx.base_url.as_ref(), limits.max_entries, limits.max_depth)?,
         Some(_) => parse_xml(text, ctx.base_url.clone(), limits)?,
     };
     limits.apply(&mut feed, capped);
