@@ -282,7 +282,7 @@ impl Limits {
         );
         note(
             xml.json_too_deep,
-            format!(
+            &|| format!(
                 "{} nested deeper than {} levels dropped (max_depth; JSON at most {})",
                 n(xml.json_too_deep, "JSON value", "JSON values"),
                 super::json::json_depth_cap(self.max_depth),
