@@ -389,7 +389,7 @@ fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quie
         let metrics = std::sync::Arc::new(Metrics::new());
         metrics.set_degraded_after(config.serve.degraded_after);
         // Health and figures come from the store a `run` or `build` writes.
-        tokio::spawn(wirefeed::operate::run::mirror_store(config.store.path.clone(), metrics.clone()));
+        tokio::spawn(wirefeed::operate::run::mirror_store(wirefeed::store::Location::of(&config), metrics.clone()));
         let router = serve::router(options, metrics);
         serve::serve(listener, router, shutdown_signal()).await.context("server failed")
     })?;
