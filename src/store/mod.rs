@@ -15,6 +15,7 @@
 //! last transactions, never consistency). One process writes at a time
 //! ([`lock`]).
 
+pub mod copy;
 pub mod decisions;
 pub mod explain;
 pub mod facade;
