@@ -78,7 +78,8 @@ pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 /// One connection and the (redacted) URL its errors name.
 pub(crate) struct Conn {
-    client: Client,
+    /// Always `Some` until dropped (see `Drop`).
+    client: Option<Client>,
     url: String,
     /// What the URL showed in place of a path (`Store::path`).
     shown: PathBuf,
@@ -89,18 +90,33 @@ impl Conn {
         let shown = redact(url);
         let client = off_runtime(|| Client::connect(url, NoTls))
             .map_err(|cause| StoreError::Postgres { url: shown.clone(), cause })?;
-        Ok(Conn { client, shown: PathBuf::from(&shown), url: shown })
+        Ok(Conn { client: Some(client), shown: PathBuf::from(&shown), url: shown })
+    }
+
+    fn client(&mut self) -> &mut Client {
+        self.client.as_mut().expect("a connection until dropped")
     }
 
     /// Runs `f` on the client (off any runtime thread), naming the store
     /// in its error.
     pub(crate) fn run<T: Send>(&mut self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send) -> Result<T> {
-        let client = &mut self.client;
+        let client = self.client.as_mut().expect("a connection until dropped");
         off_runtime(move || f(client)).map_err(|cause| StoreError::Postgres { url: self.url.clone(), cause })
     }
 
     fn schema_error(&self, cause: super::schema::SchemaError) -> StoreError {
         StoreError::PostgresSchema { url: self.url.clone(), cause }
+    }
+}
+
+impl Drop for Conn {
+    /// Closing the connection blocks too (the client says goodbye to the
+    /// server): off the runtime, like every call. A reader shared with
+    /// fetch tasks is often dropped by one of them.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            off_runtime(move || drop(client));
+        }
     }
 }
 
@@ -144,7 +160,8 @@ impl PgStore {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        match off_runtime(|| schema::migrate(&mut conn.client, version)) {
+        let client = conn.client();
+        match off_runtime(|| schema::migrate(client, version)) {
             Ok(()) => {}
             Err(schema::PgSchemaError::Postgres(cause)) => return Err(StoreError::Postgres { url: conn.url.clone(), cause }),
             Err(schema::PgSchemaError::Schema(cause)) => return Err(conn.schema_error(cause)),
