@@ -969,3 +969,66 @@ fn a_store_with_damaged_story_pages_is_reported_and_not_written() {
     assert!(err.contains("state.db") && err.contains("damaged or not a database"), "{err}");
     assert!(std::fs::read(site.path(STORE)).unwrap() == bytes, "the damaged store was written to");
 }
+
+// ------------------------------------------------------------ store copy
+
+/// (id, removed) of every tombstone of a SQLite store.
+fn tombstones(conn: &Connection) -> Vec<(String, i64)> {
+    let mut stmt = conn.prepare("SELECT id, removed FROM tombstones ORDER BY id").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+/// SQLite to PostgreSQL and back with the real binary: every id, date and
+/// tombstone survives both ways, a build on the copy finds nothing new
+/// (the tombstones keep pruned entries out), and a full destination is
+/// refused.
+#[cfg(feature = "postgres-tests")]
+#[test]
+fn store_copy_sqlite_to_postgres_and_back_keeps_ids_dates_and_tombstones() {
+    let site = Site::new(&[SEED]);
+    let now = Utc::now().trunc_subsecs(0);
+    let old = date("2020-01-01T00:00:00Z");
+    let mut items: Vec<String> =
+        (0..4).map(|i| item("wire", &format!("new{i}"), &format!("New {i}"), "<p>News.</p>", Some(now - Duration::hours(i + 1)))).collect();
+    items.extend((0..3).map(|i| item("wire", &format!("old{i}"), &format!("Old {i}"), "<p>Old.</p>", Some(old - Duration::days(i)))));
+    items.push(item("wire", "undated", "Undated", "<p>No date.</p>", None));
+    site.write("in/wire.rss", rss("Wire", &items));
+    site.write_config(&feed_sources(&["wire"], "[store]\nkeep_days = 1\n"));
+    set_max_items(&site, 3);
+    build_ok(&site);
+    let (rows, tombs) = {
+        let conn = db(&site);
+        (stored(&conn), tombstones(&conn))
+    };
+    assert_eq!(tombs.len(), 3, "the old entries were let go: {tombs:?}");
+    assert!(rows.len() >= 5, "the new and the undated entries are stored: {rows:?}");
+
+    let url = match Backend::Postgres.fresh().location {
+        wirefeed::store::Location::Postgres(url) => url,
+        other => panic!("{other:?}"),
+    };
+    let store = site.path(STORE).display().to_string();
+    let out = site.run(&["store", "copy", "--from", &store, "--to", &url]);
+    assert!(out.status.success(), "copy to PostgreSQL: {}", stderr(&out));
+    let counts = format!("stories {}, story_topics", rows.len());
+    assert!(stderr(&out).contains(&counts) && stderr(&out).contains("tombstones 3"), "{}", stderr(&out));
+    let again = site.run(&["store", "copy", "--from", &store, "--to", &url]);
+    assert!(!again.status.success() && stderr(&again).contains("--replace"), "a full destination is refused: {}", stderr(&again));
+
+    let back = site.path("back.db").display().to_string();
+    let out = site.run(&["store", "copy", "--from", &url, "--to", &back]);
+    assert!(out.status.success(), "copy back: {}", stderr(&out));
+    let conn = Connection::open(&back).unwrap();
+    assert_eq!(stored(&conn), rows, "ids, published, updated, first seen and content, both ways");
+    assert_eq!(tombstones(&conn), tombs, "tombstones, both ways");
+    integrity_ok(&conn);
+
+    // The PostgreSQL copy in use: the same feed brings nothing new.
+    STORE_URL.with(|u| *u.borrow_mut() = Some(url));
+    site.write_config(&feed_sources(&["wire"], "[store]\nkeep_days = 1\n"));
+    set_max_items(&site, 3);
+    build_ok(&site);
+    let mut pg = store_db(&site);
+    assert!(pg.last_summary().starts_with("0 new, 0 updated"), "{}", pg.last_summary());
+    assert_eq!(pg.stored(), rows);
+}
