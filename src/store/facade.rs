@@ -94,7 +94,8 @@ macro_rules! dispatch {
 /// PostgreSQL: a session advisory lock).
 pub enum Store {
     Sqlite(SqliteStore),
-    Postgres(PgStore),
+    /// Boxed: a PostgreSQL client is several times a SQLite handle's size.
+    Postgres(Box<PgStore>),
 }
 
 impl Store {
@@ -109,7 +110,7 @@ impl Store {
     pub fn open_location(location: &Location, lock_wait: Duration) -> Result<Store> {
         match location {
             Location::Sqlite(path) => Store::open_at(path, lock_wait),
-            Location::Postgres(url) => PgStore::open(url, lock_wait).map(Store::Postgres),
+            Location::Postgres(url) => PgStore::open(url, lock_wait).map(|s| Store::Postgres(Box::new(s))),
         }
     }
 
@@ -134,7 +135,7 @@ impl Store {
     pub fn reader(&self) -> Result<Reader> {
         match self {
             Store::Sqlite(s) => s.reader().map(Reader::Sqlite),
-            Store::Postgres(s) => s.reader().map(Reader::Postgres),
+            Store::Postgres(s) => s.reader().map(|r| Reader::Postgres(Box::new(r))),
         }
     }
 
@@ -277,7 +278,8 @@ impl Store {
 /// Read access from any thread (one query at a time per reader).
 pub enum Reader {
     Sqlite(SqliteReader),
-    Postgres(PgReader),
+    /// Boxed: a PostgreSQL client is several times a SQLite handle's size.
+    Postgres(Box<PgReader>),
 }
 
 impl Reader {
@@ -291,7 +293,7 @@ impl Reader {
     pub fn open_location(location: &Location) -> Result<Reader> {
         match location {
             Location::Sqlite(path) => Reader::open(path),
-            Location::Postgres(url) => PgReader::open(url).map(Reader::Postgres),
+            Location::Postgres(url) => PgReader::open(url).map(|r| Reader::Postgres(Box::new(r))),
         }
     }
 
@@ -345,7 +347,8 @@ impl Reader {
 /// The store, opened for takedowns (without the writer's lock).
 pub enum Editor {
     Sqlite(SqliteEditor),
-    Postgres(PgEditor),
+    /// Boxed: a PostgreSQL client is several times a SQLite handle's size.
+    Postgres(Box<PgEditor>),
 }
 
 impl Editor {
@@ -357,7 +360,7 @@ impl Editor {
     pub fn open_location(location: &Location) -> Result<Editor> {
         match location {
             Location::Sqlite(path) => Editor::open(path),
-            Location::Postgres(url) => PgEditor::open(url).map(Editor::Postgres),
+            Location::Postgres(url) => PgEditor::open(url).map(|e| Editor::Postgres(Box::new(e))),
         }
     }
 
@@ -380,7 +383,8 @@ impl Editor {
 /// The asking side of `wirefeed fetch` beside a running `run`.
 pub enum Requester {
     Sqlite(SqliteRequester),
-    Postgres(PgRequester),
+    /// Boxed: a PostgreSQL client is several times a SQLite handle's size.
+    Postgres(Box<PgRequester>),
 }
 
 impl Requester {
@@ -392,7 +396,7 @@ impl Requester {
     pub fn open_location(location: &Location) -> Result<Requester> {
         match location {
             Location::Sqlite(path) => Requester::open(path),
-            Location::Postgres(url) => PgRequester::open(url).map(Requester::Postgres),
+            Location::Postgres(url) => PgRequester::open(url).map(|r| Requester::Postgres(Box::new(r))),
         }
     }
 

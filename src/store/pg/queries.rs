@@ -167,7 +167,7 @@ impl PgStore {
     }
 
     pub fn source_summaries(&self) -> Result<Vec<SourceSummary>> {
-        self.db.run(|c| summaries(c))
+        self.db.run(summaries)
     }
 
     pub fn take_requests(&self, now: DateTime<Utc>) -> Result<Vec<FetchRequest>> {
@@ -203,13 +203,13 @@ impl PgStore {
     }
 
     pub fn takedowns(&self) -> Result<Vec<Takedown>> {
-        self.db.run(|c| list(c))
+        self.db.run(list)
     }
 }
 
 impl PgReader {
     pub fn source_summaries(&self) -> Result<Vec<SourceSummary>> {
-        self.db.run(|c| summaries(c))
+        self.db.run(summaries)
     }
 
     pub fn known_hashes(&self, source_pk: i64) -> Result<HashSet<u64>> {
@@ -458,7 +458,7 @@ impl PgEditor {
     }
 
     pub fn list(&self) -> Result<Vec<Takedown>> {
-        self.db.run(|c| list(c))
+        self.db.run(list)
     }
 }
 
