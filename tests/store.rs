@@ -973,6 +973,7 @@ fn a_store_with_damaged_story_pages_is_reported_and_not_written() {
 // ------------------------------------------------------------ store copy
 
 /// (id, removed) of every tombstone of a SQLite store.
+#[cfg(feature = "postgres-tests")]
 fn tombstones(conn: &Connection) -> Vec<(String, i64)> {
     let mut stmt = conn.prepare("SELECT id, removed FROM tombstones ORDER BY id").unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()

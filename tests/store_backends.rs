@@ -364,3 +364,60 @@ fn a_copy_to_an_empty_store_keeps_everything_and_refuses_a_full_one(backend: Bac
     let replaced = wirefeed::store::copy::copy(&from.location, &to.location, true, WAIT).expect("--replace");
     assert_eq!(replaced, report, "the same rows and digest again");
 }
+
+/// Not a check: stories stored per second on each backend, printed
+/// (`cargo test [--release] --features postgres-tests --test
+/// store_backends -- --ignored --nocapture stored_per_second`). 2,000
+/// stories of 100 sources, applied 25 sources per transaction as `build`
+/// does.
+fn stored_per_second(backend: Backend) {
+    let fresh = backend.fresh();
+    let mut store = open(&fresh.location);
+    let now = at(20, 12);
+    let pks: Vec<i64> =
+        (0..100).map(|i| store.source_pk(&format!("s{i}"), SourceKind::Feed, &format!("https://s{i}.test/feed")).unwrap()).collect();
+    let entries: Vec<Vec<Entry>> = pks
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            (0..20)
+                .map(|j| {
+                    let body = "Paragraph of ordinary news text. ".repeat(30);
+                    entry(story(&format!("s{i}"), &format!("g{j}"), &format!("Story {j} of {i}"), &body, now - Duration::minutes(j), &["world"]))
+                })
+                .collect()
+        })
+        .collect();
+    let state = SourceState::default();
+    let seen: Vec<Vec<u64>> = entries.iter().map(|es| es.iter().map(|e| e.hash).collect()).collect();
+    let retention = Retention { keep_days: 30, max_items: 50, topics: vec!["world".into()], ..Default::default() };
+    let start = std::time::Instant::now();
+    let mut stored = 0;
+    let mut all: Vec<(usize, Vec<Entry>)> = entries.into_iter().enumerate().collect();
+    while !all.is_empty() {
+        let group: Vec<(usize, Vec<Entry>)> = all.drain(..all.len().min(25)).collect();
+        let batches = group
+            .into_iter()
+            .map(|(i, es)| Batch { source_pk: pks[i], state: &state, entries: es, seen: &seen[i], retract_unseen: false, dropped: vec![] })
+            .collect();
+        stored += store.apply_all(batches, &retention, now).unwrap().iter().map(|o| o.new).sum::<usize>();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(stored, 2000);
+    eprintln!("{backend:?}: {stored} stories in {secs:.2} s = {:.0} stories/s", stored as f64 / secs);
+}
+
+mod measure {
+    #[test]
+    #[ignore = "a measurement, not a check: run with --ignored --nocapture"]
+    fn stored_per_second_sqlite() {
+        super::stored_per_second(super::Backend::Sqlite)
+    }
+
+    #[cfg(feature = "postgres-tests")]
+    #[test]
+    #[ignore = "a measurement, not a check: run with --ignored --nocapture"]
+    fn stored_per_second_postgres() {
+        super::stored_per_second(super::Backend::Postgres)
+    }
+}

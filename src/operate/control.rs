@@ -151,8 +151,8 @@ impl Runner {
 
     fn apply_config(&mut self, mut new: Config, rules: TopicRules) -> Result<(), RunError> {
         let old = self.config.clone();
-        if new.store.path != old.store.path {
-            tracing::warn!("[store] path changed: the running wirefeed keeps its store until restarted");
+        if new.store.path != old.store.path || new.store.url != old.store.url {
+            tracing::warn!("[store] path or url changed: the running wirefeed keeps its store until restarted");
             new.store = old.store.clone();
         }
         if new.serve.addr != old.serve.addr {
