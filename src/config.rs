@@ -310,11 +310,16 @@ pub struct StoreConfig {
     /// How long a second `build`/`run` waits for the one holding the store.
     #[serde(with = "humantime_serde")]
     pub lock_timeout: Duration,
+    /// PostgreSQL only: how long a worker's claim on a due source lasts
+    /// unless renewed (`store::pg::leases`); a dead worker's sources are
+    /// fetched by others after it.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { path: PathBuf::from(".wirefeed/state.db"), url: None, keep_days: 30, lock_timeout: Duration::from_secs(10) }
+        StoreConfig { path: PathBuf::from(".wirefeed/state.db"), url: None, keep_days: 30, lock_timeout: Duration::from_secs(10), lease: Duration::from_secs(120) }
     }
 }
 

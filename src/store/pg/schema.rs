@@ -7,7 +7,8 @@
 //! transaction advisory lock, so two processes opening a fresh database
 //! at once do not both migrate it.
 //!
-//! Version 1 is the SQLite schema as of its version 8, in PostgreSQL's
+//! Version 1 is the SQLite schema as of its version 8 (version 2 adds
+//! the fleet's leases), in PostgreSQL's
 //! types: `BIGINT` for times (Unix seconds), hashes and counts,
 //! `BOOLEAN` for flags, identity columns for row keys (by default, so
 //! `store copy` can keep them).
@@ -17,7 +18,7 @@ use postgres::Client;
 use crate::store::schema::SchemaError;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this wirefeed writes on PostgreSQL.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -152,6 +153,15 @@ CREATE TABLE decisions (
 CREATE INDEX decisions_by_id ON decisions(id);
 CREATE INDEX decisions_by_link ON decisions(link);
 CREATE INDEX decisions_by_time ON decisions(decided);
+";
+
+/// Version 2: leases for a fleet of workers (`pg::leases`): who holds a
+/// source and until when (Unix seconds). Not copied by `store copy`
+/// (a lease means nothing in another store).
+const V2: &str = "
+ALTER TABLE sources ADD COLUMN lease_owner TEXT;
+ALTER TABLE sources ADD COLUMN lease_until BIGINT;
+CREATE INDEX sources_due ON sources(next_fetch) WHERE disabled IS NULL;
 ";
 
 /// Why a PostgreSQL store could not be brought to a schema.
