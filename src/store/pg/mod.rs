@@ -138,6 +138,8 @@ pub struct PgStore {
     shown: PathBuf,
     /// Retention bookkeeping, as in the SQLite store.
     pub(crate) prune_mark: Option<(i64, i64)>,
+    /// The apply path's prepared statements (on `db`'s connection).
+    pub(crate) statements: stories::Statements,
 }
 
 impl PgStore {
@@ -168,7 +170,7 @@ impl PgStore {
             Err(schema::PgSchemaError::Schema(cause)) => return Err(conn.schema_error(cause)),
         }
         let (url, shown) = (url.to_owned(), conn.shown.clone());
-        Ok(PgStore { db: Shared(Mutex::new(conn)), url, shown, prune_mark: None })
+        Ok(PgStore { db: Shared(Mutex::new(conn)), url, shown, prune_mark: None, statements: Default::default() })
     }
 
     /// The URL without its password (in place of the SQLite file's path).

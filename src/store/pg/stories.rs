@@ -5,8 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
-use postgres::{GenericClient, Row, Transaction};
+use postgres::{GenericClient, Row, Statement, Transaction};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
 
 use super::PgStore;
 use crate::model::id::canonical_link;
@@ -20,6 +21,49 @@ use crate::store::stories::{
 use crate::store::Result;
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
+
+/// Prepared statements by SQL text, per connection: a statement prepared
+/// once is one round trip per use instead of two (prepare, execute).
+/// PostgreSQL keeps them across transactions, rolled back or not.
+pub(crate) type Statements = HashMap<String, Statement>;
+
+/// A transaction that prepares each statement once (see [`Statements`]);
+/// the same calls as `Transaction`'s, for the apply path.
+struct Tx<'t, 'c> {
+    tx: &'t mut Transaction<'c>,
+    statements: &'t mut Statements,
+}
+
+impl Tx<'_, '_> {
+    fn prepared(&mut self, sql: &str) -> PgResult<Statement> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql)?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Vec<Row>> {
+        let statement = self.prepared(sql)?;
+        self.tx.query(&statement, params)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Option<Row>> {
+        let statement = self.prepared(sql)?;
+        self.tx.query_opt(&statement, params)
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Row> {
+        let statement = self.prepared(sql)?;
+        self.tx.query_one(&statement, params)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<u64> {
+        let statement = self.prepared(sql)?;
+        self.tx.execute(&statement, params)
+    }
+}
 
 /// A row of [`STORY_COLUMNS`] as a stored story.
 pub(super) fn story_from_row(r: &Row) -> StoredStory {
@@ -155,7 +199,7 @@ fn channel_pks(c: &mut impl GenericClient, retention: &Retention) -> PgResult<BT
     Ok(keep)
 }
 
-fn insert_topics(tx: &mut Transaction<'_>, pk: i64, story: &Story, published: i64) -> PgResult<()> {
+fn insert_topics(tx: &mut Tx<'_, '_>, pk: i64, story: &Story, published: i64) -> PgResult<()> {
     for topic in &story.topics {
         tx.execute("INSERT INTO story_topics(topic, published, story) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", &[
             topic, &published, &pk,
@@ -208,46 +252,50 @@ fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-fn insert(tx: &mut Transaction<'_>, source_pk: i64, e: &Entry, now: i64) -> PgResult<()> {
+fn insert(tx: &mut Tx<'_, '_>, source_pk: i64, e: &Entry, now: i64) -> PgResult<()> {
     let s = &e.story;
-    let n = CONTENT_LEN;
-    let sql = format!(
-        "INSERT INTO stories({CONTENT}, id, source, hash, canonical, published, updated, source_name, first_seen, last_seen) \
-         VALUES ({}, ${last}, ${last}) RETURNING pk",
-        placeholders(1, n + 7),
-        last = n + 8
-    );
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let n = CONTENT_LEN;
+        format!(
+            "INSERT INTO stories({CONTENT}, id, source, hash, canonical, published, updated, source_name, first_seen, last_seen) \
+             VALUES ({}, ${last}, ${last}) RETURNING pk",
+            placeholders(1, n + 7),
+            last = n + 8
+        )
+    });
     let content = Content::of(e);
     let (hash, canonical, published, updated) =
         (e.hash as i64, s.link.as_deref().map(canonical_link), s.published.timestamp(), s.updated.map(|u| u.timestamp()));
     let mut params = content.params(e);
     params.extend::<[&(dyn ToSql + Sync); 8]>([&s.id, &source_pk, &hash, &canonical, &published, &updated, &s.source, &now]);
-    let pk: i64 = tx.query_one(&sql, &params)?.get(0);
+    let pk: i64 = tx.query_one(&SQL, &params)?.get(0);
     insert_topics(tx, pk, s, published)
 }
 
-fn update(tx: &mut Transaction<'_>, pk: i64, old_changed: i64, published: i64, e: &Entry, now: i64) -> PgResult<()> {
+fn update(tx: &mut Tx<'_, '_>, pk: i64, old_changed: i64, published: i64, e: &Entry, now: i64) -> PgResult<()> {
     let s = &e.story;
     let own = s.updated.map(|u| u.timestamp());
     let updated = match e.file {
         Some(_) if own.is_some() => own.unwrap_or(now),
         _ => own.filter(|u| *u > old_changed).unwrap_or(now.max(old_changed)),
     };
-    let n = CONTENT_LEN;
-    let assignments: Vec<String> = CONTENT.split(", ").enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
-    let sql = format!(
-        "UPDATE stories SET {}, hash = ${}, updated = ${}, last_seen = ${} WHERE pk = ${}",
-        assignments.join(", "),
-        n + 1,
-        n + 2,
-        n + 3,
-        n + 4
-    );
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let n = CONTENT_LEN;
+        let assignments: Vec<String> = CONTENT.split(", ").enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+        format!(
+            "UPDATE stories SET {}, hash = ${}, updated = ${}, last_seen = ${} WHERE pk = ${}",
+            assignments.join(", "),
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        )
+    });
     let content = Content::of(e);
     let hash = e.hash as i64;
     let mut params = content.params(e);
     params.extend::<[&(dyn ToSql + Sync); 4]>([&hash, &updated, &now, &pk]);
-    tx.execute(&sql, &params)?;
+    tx.execute(&SQL, &params)?;
     tx.execute("DELETE FROM story_topics WHERE story = $1", &[&pk])?;
     insert_topics(tx, pk, s, published)
 }
@@ -265,14 +313,14 @@ struct Floors<'r> {
 }
 
 impl Floors<'_> {
-    fn floor(&mut self, tx: &mut Transaction<'_>, topic: Option<&str>) -> PgResult<Option<i64>> {
+    fn floor(&mut self, tx: &mut Tx<'_, '_>, topic: Option<&str>) -> PgResult<Option<i64>> {
         let key = topic.map(str::to_owned);
         if let Some(f) = self.known.get(&key) {
             return Ok(*f);
         }
         let limit = self.retention.limit(topic);
         let offset = limit.saturating_sub(1) as i64;
-        let one = |tx: &mut Transaction<'_>, sql: &str, params: &[&(dyn ToSql + Sync)]| -> PgResult<Option<i64>> {
+        let one = |tx: &mut Tx<'_, '_>, sql: &str, params: &[&(dyn ToSql + Sync)]| -> PgResult<Option<i64>> {
             Ok(tx.query_opt(sql, params)?.map(|r| r.get(0)))
         };
         let f = match topic {
@@ -285,7 +333,7 @@ impl Floors<'_> {
                 &[&t, &offset],
             )?,
             None if !self.retention.merged.is_empty() => {
-                let rows = channel_rows(tx, topic, limit, &self.retention.merged)?;
+                let rows = channel_rows(tx.tx, topic, limit, &self.retention.merged)?;
                 (rows.len() >= limit).then(|| rows.last().map(|(_, published)| *published)).flatten()
             }
             None => one(
@@ -306,7 +354,7 @@ impl Floors<'_> {
         Ok(f)
     }
 
-    fn within_cap(&mut self, tx: &mut Transaction<'_>, source: &str, published: i64) -> PgResult<bool> {
+    fn within_cap(&mut self, tx: &mut Tx<'_, '_>, source: &str, published: i64) -> PgResult<bool> {
         let Some(&cap) = self.retention.merged.caps.get(source) else { return Ok(true) };
         let floor = match self.source_floors.get(source) {
             Some(f) => *f,
@@ -324,7 +372,7 @@ impl Floors<'_> {
         Ok(floor.is_none_or(|f| published > f))
     }
 
-    fn keeps(&mut self, tx: &mut Transaction<'_>, story: &Story) -> PgResult<bool> {
+    fn keeps(&mut self, tx: &mut Tx<'_, '_>, story: &Story) -> PgResult<bool> {
         let published = story.published.timestamp();
         if published >= self.cutoff || self.retention.max_items == 0 {
             return Ok(published >= self.cutoff);
@@ -346,11 +394,11 @@ impl Floors<'_> {
     }
 }
 
-fn source_name(tx: &mut Transaction<'_>, pk: i64) -> PgResult<String> {
+fn source_name(tx: &mut Tx<'_, '_>, pk: i64) -> PgResult<String> {
     Ok(tx.query_one("SELECT name FROM sources WHERE pk = $1", &[&pk])?.get(0))
 }
 
-fn apply_entry(tx: &mut Transaction<'_>, source_pk: i64, e: &Entry, now: i64, floors: &mut Floors<'_>, out: &mut BatchOutcome) -> PgResult<()> {
+fn apply_entry(tx: &mut Tx<'_, '_>, source_pk: i64, e: &Entry, now: i64, floors: &mut Floors<'_>, out: &mut BatchOutcome) -> PgResult<()> {
     let existing = tx
         .query_opt("SELECT pk, source, hash, published, greatest(updated, published) FROM stories WHERE id = $1", &[&e.story.id])?
         .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1), r.get::<_, i64>(2), r.get::<_, i64>(3), r.get::<_, i64>(4)));
@@ -404,13 +452,13 @@ fn apply_entry(tx: &mut Transaction<'_>, source_pk: i64, e: &Entry, now: i64, fl
     Ok(())
 }
 
-fn exists(tx: &mut Transaction<'_>, table: &str) -> PgResult<bool> {
+fn exists(tx: &mut Tx<'_, '_>, table: &str) -> PgResult<bool> {
     Ok(tx.query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[])?.get(0))
 }
 
-fn apply_batch(tx: &mut Transaction<'_>, batch: Batch<'_>, retention: &Retention, now: i64, mark: &mut Option<(i64, i64)>) -> PgResult<BatchOutcome> {
+fn apply_batch(tx: &mut Tx<'_, '_>, batch: Batch<'_>, retention: &Retention, now: i64, mark: &mut Option<(i64, i64)>) -> PgResult<BatchOutcome> {
     let mut out = BatchOutcome::default();
-    save_state(tx, batch.source_pk, batch.state)?;
+    save_state(tx.tx, batch.source_pk, batch.state)?;
     let cutoff = now - i64::from(retention.keep_days) * 86_400;
     let (tombstones, decisions, takedowns) = (exists(tx, "tombstones")?, exists(tx, "decisions")?, exists(tx, "takedowns")?);
     let mut floors = Floors { retention, tombstones, decisions, takedowns, cutoff, known: HashMap::new(), source_floors: HashMap::new() };
@@ -458,14 +506,14 @@ fn apply_batch(tx: &mut Transaction<'_>, batch: Batch<'_>, retention: &Retention
 
 /// Deletes what retention lets go and leaves tombstones for it (the
 /// SQLite store's `prune`, same skip rule).
-fn prune(tx: &mut Transaction<'_>, retention: &Retention, now: i64, mark: &mut Option<(i64, i64)>) -> PgResult<usize> {
+fn prune(tx: &mut Tx<'_, '_>, retention: &Retention, now: i64, mark: &mut Option<(i64, i64)>) -> PgResult<usize> {
     let cutoff = now - i64::from(retention.keep_days) * 86_400;
     let old: i64 = tx.query_one("SELECT count(*) FROM stories WHERE published < $1", &[&cutoff])?.get(0);
     if old == 0 || *mark == Some((cutoff, old)) {
         *mark = Some((cutoff, old));
         return Ok(0);
     }
-    let keep: Vec<i64> = channel_pks(tx, retention)?.into_iter().collect();
+    let keep: Vec<i64> = channel_pks(tx.tx, retention)?.into_iter().collect();
     let doomed = "SELECT pk FROM stories WHERE published < $2 AND NOT (pk = ANY($3))";
     tx.execute(
         &format!(
@@ -522,12 +570,16 @@ impl PgStore {
     /// All the batches in one transaction, all or nothing.
     pub fn apply_all(&mut self, batches: Vec<Batch<'_>>, retention: &Retention, now: DateTime<Utc>) -> Result<Vec<BatchOutcome>> {
         let mark = &mut self.prune_mark;
+        let statements = &mut self.statements;
         let mut working = *mark;
         let outcomes = self.db.run(|c| {
             let mut tx = c.transaction()?;
             let mut outcomes = Vec::with_capacity(batches.len());
-            for batch in batches {
-                outcomes.push(apply_batch(&mut tx, batch, retention, now.timestamp(), &mut working)?);
+            {
+                let mut tx = Tx { tx: &mut tx, statements };
+                for batch in batches {
+                    outcomes.push(apply_batch(&mut tx, batch, retention, now.timestamp(), &mut working)?);
+                }
             }
             tx.commit()?;
             Ok(outcomes)
@@ -569,14 +621,16 @@ impl PgStore {
                 changed.push((pk, story));
             }
         }
+        let statements = &mut self.statements;
         self.db.run(|c| {
-            let mut tx = c.transaction()?;
+            let mut transaction = c.transaction()?;
+            let mut tx = Tx { tx: &mut transaction, statements };
             for (pk, story) in &changed {
                 tx.execute("UPDATE stories SET topics = $2 WHERE pk = $1", &[pk, &json(&story.topics)])?;
                 tx.execute("DELETE FROM story_topics WHERE story = $1", &[pk])?;
                 insert_topics(&mut tx, *pk, story, story.published.timestamp())?;
             }
-            tx.commit()
+            transaction.commit()
         })?;
         Ok(changed.len())
     }
