@@ -297,19 +297,29 @@ impl Default for RunConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// The SQLite database; relative to the config's folder.
+    /// The SQLite database; relative to the config's folder. Unused when
+    /// `url` (or `WIREFEED_STORE_URL`) names a PostgreSQL store.
     pub path: PathBuf,
+    /// A PostgreSQL store, `postgres://user:password@host:5432/db`
+    /// (libpq's URL form); the environment variable `WIREFEED_STORE_URL`
+    /// overrides it. `None`: SQLite at `path`.
+    pub url: Option<String>,
     /// Stories older than this many days are pruned (each channel still
     /// keeps its `max_items` newest).
     pub keep_days: u32,
     /// How long a second `build`/`run` waits for the one holding the store.
     #[serde(with = "humantime_serde")]
     pub lock_timeout: Duration,
+    /// PostgreSQL only: how long a worker's claim on a due source lasts
+    /// unless renewed (`store::pg::leases`); a dead worker's sources are
+    /// fetched by others after it.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { path: PathBuf::from(".wirefeed/state.db"), keep_days: 30, lock_timeout: Duration::from_secs(10) }
+        StoreConfig { path: PathBuf::from(".wirefeed/state.db"), url: None, keep_days: 30, lock_timeout: Duration::from_secs(10), lease: Duration::from_secs(120) }
     }
 }
 

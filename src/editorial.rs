@@ -10,11 +10,7 @@ use wirefeed::config::Config;
 use wirefeed::store::takedowns::{Editor, Takedown};
 
 fn open(config: &Config) -> anyhow::Result<Editor> {
-    let path = &config.store.path;
-    if !path.exists() {
-        anyhow::bail!("{}: no store yet; run `wirefeed build` first", path.display());
-    }
-    Editor::open(path).map_err(Into::into)
+    Editor::open_location(&crate::report::existing_store(config)?).map_err(Into::into)
 }
 
 fn describe(t: &Takedown) -> String {
@@ -62,11 +58,7 @@ pub fn hidden(config_path: &Path) -> anyhow::Result<ExitCode> {
 pub fn explain(config_path: &Path, needle: &str, as_json: bool) -> anyhow::Result<ExitCode> {
     use wirefeed::topics::{TopicRules, Verdict};
     let config = Config::load(config_path)?;
-    let path = &config.store.path;
-    if !path.exists() {
-        anyhow::bail!("{}: no store yet; run `wirefeed build` first", path.display());
-    }
-    let reader = wirefeed::store::Reader::open(path)?;
+    let reader = wirefeed::store::Reader::open_location(&crate::report::existing_store(&config)?)?;
     let found = reader.find_stories(needle, 20).context("searching the store")?;
     let decided = reader.find_decisions(needle, 20).context("searching the store's decision records")?;
     if found.is_empty() && decided.is_empty() {

@@ -8,14 +8,21 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use wirefeed::config::Config;
-use wirefeed::store::Reader;
+use wirefeed::store::{Location, Reader};
 
-fn open(config: &Config) -> anyhow::Result<Reader> {
-    let path = &config.store.path;
-    if !path.exists() {
+/// The store of `config`; a SQLite file must exist already.
+pub fn existing_store(config: &Config) -> anyhow::Result<Location> {
+    let location = Location::of(config);
+    if let Location::Sqlite(path) = &location
+        && !path.exists()
+    {
         anyhow::bail!("{}: no store yet; run `wirefeed build` first", path.display());
     }
-    Reader::open(path).map_err(Into::into)
+    Ok(location)
+}
+
+fn open(config: &Config) -> anyhow::Result<Reader> {
+    Reader::open_location(&existing_store(config)?).map_err(Into::into)
 }
 
 fn when(t: Option<DateTime<Utc>>) -> String {

@@ -11,7 +11,9 @@
 mod common;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
+use common::backend::Backend;
 use common::{SEED, Site, stderr};
+use std::cell::RefCell;
 use filetime::FileTime;
 use quick_xml::events::Event;
 use rusqlite::{Connection, OpenFlags};
@@ -50,13 +52,33 @@ fn id_of(source: &str, guid: &str) -> String {
     story_id(IdBasis::Origin { source, id: guid })
 }
 
-/// A config with one local feed source per name (`in/<name>.rss`).
+thread_local! {
+    /// The PostgreSQL store this test's sites use (`None`: SQLite at the
+    /// default path). Tests run each on their own thread.
+    static STORE_URL: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Points this test's sites at a fresh store of `backend`.
+fn use_backend(backend: Backend) {
+    let url = match backend.fresh().location {
+        wirefeed::store::Location::Postgres(url) => Some(url),
+        wirefeed::store::Location::Sqlite(_) => None,
+    };
+    STORE_URL.with(|u| *u.borrow_mut() = url);
+}
+
+/// A config with one local feed source per name (`in/<name>.rss`), and
+/// this test's store.
 fn feed_sources(names: &[&str], extra: &str) -> String {
     let mut s = String::new();
     for n in names {
         s.push_str(&format!("[[sources]]\nname = \"{n}\"\nurl = \"in/{n}.rss\"\n"));
     }
-    s.push_str(extra);
+    match STORE_URL.with(|u| u.borrow().clone()) {
+        Some(url) if extra.contains("[store]\n") => s.push_str(&extra.replace("[store]\n", &format!("[store]\nurl = {url:?}\n"))),
+        Some(url) => s.push_str(&format!("{extra}\n[store]\nurl = {url:?}\n")),
+        None => s.push_str(extra),
+    }
     s
 }
 
@@ -218,6 +240,70 @@ fn stored(conn: &Connection) -> BTreeMap<String, Row> {
         .collect()
 }
 
+/// The test's store, whichever backend it is on, for the queries the
+/// backend-neutral tests make.
+enum StoreDb {
+    Sqlite(Connection),
+    #[cfg(feature = "postgres-tests")]
+    Postgres(::postgres::Client),
+}
+
+fn store_db(site: &Site) -> StoreDb {
+    match STORE_URL.with(|u| u.borrow().clone()) {
+        None => StoreDb::Sqlite(db(site)),
+        #[cfg(feature = "postgres-tests")]
+        Some(url) => StoreDb::Postgres(::postgres::Client::connect(&url, ::postgres::NoTls).unwrap()),
+        #[cfg(not(feature = "postgres-tests"))]
+        Some(_) => unreachable!("PostgreSQL stores only under postgres-tests"),
+    }
+}
+
+impl StoreDb {
+    fn stored(&mut self) -> BTreeMap<String, Row> {
+        match self {
+            StoreDb::Sqlite(conn) => stored(conn),
+            #[cfg(feature = "postgres-tests")]
+            StoreDb::Postgres(c) => c
+                .query("SELECT id, published, updated, first_seen, content FROM stories", &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), Row { published: r.get(1), updated: r.get(2), first_seen: r.get(3), content: r.get(4) }))
+                .collect(),
+        }
+    }
+
+    fn last_summary(&mut self) -> String {
+        match self {
+            StoreDb::Sqlite(conn) => last_summary(conn),
+            #[cfg(feature = "postgres-tests")]
+            StoreDb::Postgres(c) => c.query_one("SELECT summary FROM runs ORDER BY pk DESC LIMIT 1", &[]).unwrap().get(0),
+        }
+    }
+
+    /// The one integer a query without parameters answers.
+    fn number(&mut self, sql: &str) -> i64 {
+        match self {
+            StoreDb::Sqlite(conn) => conn.query_row(sql, [], |r| r.get(0)).unwrap(),
+            #[cfg(feature = "postgres-tests")]
+            StoreDb::Postgres(c) => c.query_one(sql, &[]).unwrap().get(0),
+        }
+    }
+
+    /// Every stored story's link, sorted.
+    fn links(&mut self) -> Vec<String> {
+        let mut links: Vec<String> = match self {
+            StoreDb::Sqlite(conn) => {
+                let mut stmt = conn.prepare("SELECT link FROM stories").unwrap();
+                stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+            }
+            #[cfg(feature = "postgres-tests")]
+            StoreDb::Postgres(c) => c.query("SELECT link FROM stories", &[]).unwrap().iter().map(|r| r.get(0)).collect(),
+        };
+        links.sort();
+        links
+    }
+}
+
 fn integrity_ok(conn: &Connection) {
     let result: Vec<String> =
         conn.prepare("PRAGMA integrity_check").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
@@ -240,8 +326,16 @@ fn build_ok(site: &Site) -> String {
 
 // ------------------------------------------------------------ the tests
 
-#[test]
-fn ids_and_dates_stay_put_over_builds_including_undated_entries() {
+// On each backend: what readers see does not depend on where the store is.
+on_each_backend!(
+    ids_and_dates_stay_put_over_builds_including_undated_entries,
+    an_edited_story_keeps_its_id_and_date_and_moves_updated,
+    retention_prunes_old_stories_keeps_each_channels_newest_and_never_brings_them_back,
+    an_unchanged_build_writes_nothing_and_leaves_no_temp_files,
+);
+
+fn ids_and_dates_stay_put_over_builds_including_undated_entries(backend: Backend) {
+    use_backend(backend);
     let site = Site::new(&[SEED]);
     let dated = date("2024-05-01T08:00:00Z");
     let mut items = vec![
@@ -259,7 +353,7 @@ fn ids_and_dates_stay_put_over_builds_including_undated_entries() {
     let after = Utc::now();
     let first = json_items(&site, "feeds/all.json");
     assert_eq!(first.len(), 6, "{first:?}");
-    let rows = stored(&db(&site));
+    let rows = store_db(&site).stored();
     let undated = &rows[&id_of("wire", "u1")];
     assert!(undated.published >= ts(before) && undated.published <= ts(after), "undated entry got its first-seen time: {undated:?}");
     assert_eq!(undated.published, undated.first_seen);
@@ -280,7 +374,7 @@ fn ids_and_dates_stay_put_over_builds_including_undated_entries() {
     for (id, (published, ..)) in &first {
         assert_eq!(&second[id].0, published, "{id}: date_published moved");
     }
-    let rows2 = stored(&db(&site));
+    let rows2 = store_db(&site).stored();
     for (id, row) in &rows {
         assert_eq!(rows2[id].published, row.published, "{id}: published moved");
         assert_eq!(rows2[id].first_seen, row.first_seen, "{id}: first-seen moved");
@@ -305,13 +399,13 @@ fn ids_and_dates_stay_put_over_builds_including_undated_entries() {
     site.write("in/wire.rss", rss("Wire", &items));
     build_ok(&site);
     assert_eq!(json_items(&site, "feeds/all.json"), second);
-    let conn = db(&site);
-    assert_eq!(stored(&conn), rows2);
-    assert!(last_summary(&conn).starts_with("0 new, 0 updated"), "{}", last_summary(&conn));
+    let mut conn = store_db(&site);
+    assert_eq!(conn.stored(), rows2);
+    assert!(conn.last_summary().starts_with("0 new, 0 updated"), "{}", conn.last_summary());
 }
 
-#[test]
-fn an_edited_story_keeps_its_id_and_date_and_moves_updated() {
+fn an_edited_story_keeps_its_id_and_date_and_moves_updated(backend: Backend) {
+    use_backend(backend);
     let site = Site::new(&[]);
     let dated = date("2024-05-01T08:00:00Z");
     let feed = |v: &str| {
@@ -326,7 +420,7 @@ fn an_edited_story_keeps_its_id_and_date_and_moves_updated() {
     site.write("in/wire.rss", feed("one"));
     site.write_config(&feed_sources(&["wire"], ""));
     build_ok(&site);
-    let before = stored(&db(&site));
+    let before = store_db(&site).stored();
     let json_before = json_items(&site, "feeds/all.json");
     let rss_before = xml_items(&site.read("feeds/all.rss"));
     let atom_before = xml_items(&site.read("feeds/all.atom"));
@@ -338,9 +432,9 @@ fn an_edited_story_keeps_its_id_and_date_and_moves_updated() {
     site.write("in/wire.rss", feed("two"));
     let edit_time = Utc::now().trunc_subsecs(0);
     build_ok(&site);
-    let conn = db(&site);
-    let after = stored(&conn);
-    assert!(last_summary(&conn).starts_with("0 new, 2 updated"), "{}", last_summary(&conn));
+    let mut conn = store_db(&site);
+    let after = conn.stored();
+    assert!(conn.last_summary().starts_with("0 new, 2 updated"), "{}", conn.last_summary());
     assert_eq!(after.keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>(), "ids changed");
     for (id, row) in &after {
         let old = &before[id];
@@ -385,12 +479,12 @@ fn an_edited_story_keeps_its_id_and_date_and_moves_updated() {
     // Seen again unchanged: `updated` stays where the edit put it.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     build_ok(&site);
-    assert_eq!(stored(&db(&site)), after);
+    assert_eq!(store_db(&site).stored(), after);
     assert_eq!(json_items(&site, "feeds/all.json"), json_after);
 }
 
-#[test]
-fn retention_prunes_old_stories_keeps_each_channels_newest_and_never_brings_them_back() {
+fn retention_prunes_old_stories_keeps_each_channels_newest_and_never_brings_them_back(backend: Backend) {
+    use_backend(backend);
     let site = Site::new(&[]);
     let now = Utc::now().trunc_subsecs(0);
     let old = date("2020-01-01T00:00:00Z");
@@ -411,22 +505,18 @@ fn retention_prunes_old_stories_keeps_each_channels_newest_and_never_brings_them
     set_max_items(&site, 3);
     build_ok(&site);
 
-    let conn = db(&site);
+    let mut conn = store_db(&site);
     // Stories by guid (their links end with it), to read failures easily.
-    let ids = |conn: &Connection| {
-        let mut stmt = conn.prepare("SELECT link FROM stories ORDER BY link").unwrap();
-        let links = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap);
-        links.map(|l| l.trim_start_matches("http://wire.example/").to_owned()).collect::<Vec<_>>()
-    };
+    let ids = |conn: &mut StoreDb| conn.links().iter().map(|l| l.trim_start_matches("http://wire.example/").to_owned()).collect::<Vec<_>>();
     let expect = ["kremlin0", "kremlin1", "recent0", "recent1", "recent2", "recent3", "undated"];
     // The generic old stories went; the two old Kremlin stories are the
     // Russia channel's newest, so they stay however old.
-    assert_eq!(ids(&conn), expect);
-    let tombstones: i64 = conn.query_row("SELECT count(*) FROM tombstones", [], |r| r.get(0)).unwrap();
+    assert_eq!(ids(&mut conn), expect);
+    let tombstones: i64 = conn.number("SELECT count(*) FROM tombstones");
     assert_eq!(tombstones, 4);
     // Stories too old to keep are let go as they arrive: never stored, but
     // tombstoned all the same.
-    assert!(last_summary(&conn).starts_with("7 new, 0 updated, 4 pruned"), "{}", last_summary(&conn));
+    assert!(conn.last_summary().starts_with("7 new, 0 updated, 4 pruned"), "{}", conn.last_summary());
     let russia = json_items(&site, "feeds/topics/russia.json");
     let mut floor = vec![id_of("wire", "kremlin0"), id_of("wire", "kremlin1")];
     floor.sort();
@@ -436,15 +526,15 @@ fn retention_prunes_old_stories_keeps_each_channels_newest_and_never_brings_them
 
     // The feed still carries the pruned stories: they are not new again.
     build_ok(&site);
-    let conn = db(&site);
-    assert_eq!(ids(&conn), expect);
-    assert!(last_summary(&conn).starts_with("0 new, 0 updated, 0 pruned"), "{}", last_summary(&conn));
+    let mut conn = store_db(&site);
+    assert_eq!(ids(&mut conn), expect);
+    assert!(conn.last_summary().starts_with("0 new, 0 updated, 0 pruned"), "{}", conn.last_summary());
     drop(conn);
 
     // Now the undated story ages out: keep_days = 0, three newer stories
     // push it out of the merged channel's three, and a second passes.
     let undated_id = id_of("wire", "undated");
-    let undated_published = stored(&db(&site))[&undated_id].published;
+    let undated_published = store_db(&site).stored()[&undated_id].published;
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let later = Utc::now().trunc_subsecs(0) + Duration::minutes(10);
     for i in 0..3 {
@@ -458,10 +548,10 @@ fn retention_prunes_old_stories_keeps_each_channels_newest_and_never_brings_them
     // ones arrive, so a story pushed out of a channel by newer ones in this
     // run goes in the next.
     build_ok(&site);
-    let conn = db(&site);
-    let now_ids = ids(&conn);
+    let mut conn = store_db(&site);
+    let now_ids = ids(&mut conn);
     assert_eq!(now_ids, ["kremlin0", "kremlin1", "next0", "next1", "next2"], "the aged stories were not pruned");
-    let tombstoned: bool = conn.query_row("SELECT count(*) = 1 FROM tombstones WHERE id = ?1", [&undated_id], |r| r.get(0)).unwrap();
+    let tombstoned = conn.number(&format!("SELECT count(*) FROM tombstones WHERE id = '{undated_id}'")) == 1;
     assert!(tombstoned, "no tombstone for the undated story");
     let russia_after = json_items(&site, "feeds/topics/russia.json");
     assert_eq!(russia_after.keys().collect::<Vec<_>>(), russia.keys().collect::<Vec<_>>(), "the Russia channel lost its floor");
@@ -473,16 +563,16 @@ fn retention_prunes_old_stories_keeps_each_channels_newest_and_never_brings_them
     // cutoff: with keep_days = 0 that once expired the tombstone first.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     build_ok(&site);
-    let conn = db(&site);
-    assert_eq!(ids(&conn), now_ids, "a pruned story came back");
-    assert!(last_summary(&conn).starts_with("0 new, 0 updated"), "{}", last_summary(&conn));
+    let mut conn = store_db(&site);
+    assert_eq!(ids(&mut conn), now_ids, "a pruned story came back");
+    assert!(conn.last_summary().starts_with("0 new, 0 updated"), "{}", conn.last_summary());
     let all = json_items(&site, "feeds/all.json");
     assert!(!all.contains_key(&undated_id));
     assert!(all.values().all(|(published, ..)| date(published).timestamp() != undated_published));
 }
 
-#[test]
-fn an_unchanged_build_writes_nothing_and_leaves_no_temp_files() {
+fn an_unchanged_build_writes_nothing_and_leaves_no_temp_files(backend: Backend) {
+    use_backend(backend);
     let site = Site::new(&[SEED]);
     let base = date("2024-06-01T00:00:00Z");
     for (n, name) in ["alpha", "beta"].into_iter().enumerate() {
@@ -516,7 +606,7 @@ fn an_unchanged_build_writes_nothing_and_leaves_no_temp_files() {
         assert_eq!(std::fs::read(p).unwrap(), b);
         assert!(!is_temp(p));
     }
-    assert!(last_summary(&db(&site)).starts_with("0 new, 0 updated, 0 pruned; 0 files written"));
+    assert!(store_db(&site).last_summary().starts_with("0 new, 0 updated, 0 pruned; 0 files written"));
 }
 
 // ------------------------------------------------------------ kill -9
@@ -878,4 +968,68 @@ fn a_store_with_damaged_story_pages_is_reported_and_not_written() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("state.db") && err.contains("damaged or not a database"), "{err}");
     assert!(std::fs::read(site.path(STORE)).unwrap() == bytes, "the damaged store was written to");
+}
+
+// ------------------------------------------------------------ store copy
+
+/// (id, removed) of every tombstone of a SQLite store.
+#[cfg(feature = "postgres-tests")]
+fn tombstones(conn: &Connection) -> Vec<(String, i64)> {
+    let mut stmt = conn.prepare("SELECT id, removed FROM tombstones ORDER BY id").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+/// SQLite to PostgreSQL and back with the real binary: every id, date and
+/// tombstone survives both ways, a build on the copy finds nothing new
+/// (the tombstones keep pruned entries out), and a full destination is
+/// refused.
+#[cfg(feature = "postgres-tests")]
+#[test]
+fn store_copy_sqlite_to_postgres_and_back_keeps_ids_dates_and_tombstones() {
+    let site = Site::new(&[SEED]);
+    let now = Utc::now().trunc_subsecs(0);
+    let old = date("2020-01-01T00:00:00Z");
+    let mut items: Vec<String> =
+        (0..4).map(|i| item("wire", &format!("new{i}"), &format!("New {i}"), "<p>News.</p>", Some(now - Duration::hours(i + 1)))).collect();
+    items.extend((0..3).map(|i| item("wire", &format!("old{i}"), &format!("Old {i}"), "<p>Old.</p>", Some(old - Duration::days(i)))));
+    items.push(item("wire", "undated", "Undated", "<p>No date.</p>", None));
+    site.write("in/wire.rss", rss("Wire", &items));
+    site.write_config(&feed_sources(&["wire"], "[store]\nkeep_days = 1\n"));
+    set_max_items(&site, 3);
+    build_ok(&site);
+    let (rows, tombs) = {
+        let conn = db(&site);
+        (stored(&conn), tombstones(&conn))
+    };
+    assert_eq!(tombs.len(), 3, "the old entries were let go: {tombs:?}");
+    assert!(rows.len() >= 5, "the new and the undated entries are stored: {rows:?}");
+
+    let url = match Backend::Postgres.fresh().location {
+        wirefeed::store::Location::Postgres(url) => url,
+        other => panic!("{other:?}"),
+    };
+    let store = site.path(STORE).display().to_string();
+    let out = site.run(&["store", "copy", "--from", &store, "--to", &url]);
+    assert!(out.status.success(), "copy to PostgreSQL: {}", stderr(&out));
+    let counts = format!("stories {}, story_topics", rows.len());
+    assert!(stderr(&out).contains(&counts) && stderr(&out).contains("tombstones 3"), "{}", stderr(&out));
+    let again = site.run(&["store", "copy", "--from", &store, "--to", &url]);
+    assert!(!again.status.success() && stderr(&again).contains("--replace"), "a full destination is refused: {}", stderr(&again));
+
+    let back = site.path("back.db").display().to_string();
+    let out = site.run(&["store", "copy", "--from", &url, "--to", &back]);
+    assert!(out.status.success(), "copy back: {}", stderr(&out));
+    let conn = Connection::open(&back).unwrap();
+    assert_eq!(stored(&conn), rows, "ids, published, updated, first seen and content, both ways");
+    assert_eq!(tombstones(&conn), tombs, "tombstones, both ways");
+    integrity_ok(&conn);
+
+    // The PostgreSQL copy in use: the same feed brings nothing new.
+    STORE_URL.with(|u| *u.borrow_mut() = Some(url));
+    site.write_config(&feed_sources(&["wire"], "[store]\nkeep_days = 1\n"));
+    set_max_items(&site, 3);
+    build_ok(&site);
+    let mut pg = store_db(&site);
+    assert!(pg.last_summary().starts_with("0 new, 0 updated"), "{}", pg.last_summary());
+    assert_eq!(pg.stored(), rows);
 }

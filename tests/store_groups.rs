@@ -1,12 +1,16 @@
 //! Several sources' turns applied in one transaction (`Store::apply_all`,
 //! what `build` and `run` do to commit a few dozen times rather than once
-//! per source) end exactly as applying them one at a time would.
+//! per source) end exactly as applying them one at a time would. On each
+//! backend (`common::backend`).
+
+mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use wirefeed::model::{Story, StoryDraft};
 use wirefeed::store::sources::SourceKind;
 use wirefeed::store::stories::{Batch, Retention};
-use wirefeed::store::{BatchOutcome, Entry, SourceState, Store};
+use common::backend::Backend;
+use wirefeed::store::{BatchOutcome, Entry, Location, SourceState, Store};
 
 fn story(source: &str, guid: &str, link: &str, published: DateTime<Utc>, topics: &[&str]) -> Story {
     let mut s = StoryDraft {
@@ -43,8 +47,8 @@ fn retention() -> Retention {
 
 /// Applies the turns, grouped or one per transaction; returns the
 /// outcomes and every stored (source, id) pair.
-fn run(grouped: bool, dir: &std::path::Path, now: DateTime<Utc>) -> (Vec<BatchOutcome>, Vec<(String, String)>) {
-    let mut store = Store::open_at(&dir.join("store.db"), std::time::Duration::from_secs(1)).expect("store opens");
+fn run(grouped: bool, location: &Location, now: DateTime<Utc>) -> (Vec<BatchOutcome>, Vec<(String, String)>) {
+    let mut store = Store::open_location(location, std::time::Duration::from_secs(1)).expect("store opens");
     let state = SourceState::default();
     let turns = turns();
     let pks: Vec<i64> =
@@ -89,12 +93,17 @@ fn counts(o: &BatchOutcome) -> [usize; 5] {
     [o.new, o.changed, o.duplicates, o.pruned, o.total]
 }
 
-#[test]
-fn a_group_of_batches_stores_what_one_batch_at_a_time_stores() {
+on_each_backend!(
+    a_group_of_batches_stores_what_one_batch_at_a_time_stores,
+    a_duplicate_of_a_story_stored_earlier_in_the_same_group_is_caught,
+    a_too_old_entry_is_kept_only_while_a_channel_has_room_for_it,
+);
+
+fn a_group_of_batches_stores_what_one_batch_at_a_time_stores(backend: Backend) {
     let now = Utc::now();
-    let (one, many) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (seq_outcomes, seq_stored) = run(false, one.path(), now);
-    let (grp_outcomes, grp_stored) = run(true, many.path(), now);
+    let (one, many) = (backend.fresh(), backend.fresh());
+    let (seq_outcomes, seq_stored) = run(false, &one.location, now);
+    let (grp_outcomes, grp_stored) = run(true, &many.location, now);
     assert_eq!(grp_stored, seq_stored, "the same stories are stored");
     assert_eq!(grp_outcomes.len(), 3, "one outcome per batch");
     for (i, (g, s)) in grp_outcomes.iter().zip(&seq_outcomes).enumerate() {
@@ -104,11 +113,10 @@ fn a_group_of_batches_stores_what_one_batch_at_a_time_stores() {
     }
 }
 
-#[test]
-fn a_duplicate_of_a_story_stored_earlier_in_the_same_group_is_caught() {
+fn a_duplicate_of_a_story_stored_earlier_in_the_same_group_is_caught(backend: Backend) {
     let now = Utc::now();
-    let dir = tempfile::tempdir().unwrap();
-    let (outcomes, stored) = run(true, dir.path(), now);
+    let fresh = backend.fresh();
+    let (outcomes, stored) = run(true, &fresh.location, now);
     assert_eq!(outcomes[1].duplicates, 1, "beta's b2 has alpha's a1 link");
     assert!(
         outcomes[1].decisions.iter().any(|d| d.reason.contains("same canonical link") && d.reason.contains("alpha")),
@@ -118,11 +126,10 @@ fn a_duplicate_of_a_story_stored_earlier_in_the_same_group_is_caught() {
     assert!(!stored.iter().any(|(_, id)| outcomes[1].decisions.iter().any(|d| &d.id == id)), "b2 is not stored");
 }
 
-#[test]
-fn a_too_old_entry_is_kept_only_while_a_channel_has_room_for_it() {
+fn a_too_old_entry_is_kept_only_while_a_channel_has_room_for_it(backend: Backend) {
     let now = Utc::now();
-    let dir = tempfile::tempdir().unwrap();
-    let (outcomes, stored) = run(true, dir.path(), now);
+    let fresh = backend.fresh();
+    let (outcomes, stored) = run(true, &fresh.location, now);
     let titles: Vec<&str> = stored.iter().map(|(s, _)| s.as_str()).collect();
     // a3 (40 days) came when the merged channel (3 items) had room: kept.
     // g2 (50 days) came when it and "world" were full of younger

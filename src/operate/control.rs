@@ -175,8 +175,8 @@ impl Runner {
 
     fn apply_config(&mut self, mut new: Config, rules: TopicRules) -> Result<(), RunError> {
         let old = self.config.clone();
-        if new.store.path != old.store.path {
-            tracing::warn!("[store] path changed: the running wirefeed keeps its store until restarted");
+        if new.store.path != old.store.path || new.store.url != old.store.url {
+            tracing::warn!("[store] path or url changed: the running wirefeed keeps its store until restarted");
             new.store = old.store.clone();
         }
         if new.serve.addr != old.serve.addr {
@@ -364,7 +364,7 @@ pub async fn fetch_now(config: Config, names: &[String], metrics: Arc<super::met
     probe.store.lock_timeout = Duration::ZERO;
     match Runner::new(probe, metrics.clone()) {
         Ok(runner) => fetch_here(runner, names).await,
-        Err(RunError::Store(StoreError::Locked { .. })) => match ask_run(&config, names).await? {
+        Err(RunError::Store(StoreError::Locked { .. } | StoreError::PostgresLocked { .. })) => match ask_run(&config, names).await? {
             Some(answers) => Ok(answers),
             // The holder takes no requests, or went away: wait our turn.
             None => fetch_here(Runner::new(config, metrics)?, names).await,
@@ -393,7 +393,8 @@ async fn fetch_here(mut runner: Runner, names: &[String]) -> Result<Vec<FetchAns
 async fn ask_run(config: &Config, names: &[String]) -> Result<Option<Vec<FetchAnswer>>, RunError> {
     use crate::store::lock::StoreLock;
     use crate::store::requests::{RequestState, Requester};
-    let requester = Requester::open(&config.store.path)?;
+    let location = crate::store::Location::of(config);
+    let requester = Requester::open_location(&location)?;
     let pk = requester.ask(names, Utc::now())?;
     let asked = Instant::now();
     let mut next_lock_check = Instant::now();
@@ -407,7 +408,8 @@ async fn ask_run(config: &Config, names: &[String]) -> Result<Option<Vec<FetchAn
             }
             _ => {}
         }
-        if Instant::now() >= next_lock_check {
+        // (PostgreSQL: a holder gone away is seen by the pickup timeout.)
+        if matches!(location, crate::store::Location::Sqlite(_)) && Instant::now() >= next_lock_check {
             next_lock_check = Instant::now() + Duration::from_secs(1);
             if let Ok(lock) = StoreLock::acquire(&config.store.path, Duration::ZERO) {
                 drop(lock);

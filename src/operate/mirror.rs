@@ -7,22 +7,23 @@ use std::time::Duration;
 
 use super::metrics::Metrics;
 use super::run::source_health;
-use crate::store::Reader;
+use crate::store::{Location, Reader};
 
 /// For `wirefeed serve` without an aggregator in the process: keeps
 /// `/healthz` and `/metrics` up to date from the store that a separate
 /// `run` (or cron `build`) writes, by reading it every few seconds: the
 /// last run, the story count, and every source's error count and last
 /// success.
-pub async fn mirror_store(store: std::path::PathBuf, metrics: Arc<Metrics>) {
+pub async fn mirror_store(store: impl Into<Location>, metrics: Arc<Metrics>) {
     mirror_store_every(store, metrics, Duration::from_secs(5)).await
 }
 
 /// [`mirror_store`], reading the store every `every`.
-pub async fn mirror_store_every(store: std::path::PathBuf, metrics: Arc<Metrics>, every: Duration) {
+pub async fn mirror_store_every(store: impl Into<Location>, metrics: Arc<Metrics>, every: Duration) {
+    let store = store.into();
     let mut last_seen = None;
     loop {
-        if let Ok(reader) = Reader::open(&store) {
+        if let Ok(reader) = Reader::open_location(&store) {
             if let Ok(sources) = reader.source_summaries() {
                 let map: BTreeMap<_, _> = sources.into_iter().map(|s| (s.name, source_health(s.kind, &s.state))).collect();
                 metrics.replace_sources(map);

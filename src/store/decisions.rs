@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Transaction, params, params_from_iter};
 
 use super::stories::time;
-use super::{Reader, Result};
+use super::{SqliteReader, Result};
 use crate::model::id::canonical_link;
 
 /// What a tombstone keeps of an entry's link: the xxh3 of its canonical
@@ -19,7 +19,7 @@ pub(super) fn link_hash(link: &str) -> i64 {
 
 /// The reason given for an entry retention let go (from its tombstone).
 /// (Spliced into SQL as a literal: it must hold no quote.)
-const RETENTION: &str = "let go by retention: older than keep_days and below the newest stories of every channel \
+pub(super) const RETENTION: &str = "let go by retention: older than keep_days and below the newest stories of every channel \
                          (its tombstone keeps it from coming back)";
 
 /// Why one entry was not stored.
@@ -59,7 +59,7 @@ pub(super) fn prune(tx: &Transaction<'_>, cutoff: i64) -> rusqlite::Result<usize
     tx.prepare_cached("DELETE FROM decisions WHERE decided < ?1")?.execute([cutoff])
 }
 
-impl Reader {
+impl SqliteReader {
     /// Decisions whose entry id is `needle`, else whose canonical link is
     /// that of `needle` (a URL), else whose title has every word of
     /// `needle`; newest first, at most `limit`.

@@ -5,10 +5,10 @@ use rusqlite::{OptionalExtension, params, params_from_iter};
 
 use super::stories::{MergedRules, STORY_COLUMNS, StoredStory, VISIBLE, channel_rows, story_from_row, time};
 use super::takedowns::Takedown;
-use super::{Reader, Result};
+use super::{SqliteReader, Result};
 use crate::model::id::canonical_link;
 
-/// A stored story found by [`Reader::find_stories`].
+/// A stored story found by [`SqliteReader::find_stories`].
 #[derive(Debug, Clone)]
 pub struct Found {
     pub pk: i64,
@@ -18,7 +18,7 @@ pub struct Found {
     pub file: Option<String>,
 }
 
-impl Reader {
+impl SqliteReader {
     /// Stories whose id is `needle`, else whose canonical link is the
     /// canonical form of `needle` (a URL), else whose title contains every
     /// word of `needle` (ASCII letters in any case); newest first, at most

@@ -1,4 +1,5 @@
-//! The store: one SQLite database that remembers every story wirefeed has
+//! The store: one database (SQLite, or PostgreSQL: see [`facade`] and
+//! [`pg`]) that remembers every story wirefeed has
 //! published and every source's HTTP state between runs.
 //!
 //! It is what keeps promises to readers: a story's id and `published`
@@ -14,9 +15,12 @@
 //! last transactions, never consistency). One process writes at a time
 //! ([`lock`]).
 
+pub mod copy;
 pub mod decisions;
 pub mod explain;
+pub mod facade;
 pub mod lock;
+pub mod pg;
 pub mod requests;
 pub mod schema;
 pub mod sources;
@@ -32,6 +36,7 @@ use crate::config::Config;
 use lock::StoreLock;
 use schema::SchemaError;
 
+pub use facade::{Location, Reader, STORE_URL_VAR, Store};
 pub use sources::{SourceState, SourceSummary};
 pub use stories::{BatchOutcome, Entry, StoredStory};
 
@@ -54,6 +59,16 @@ pub enum StoreError {
     /// filesystem says: full, or read-only.
     #[error("{path}: {cause} ({disk})")]
     Disk { path: PathBuf, cause: rusqlite::Error, disk: String },
+    /// A PostgreSQL store's error; `url` is the store URL without its
+    /// password.
+    #[error("{url}: {}", pg::describe(cause))]
+    Postgres { url: String, cause: postgres::Error },
+    /// A PostgreSQL store at a schema this wirefeed cannot use.
+    #[error("{url}: {cause}")]
+    PostgresSchema { url: String, cause: SchemaError },
+    /// Another wirefeed holds the PostgreSQL store's writer lock.
+    #[error("{url}: in use by another wirefeed (it holds the store's advisory lock); gave up after waiting {}", humantime::format_duration(*waited))]
+    PostgresLocked { url: String, waited: Duration },
 }
 
 impl StoreError {
@@ -109,7 +124,7 @@ fn disk_state(_path: &Path) -> Option<String> {
 }
 
 /// The open store, holding the writer's lock.
-pub struct Store {
+pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     _lock: StoreLock,
@@ -132,21 +147,21 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens the store of `config`, creating it if needed.
-    pub fn open(config: &Config) -> Result<Store> {
-        Store::open_at(&config.store.path, config.store.lock_timeout)
+    pub fn open(config: &Config) -> Result<SqliteStore> {
+        SqliteStore::open_at(&config.store.path, config.store.lock_timeout)
     }
 
     /// Opens (or creates) the store at `path`, waiting up to `lock_wait`
     /// for another process using it, and migrates it to the latest schema.
-    pub fn open_at(path: &Path, lock_wait: Duration) -> Result<Store> {
-        Store::open_version(path, lock_wait, schema::LATEST)
+    pub fn open_at(path: &Path, lock_wait: Duration) -> Result<SqliteStore> {
+        SqliteStore::open_version(path, lock_wait, schema::LATEST)
     }
 
-    /// [`Store::open_at`], migrating only up to `version` (for tests of
+    /// [`SqliteStore::open_at`], migrating only up to `version` (for tests of
     /// migrations).
-    pub fn open_version(path: &Path, lock_wait: Duration, version: u32) -> Result<Store> {
+    pub fn open_version(path: &Path, lock_wait: Duration, version: u32) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|cause| StoreError::Lock { path: path.to_owned(), cause })?;
         }
@@ -162,7 +177,7 @@ impl Store {
             SchemaError::Sqlite(e) => StoreError::from_sqlite(path, e),
             e => StoreError::Schema { path: path.to_owned(), cause: e },
         })?;
-        Ok(Store { conn, path: path.to_owned(), _lock: lock, prune_mark: None })
+        Ok(SqliteStore { conn, path: path.to_owned(), _lock: lock, prune_mark: None })
     }
 
     pub fn path(&self) -> &Path {
@@ -175,11 +190,11 @@ impl Store {
 
     /// A second, read-only connection that tasks on other threads share
     /// (WAL lets it read while this one writes).
-    pub fn reader(&self) -> Result<Reader> {
+    pub fn reader(&self) -> Result<SqliteReader> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(self.err())?;
         configure(&conn).map_err(self.err())?;
-        Ok(Reader { conn: Mutex::new(conn), path: self.path.clone() })
+        Ok(SqliteReader { conn: Mutex::new(conn), path: self.path.clone() })
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -225,15 +240,15 @@ fn last_run(conn: &Connection) -> rusqlite::Result<Option<RunRecord>> {
 }
 
 /// Read access from any thread (one query at a time).
-pub struct Reader {
+pub struct SqliteReader {
     conn: Mutex<Connection>,
     path: PathBuf,
 }
 
-impl Reader {
+impl SqliteReader {
     /// Opens a store read-only, without taking the writer's lock (for
     /// `wirefeed sources`, `stories` and `serve`, which never write).
-    pub fn open(path: &Path) -> Result<Reader> {
+    pub fn open(path: &Path) -> Result<SqliteReader> {
         let err = |e| StoreError::from_sqlite(path, e);
         if !path.exists() {
             return Err(StoreError::Sqlite { path: path.to_owned(), cause: rusqlite::Error::InvalidPath(path.to_owned()) });
@@ -248,7 +263,7 @@ impl Reader {
             };
             return Err(StoreError::Schema { path: path.to_owned(), cause: source });
         }
-        Ok(Reader { conn: Mutex::new(conn), path: path.to_owned() })
+        Ok(SqliteReader { conn: Mutex::new(conn), path: path.to_owned() })
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {

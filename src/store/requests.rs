@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::schema;
-use super::{Result, Store, StoreError};
+use super::{Result, SqliteStore, StoreError};
+pub use super::facade::Requester;
 
 /// A request as the run sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +52,7 @@ fn time(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
-impl Store {
+impl SqliteStore {
     /// Requests no run has taken yet, oldest first; they are marked taken.
     pub fn take_requests(&self, now: DateTime<Utc>) -> Result<Vec<FetchRequest>> {
         let err = self.err();
@@ -80,20 +81,20 @@ impl Store {
 
 /// The asking side: a connection to a store another process holds (no
 /// lock taken).
-pub struct Requester {
+pub struct SqliteRequester {
     conn: Connection,
     path: PathBuf,
 }
 
-impl Requester {
+impl SqliteRequester {
     /// Opens the store at `path` to ask its run. A store of an older schema
     /// (a run of an older wirefeed) has no `requests` table: refused.
-    pub fn open(path: &Path) -> Result<Requester> {
+    pub fn open(path: &Path) -> Result<SqliteRequester> {
         let err = |e| StoreError::from_sqlite(path, e);
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
         schema::require_latest(&conn).map_err(|cause| StoreError::Schema { path: path.to_owned(), cause })?;
-        Ok(Requester { conn, path: path.to_owned() })
+        Ok(SqliteRequester { conn, path: path.to_owned() })
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {

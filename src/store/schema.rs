@@ -206,6 +206,9 @@ pub enum SchemaError {
     Old { found: u32 },
     #[error("not a wirefeed store (application id {0:#x})")]
     Foreign(i32),
+    /// A PostgreSQL database with tables but no `wirefeed_schema` record.
+    #[error("not a wirefeed store (the database has tables, but no wirefeed_schema table)")]
+    ForeignDatabase,
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
 }

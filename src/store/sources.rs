@@ -6,7 +6,7 @@ use rusqlite::{Connection, Row};
 use std::collections::{HashMap, HashSet};
 
 use super::stories::opt_time;
-use super::{Reader, Result, Store};
+use super::{SqliteReader, Result, SqliteStore};
 use crate::ingest::fetch::Validators;
 use crate::ingest::parse::FeedHints;
 
@@ -85,7 +85,7 @@ fn summaries(conn: &Connection) -> rusqlite::Result<Vec<SourceSummary>> {
     rows.collect()
 }
 
-impl Store {
+impl SqliteStore {
     /// Every saved source by name.
     pub fn sources(&self) -> Result<HashMap<String, (i64, SourceState)>> {
         let mut stmt = self.conn.prepare(&format!("SELECT pk, {COLUMNS} FROM sources")).map_err(self.err())?;
@@ -182,7 +182,7 @@ impl Store {
     }
 }
 
-impl Reader {
+impl SqliteReader {
     pub fn source_summaries(&self) -> Result<Vec<SourceSummary>> {
         self.with(summaries)
     }

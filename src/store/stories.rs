@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use super::sources::{self, SourceState};
-use super::{Reader, Result, Store};
+use super::{SqliteReader, Result, SqliteStore};
 use crate::model::id::canonical_link;
 use crate::model::{Image, Origin, Story};
 
@@ -89,7 +89,7 @@ impl std::ops::AddAssign<&BatchOutcome> for BatchOutcome {
     }
 }
 
-/// A source's turn, applied in one transaction by [`Store::apply`].
+/// A source's turn, applied in one transaction by [`SqliteStore::apply`].
 pub struct Batch<'a> {
     pub source_pk: i64,
     pub state: &'a SourceState,
@@ -134,7 +134,7 @@ pub struct MergedRules {
 }
 
 impl MergedRules {
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.left_out.is_empty() && self.caps.is_empty()
     }
 }
@@ -155,12 +155,12 @@ pub(super) const STORY_COLUMN_COUNT: usize = 20;
 /// The origin of an external story stored before wirefeed kept origins:
 /// what the store knows of its source (the URL it is read from, the name
 /// it is published under).
-fn origin_of_source(url: Option<String>, name: &str) -> Option<Origin> {
+pub(super) fn origin_of_source(url: Option<String>, name: &str) -> Option<Origin> {
     let feed_url = url.filter(|u| u.starts_with("http://") || u.starts_with("https://"))?;
     Some(Origin { id: feed_url.clone(), title: name.to_owned(), feed_url: Some(feed_url), site_url: None, updated: None })
 }
 
-fn list(text: String) -> Vec<String> {
+pub(super) fn list(text: String) -> Vec<String> {
     serde_json::from_str(&text).unwrap_or_default()
 }
 
@@ -286,7 +286,7 @@ fn channel_pks(conn: &Connection, retention: &Retention) -> rusqlite::Result<BTr
     Ok(keep)
 }
 
-fn json(list: &[String]) -> String {
+pub(super) fn json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
@@ -650,7 +650,7 @@ fn apply_batch(
     Ok(out)
 }
 
-impl Store {
+impl SqliteStore {
     /// Applies one source's turn in one transaction: its state, its new
     /// and changed entries, and retention.
     pub fn apply(&mut self, batch: Batch<'_>, retention: &Retention, now: DateTime<Utc>) -> Result<BatchOutcome> {
@@ -659,7 +659,7 @@ impl Store {
     }
 
     /// Applies several sources' turns, one after another exactly as
-    /// [`Store::apply`] would, in one transaction: a commit costs more
+    /// [`SqliteStore::apply`] would, in one transaction: a commit costs more
     /// than a typical source's entries (the WAL rewrites the pages every
     /// source touches, the page cache is swept), so a cold build commits a
     /// few dozen times, not once per source. All or nothing: on an error
@@ -792,7 +792,7 @@ impl Store {
     }
 }
 
-impl Reader {
+impl SqliteReader {
     pub fn channel(&self, topic: Option<&str>, limit: usize) -> Result<Vec<StoredStory>> {
         self.with(|c| channel(c, topic, limit))
     }
@@ -808,7 +808,7 @@ impl Reader {
 /// another source's turn (or the next run a second later) would expire it
 /// before that, and an undated entry would come back as a new story dated
 /// now. Feeds answering 304 for a while refresh nothing either.
-const TOMBSTONE_MIN_DAYS: i64 = 30;
+pub(super) const TOMBSTONE_MIN_DAYS: i64 = 30;
 
 /// Deletes what retention lets go and leaves tombstones for it. Skipped
 /// when nothing aged past the cutoff and nothing old arrived since the last

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use super::schema;
 use super::stories::time;
 use super::{Result, StoreError, configure};
+pub use super::facade::Editor;
 use crate::model::id::canonical_link;
 
 /// One taken-down story.
@@ -33,7 +34,7 @@ pub struct Takedown {
 }
 
 /// The store, opened for takedowns (without the writer's lock).
-pub struct Editor {
+pub struct SqliteEditor {
     conn: Connection,
     path: PathBuf,
 }
@@ -59,9 +60,9 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Takedown> {
     Ok(Takedown { key: r.get(0)?, id: r.get(1)?, link: r.get(2)?, title: r.get(3)?, reason: r.get(4)?, hidden_at: time(r.get(5)?) })
 }
 
-impl Editor {
+impl SqliteEditor {
     /// Opens an existing store at the schema this wirefeed writes.
-    pub fn open(path: &Path) -> Result<Editor> {
+    pub fn open(path: &Path) -> Result<SqliteEditor> {
         let err = |e| StoreError::from_sqlite(path, e);
         if !path.exists() {
             return Err(StoreError::Sqlite { path: path.to_owned(), cause: rusqlite::Error::InvalidPath(path.to_owned()) });
@@ -69,7 +70,7 @@ impl Editor {
         let conn = Connection::open(path).map_err(err)?;
         configure(&conn).map_err(err)?;
         schema::require_latest(&conn).map_err(|cause| StoreError::Schema { path: path.to_owned(), cause })?;
-        Ok(Editor { conn, path: path.to_owned() })
+        Ok(SqliteEditor { conn, path: path.to_owned() })
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -153,7 +154,7 @@ fn bump(conn: &Connection) -> rusqlite::Result<()> {
     .map(drop)
 }
 
-impl super::Store {
+impl super::SqliteStore {
     /// Changes so far to the takedowns (any number that moves on each).
     pub fn takedowns_version(&self) -> Result<Option<String>> {
         self.meta("takedowns")

@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod backend;
+#[cfg(feature = "postgres-tests")]
+pub mod pg;
+
 pub const SEED: &str = "fixtures/stories/000_60842d0743a3a762.txt";
 
 pub struct Site {
