@@ -131,9 +131,11 @@ pub struct Runner {
     warned: HashMap<String, std::time::Instant>,
     outcome: RunOutcome,
     pub(super) control: super::control::Control,
-    /// The store's last refused write (a full or read-only disk), as
-    /// logged: the same one again is not logged at error level again.
-    refused: Option<String>,
+    /// The writes the store refused (a full or read-only disk) since it
+    /// last took one, as logged: each is logged at error level once, its
+    /// retries at info, however the retries of different writes
+    /// interleave (new stories every tick, new sources every 5 s).
+    refused: Vec<String>,
     /// Sources could not be started (the store refused their new rows):
     /// none is started before this.
     spawn_retry: Option<Instant>,
@@ -215,7 +217,7 @@ impl Runner {
             outcome: RunOutcome::default(),
             control,
             takedowns,
-            refused: None,
+            refused: Vec::new(),
             spawn_retry: None,
             publish_failures: RepeatedFailure::default(),
         };
@@ -632,20 +634,25 @@ impl Runner {
     /// loop goes on and the write is tried again.
     pub(super) fn refused_write(&mut self, what: &str, e: &StoreError) {
         let message = format!("{what}: {e}");
-        if self.refused.as_deref() == Some(message.as_str()) {
+        if self.refused.contains(&message) {
             tracing::info!("{message} (again)");
         } else {
             tracing::error!("{message}; trying again");
+            // A handful of distinct writes at most (sources, stories,
+            // requests); bounded all the same.
+            if self.refused.len() == 64 {
+                self.refused.remove(0);
+            }
+            self.refused.push(message.clone());
         }
         self.metrics.record_run(Utc::now(), false, message.clone());
-        self.outcome.store_error = Some(message.clone());
-        self.refused = Some(message);
+        self.outcome.store_error = Some(message);
     }
 
     /// A write went through after the store refused some.
     pub(super) fn store_accepts(&mut self) {
         self.outcome.store_error = None;
-        if self.refused.take().is_some() {
+        if !std::mem::take(&mut self.refused).is_empty() {
             tracing::warn!(store = %self.store.path().display(), "the store takes writes again");
         }
     }
