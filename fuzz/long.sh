@@ -4,6 +4,8 @@
 # picking next the target that has had the least CPU so far (by the
 # ledger), so every target gets a fair share of whatever CPU is idle.
 # Runs until the file $FUZZ_OUT/STOP exists, or until UNTIL (epoch seconds).
+# To use both cores, start two instances on disjoint TARGET lists with the
+# same FUZZ_OUT: they share the ledger (one appended line per slice).
 #
 #   FUZZ_CORPUS=/work/fuzz-corpus FUZZ_OUT=/work/fuzz-logs fuzz/long.sh [SLICE] [UNTIL] [TARGET...]
 #
@@ -72,17 +74,21 @@ while [ ! -e "$OUT/STOP" ]; do
   if [ "$until_epoch" -gt 0 ] && [ $((until_epoch - now)) -lt "$this_slice" ]; then this_slice=$((until_epoch - now)); fi
   [ -d "$FUZZ_CORPUS/$t" ] || python3 fuzz/seeds.py "$t"
   n=$((n + 1))
-  log=$OUT/$t.$n.log times=$OUT/$t.$n.time
+  # Named by the start time and this script's pid, so that two instances
+  # (one per core, on disjoint targets) and later sessions never overwrite
+  # each other's logs.
+  stamp=$(date -u +%Y%m%dT%H%M%S).$$
+  log=$OUT/$t.$stamp.log times=$OUT/$t.$stamp.time
   mkdir -p "$OUT/artifacts/$t"
   echo "long: $(date -u +%H:%M:%S) $t for ${this_slice}s (log $log)"
   nice -n 19 /usr/bin/time -f '%U %S %e' -o "$times" "$BIN/$t" "$FUZZ_CORPUS/$t" \
     -dict="$(dict_of "$t")" -max_total_time="$this_slice" -timeout="${FUZZ_TIMEOUT:-120}" \
     -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$OUT/artifacts/$t/" >"$log" 2>&1 &
-  echo $! >"$OUT/current.pid"
+  echo $! >"$OUT/current.$$.pid"
   wait $!
   status=$?
-  rm -f "$OUT/current.pid"
+  rm -f "$OUT/current.$$.pid"
   # /usr/bin/time writes "Command exited with non-zero status N" first
   # when the fuzzer fails; the figures are the last line.
   read -r user sys wall < <(tail -n 1 "$times")
