@@ -319,7 +319,13 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { path: PathBuf::from(".wirefeed/state.db"), url: None, keep_days: 30, lock_timeout: Duration::from_secs(10), lease: Duration::from_secs(120) }
+        StoreConfig {
+            path: PathBuf::from(".wirefeed/state.db"),
+            url: None,
+            keep_days: 30,
+            lock_timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(120),
+        }
     }
 }
 

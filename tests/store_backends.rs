@@ -383,7 +383,14 @@ fn stored_per_second(backend: Backend) {
             (0..20)
                 .map(|j| {
                     let body = "Paragraph of ordinary news text. ".repeat(30);
-                    entry(story(&format!("s{i}"), &format!("g{j}"), &format!("Story {j} of {i}"), &body, now - Duration::minutes(j), &["world"]))
+                    entry(story(
+                        &format!("s{i}"),
+                        &format!("g{j}"),
+                        &format!("Story {j} of {i}"),
+                        &body,
+                        now - Duration::minutes(j),
+                        &["world"],
+                    ))
                 })
                 .collect()
         })

@@ -6,10 +6,10 @@
 mod common;
 
 use chrono::{DateTime, Duration, Utc};
+use common::backend::Backend;
 use wirefeed::model::{Story, StoryDraft};
 use wirefeed::store::sources::SourceKind;
 use wirefeed::store::stories::{Batch, Retention};
-use common::backend::Backend;
 use wirefeed::store::{BatchOutcome, Entry, Location, SourceState, Store};
 
 fn story(source: &str, guid: &str, link: &str, published: DateTime<Utc>, topics: &[&str]) -> Story {
@@ -33,7 +33,14 @@ type Turn<'a> = (&'a str, Vec<(&'a str, &'a str, i64, Vec<&'a str>)>);
 
 fn turns() -> Vec<Turn<'static>> {
     vec![
-        ("alpha", vec![("a1", "https://a.test/1", 0, vec!["world"]), ("a2", "https://a.test/2", 1, vec![]), ("a3", "https://a.test/3", 40, vec![])]),
+        (
+            "alpha",
+            vec![
+                ("a1", "https://a.test/1", 0, vec!["world"]),
+                ("a2", "https://a.test/2", 1, vec![]),
+                ("a3", "https://a.test/3", 40, vec![]),
+            ],
+        ),
         // b2 has alpha's a1 link: a duplicate of a story stored by an
         // earlier batch of the same transaction.
         ("beta", vec![("b1", "https://b.test/1", 0, vec!["world"]), ("b2", "https://a.test/1", 0, vec![])]),
@@ -80,12 +87,8 @@ fn run(grouped: bool, location: &Location, now: DateTime<Utc>) -> (Vec<BatchOutc
     } else {
         all.into_iter().enumerate().map(|(i, es)| store.apply(batch(i, es), &retention(), now).expect("the batch applies")).collect()
     };
-    let stored = store
-        .merged_channel(100, &Default::default())
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.story.source.clone(), s.story.id.clone()))
-        .collect();
+    let stored =
+        store.merged_channel(100, &Default::default()).unwrap().into_iter().map(|s| (s.story.source.clone(), s.story.id.clone())).collect();
     (outcomes, stored)
 }
 

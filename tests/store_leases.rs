@@ -1,7 +1,10 @@
 //! Leases on a PostgreSQL store (`store::pg::leases`, feature
 //! `postgres-tests`): workers claiming at the same time never claim the
 //! same due source, each due source is claimed once per due time, and a
-//! dead worker's sources are claimed by another once its lease expires.
+//! dead worker's sources are claimed by another once its lease expires;
+//! a host's sources go to one worker at a time (politeness across the
+//! fleet), and the fleet's status counts workers, leases and overdue
+//! sources.
 #![cfg(feature = "postgres-tests")]
 
 mod common;
@@ -20,13 +23,14 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
 }
 
-/// A fresh store with `n` due feed sources (never fetched), one disabled
-/// source and one due only tomorrow; returns its URL.
-fn store_with_sources(n: usize) -> String {
+/// A fresh store with `n` due feed sources (never fetched) spread over
+/// `hosts` hosts, one disabled source and one due only tomorrow; returns
+/// its URL.
+fn store_with_sources(n: usize, hosts: usize) -> String {
     let Location::Postgres(url) = Backend::Postgres.fresh().location else { unreachable!() };
     let mut store = Store::open_location(&Location::Postgres(url.clone()), StdDuration::from_secs(5)).unwrap();
     for i in 0..n {
-        store.source_pk(&format!("s{i:03}"), SourceKind::Feed, &format!("https://h{}.test/feed", i % 7)).unwrap();
+        store.source_pk(&format!("s{i:03}"), SourceKind::Feed, &format!("https://h{}.test/feed{i}", i % hosts)).unwrap();
     }
     let off = store.source_pk("off", SourceKind::Feed, "https://off.test/feed").unwrap();
     let later = store.source_pk("later", SourceKind::Feed, "https://later.test/feed").unwrap();
@@ -38,27 +42,33 @@ fn store_with_sources(n: usize) -> String {
 
 #[test]
 fn two_workers_claiming_at_once_never_claim_the_same_due_source() {
-    let url = store_with_sources(300);
+    let url = store_with_sources(300, 7);
     // Each worker claims a few at a time, "fetches" and releases with the
     // next due time an hour on, until nothing is due.
     // Both connected before either claims, so they do claim at once.
     let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    // An empty claim does not mean nothing is due (the other worker may
+    // hold the hosts of what is): both go on until every source is taken.
+    let taken = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let worker = |owner: &'static str| {
-        let (url, start) = (url.clone(), start.clone());
+        let (url, start, taken) = (url.clone(), start.clone(), taken.clone());
         std::thread::spawn(move || {
             let leases = Leases::open(&url, owner).unwrap();
             start.wait();
             let mut claimed = Vec::new();
-            loop {
+            let deadline = std::time::Instant::now() + StdDuration::from_secs(60);
+            while taken.load(std::sync::atomic::Ordering::SeqCst) < 300 && std::time::Instant::now() < deadline {
                 let got = leases.claim_due(now(), LEASE, 7).unwrap();
                 if got.is_empty() {
-                    break claimed;
+                    std::thread::sleep(StdDuration::from_millis(2));
                 }
                 for lease in got {
                     assert!(leases.release(lease.pk, now() + Duration::hours(1)).unwrap(), "{owner} still held {}", lease.name);
+                    taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     claimed.push(lease.name);
                 }
             }
+            claimed
         })
     };
     let (a, b) = (worker("a"), worker("b"));
@@ -75,7 +85,8 @@ fn two_workers_claiming_at_once_never_claim_the_same_due_source() {
 
 #[test]
 fn a_dead_workers_sources_are_claimed_by_another_once_its_lease_expires() {
-    let url = store_with_sources(10);
+    // One host per source: the dead worker's hosts hold back nothing else.
+    let url = store_with_sources(10, 10);
     let dead = Leases::open(&url, "dead").unwrap();
     let held = dead.claim_due(now(), LEASE, 4).unwrap();
     assert_eq!(held.len(), 4);
@@ -101,4 +112,72 @@ fn a_dead_workers_sources_are_claimed_by_another_once_its_lease_expires() {
     assert!(ghost.renew(&pks, now() + Duration::seconds(200), LEASE).unwrap().is_empty());
     assert!(!ghost.release(pks[0], now()).unwrap(), "a lost lease is not released by its old owner");
     assert!(alive.claim_due(now() + Duration::seconds(300), LEASE, 100).unwrap().is_empty(), "renewed to 320 s");
+}
+
+#[test]
+fn a_hosts_sources_go_to_the_worker_holding_the_host() {
+    // Two hosts, 6 sources each; the first worker takes 3 of host 0's.
+    let url = store_with_sources(12, 2);
+    let a = Leases::open(&url, "a").unwrap();
+    let b = Leases::open(&url, "b").unwrap();
+    let first = a.claim_due(now(), LEASE, 1).unwrap();
+    assert_eq!(first.len(), 1);
+    let host = first[0].host.clone();
+    let got_b = b.claim_due(now(), LEASE, 100).unwrap();
+    assert!(!got_b.is_empty() && got_b.iter().all(|l| l.host != host), "b took none of a's host: {got_b:?}");
+    let more_a = a.claim_due(now(), LEASE, 100).unwrap();
+    assert_eq!(more_a.len(), 5, "a claims the rest of its own host's sources");
+    assert!(more_a.iter().all(|l| l.host == host));
+    assert!(b.claim_due(now(), LEASE, 100).unwrap().is_empty(), "nothing b may take is left");
+}
+
+#[test]
+fn a_host_is_let_go_with_its_last_source_and_the_next_holder_learns_its_last_start() {
+    let url = store_with_sources(2, 1);
+    let a = Leases::open(&url, "a").unwrap();
+    let b = Leases::open(&url, "b").unwrap();
+    let held = a.claim_due(now(), LEASE, 1).unwrap();
+    assert_eq!(held[0].host_last_start, None, "a host nobody had");
+    assert!(b.claim_due(now(), LEASE, 10).unwrap().is_empty(), "the host is a's while it holds one of its sources");
+    let released_at = now() + Duration::seconds(5);
+    assert_eq!(a.release_done(&[held[0].pk], released_at).unwrap(), 1);
+    // Its result set no new due time here: both sources are due again.
+    let next = b.claim_due(now() + Duration::seconds(6), LEASE, 10).unwrap();
+    assert_eq!(next.len(), 2, "the host was let go with its last source");
+    assert_eq!(next[0].host_last_start, Some(released_at), "b waits out the gap from a's last start");
+}
+
+#[test]
+fn a_worker_that_leaves_lets_go_of_everything_at_once() {
+    let url = store_with_sources(4, 2);
+    let a = Leases::open(&url, "a").unwrap();
+    a.heartbeat(now(), now(), 0).unwrap();
+    assert_eq!(a.claim_due(now(), LEASE, 100).unwrap().len(), 4);
+    a.leave(now()).unwrap();
+    let b = Leases::open(&url, "b").unwrap();
+    assert_eq!(b.claim_due(now(), LEASE, 100).unwrap().len(), 4, "claimable before the leases would have expired");
+}
+
+#[test]
+fn the_fleet_status_counts_live_workers_held_leases_and_overdue_sources() {
+    let url = store_with_sources(6, 3);
+    let a = Leases::open(&url, "a").unwrap();
+    let b = Leases::open(&url, "b").unwrap();
+    let alive = StdDuration::from_secs(30);
+    let overdue = StdDuration::from_secs(60);
+    a.heartbeat(now(), now(), 0).unwrap();
+    b.heartbeat(now() - Duration::seconds(31), now() - Duration::hours(1), 0).unwrap();
+    // Never fetched (no due time yet) is not overdue: it is new.
+    let status = a.status(now(), alive, overdue).unwrap();
+    assert_eq!((status.workers_alive, status.leases_held, status.sources_overdue), (1, 0, 0), "{status:?}");
+    let held = a.claim_due(now(), LEASE, 2).unwrap();
+    for l in &held {
+        assert!(a.release(l.pk, now() - Duration::seconds(61)).unwrap());
+    }
+    a.claim_due(now(), LEASE, 1).unwrap();
+    let status = a.status(now(), alive, overdue).unwrap();
+    assert_eq!(status.leases_held, 1, "{status:?}");
+    // The two released with a due time 61 s ago (never-fetched sources
+    // are claimed first, so they wait).
+    assert_eq!(status.sources_overdue, 2, "{status:?}");
 }

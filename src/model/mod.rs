@@ -1,5 +1,6 @@
 //! The one story model every origin normalizes into.
 
+pub mod host;
 pub mod id;
 pub mod mime;
 pub mod normalize;
@@ -8,5 +9,5 @@ pub mod sanitize;
 mod story;
 pub mod text;
 
-pub use story::{Attachment, Image, Origin, Story, StoryDraft, TextKind};
 pub use normalize::representable;
+pub use story::{Attachment, Image, Origin, Story, StoryDraft, TextKind};

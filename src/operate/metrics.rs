@@ -13,6 +13,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
+use crate::store::pg::leases::FleetStatus;
+
 /// Sentinel for "never happened" in the timestamp atomics.
 const NEVER: i64 = i64::MIN;
 
@@ -27,6 +29,7 @@ pub struct Metrics {
     last_run: Mutex<Option<RunRecord>>,
     runs_ok: AtomicU64,
     runs_failed: AtomicU64,
+    fleet: Mutex<Option<FleetStatus>>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +68,11 @@ pub struct Health {
     /// Sources that failed their last `degraded_after` fetches (or a story
     /// folder that failed its last read), by name.
     pub failing_sources: Vec<FailingSource>,
+    /// On a PostgreSQL store: the fleet of `run` workers as the store saw
+    /// it last (live workers, leases held, sources overdue). Sources
+    /// overdue make the status "degraded": the fleet is short of workers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetStatus>,
 }
 
 /// One entry of [`Health::failing_sources`].
@@ -90,6 +98,7 @@ impl Default for Metrics {
             last_run: Mutex::new(None),
             runs_ok: AtomicU64::new(0),
             runs_failed: AtomicU64::new(0),
+            fleet: Mutex::new(None),
         }
     }
 }
@@ -153,6 +162,11 @@ impl Metrics {
         self.degraded_after.store(n.max(1), Ordering::Relaxed);
     }
 
+    /// The fleet as last read from the store (PostgreSQL only).
+    pub fn set_fleet(&self, status: FleetStatus) {
+        *self.fleet.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
+    }
+
     /// A scheduler run ended at `time`; `summary` is one human line.
     pub fn record_run(&self, time: DateTime<Utc>, ok: bool, summary: String) {
         if ok { &self.runs_ok } else { &self.runs_failed }.fetch_add(1, Ordering::Relaxed);
@@ -183,18 +197,21 @@ impl Metrics {
         // A run that failed only because some feed's fetch did is told by
         // the per-source counts: one failed fetch is not an outage.
         let feed_failing = sources.values().any(|h| !h.files && h.consecutive_errors > 0);
+        let fleet = self.fleet.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let short_handed = fleet.as_ref().is_some_and(|f| f.sources_overdue > 0);
         Health {
             status: match &run {
                 None => "no run yet",
                 Some(_) if folder_failed => "failed",
                 Some(r) if !r.ok && !feed_failing => "failed",
-                Some(_) if !failing.is_empty() => "degraded",
+                Some(_) if !failing.is_empty() || short_handed => "degraded",
                 Some(_) => "ok",
             },
             last_run: run.as_ref().map(|r| rfc3339(r.time)),
             summary: run.map(|r| r.summary),
             last_publish: self.last_publish().map(rfc3339),
             failing_sources: failing,
+            fleet,
         }
     }
 
@@ -239,6 +256,21 @@ impl Metrics {
             sample(&mut out, "wirefeed_last_run_timestamp_seconds", &[], run.time.timestamp() as f64);
             family(&mut out, "wirefeed_last_run_success", "gauge", "1 if the last run had no failures, else 0.");
             sample(&mut out, "wirefeed_last_run_success", &[], if run.ok { 1.0 } else { 0.0 });
+        }
+        if let Some(fleet) = self.fleet.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            let gauges = [
+                ("wirefeed_fleet_workers_alive", "Workers of the fleet with a recent heartbeat.", fleet.workers_alive),
+                ("wirefeed_fleet_leases_held", "Sources claimed by a worker (leases not expired).", fleet.leases_held),
+                (
+                    "wirefeed_fleet_sources_overdue",
+                    "Enabled sources due over a minute ago that no worker has claimed.",
+                    fleet.sources_overdue,
+                ),
+            ];
+            for (name, help, value) in gauges {
+                family(&mut out, name, "gauge", help);
+                sample(&mut out, name, &[], value as f64);
+            }
         }
         out
     }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod control;
+pub mod fleet;
 pub mod init;
 pub mod metrics;
 pub mod mirror;

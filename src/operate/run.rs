@@ -28,6 +28,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
+use super::fleet::Fleet;
 use super::metrics::{Metrics, SourceHealth};
 pub use super::mirror::{mirror_store, mirror_store_every};
 use super::repeat::{RepeatedFailure, Say};
@@ -38,7 +39,7 @@ use crate::config::Config;
 use crate::ingest::fetch::Fetcher;
 use crate::ingest::sources::{SourceInput, SourceReport, SourceResult, SourceStatus, source_turn};
 use crate::store::sources::SourceKind;
-use crate::store::{Reader, RunRecord, Store, StoreError};
+use crate::store::{Location, Reader, RunRecord, Store, StoreError};
 use crate::topics::TopicRules;
 
 /// How long fetches in flight may go on after a shutdown request.
@@ -142,6 +143,12 @@ pub struct Runner {
     /// Publishing's failures in a row, so that one repeated every
     /// [`PUBLISH_RETRY`] is not logged at each try.
     publish_failures: RepeatedFailure,
+    /// On a PostgreSQL store, this worker's leases: due sources are
+    /// claimed from the store rather than read from `schedule`.
+    pub(super) fleet: Option<Fleet>,
+    /// Each configured source's index, by name (fleet workers map the
+    /// claimed names back to their config).
+    index: HashMap<String, usize>,
 }
 
 /// What a pass over the given sources did (see [`Runner::pass`]).
@@ -180,10 +187,15 @@ impl RunOutcome {
 }
 
 impl Runner {
-    /// Opens the store (waiting `[store] lock_timeout` for another
-    /// process), drops sources no longer configured, and loads the due times.
+    /// Opens the store (SQLite: waiting `[store] lock_timeout` for another
+    /// process; PostgreSQL: joining the fleet of workers), drops sources
+    /// no longer configured, and loads the due times.
     pub fn new(config: Config, metrics: Arc<Metrics>) -> Result<Runner, RunError> {
-        let mut store = Store::open(&config)?;
+        let mut store = Store::open_worker(&config)?;
+        let fleet = match Location::of(&config) {
+            Location::Postgres(url) => Some(Fleet::join(&url, config.store.lease)?),
+            Location::Sqlite(_) => None,
+        };
         let rules = Arc::new(TopicRules::from_config(&config));
         crate::build::forget_logged(&config, &store)?;
         let takedowns = store.takedowns_version()?;
@@ -220,6 +232,8 @@ impl Runner {
             refused: Vec::new(),
             spawn_retry: None,
             publish_failures: RepeatedFailure::default(),
+            fleet,
+            index: HashMap::new(),
         };
         runner.load_schedule()?;
         runner.load_source_metrics()?;
@@ -247,10 +261,15 @@ impl Runner {
                     self.check_config().await?;
                 }
                 self.check_folders()?;
-                let takedowns = self.store.takedowns_version()?;
-                if takedowns != self.takedowns {
-                    self.takedowns = takedowns;
-                    self.dirty = true;
+                match self.store.takedowns_version() {
+                    Ok(takedowns) if takedowns != self.takedowns => {
+                        self.takedowns = takedowns;
+                        self.dirty = true;
+                    }
+                    Ok(_) => {}
+                    // A PostgreSQL store out of reach: looked at again next time.
+                    Err(e) if e.is_refused_write() => self.refused_write("takedowns not read", &e),
+                    Err(e) => return Err(e.into()),
                 }
                 if !self.dirty && started && !crate::build::output_complete(&self.config) {
                     let out = self.config.publish.output_dir.display();
@@ -262,11 +281,16 @@ impl Runner {
             if !once {
                 self.poll_requests()?;
             }
-            if !once || !started {
+            self.fleet_tick()?;
+            // A fleet worker's --once: the sources due at the start are
+            // claimed over several tries (a share at a time), until none is left.
+            let claiming = self.fleet.as_ref().is_some_and(|f| !f.drained());
+            if !once || !started || claiming {
                 self.start_due(Utc::now())?;
                 started = true;
             }
-            if once && self.in_flight.is_empty() {
+            let drained = self.fleet.as_ref().is_none_or(|f| f.drained());
+            if once && self.in_flight.is_empty() && drained {
                 // Nothing changed, but the output folder was deleted (or
                 // never written): publish it whole.
                 if self.dirty || !crate::build::output_complete(&self.config) {
@@ -289,7 +313,9 @@ impl Runner {
                 continue;
             }
             // With --once nothing more starts: only the fetches in flight matter.
-            let wake = [Some(next_watch), (!once).then(|| self.control.next_poll()), publish_at, self.next_due().filter(|_| !once)]
+            let fleet_tick = self.fleet.as_ref().map(Fleet::next_tick);
+            let due = self.next_due().filter(|_| !once || self.fleet.is_some());
+            let wake = [Some(next_watch), (!once).then(|| self.control.next_poll()), publish_at, due, fleet_tick]
                 .into_iter()
                 .flatten()
                 .min()
@@ -307,6 +333,9 @@ impl Runner {
         }
         if !self.finish_in_flight().await? || self.dirty {
             self.publish().await;
+        }
+        if let Some(fleet) = self.fleet.as_mut() {
+            fleet.leave();
         }
         Ok(self.outcome.clone())
     }
@@ -371,7 +400,17 @@ impl Runner {
     /// Reads every enabled source's due time from the store. A source never
     /// fetched, or whose URL changed, is due now; one disabled (410) never.
     pub(super) fn load_schedule(&mut self) -> Result<(), StoreError> {
+        self.index = self.config.sources.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
         let saved = self.store.sources()?;
+        if self.fleet.is_some() {
+            // The store keeps the due times: each source needs a row to
+            // be claimed by.
+            for s in self.config.sources.iter().filter(|s| s.enabled && !saved.contains_key(&s.name)) {
+                self.store.source_pk(&s.name, SourceKind::Feed, &s.url)?;
+            }
+            self.schedule.clear();
+            return Ok(());
+        }
         self.schedule = self
             .config
             .sources
@@ -396,6 +435,9 @@ impl Runner {
 
     /// The earliest due time of a source not in flight.
     fn next_due(&self) -> Option<Instant> {
+        if let Some(fleet) = &self.fleet {
+            return (self.in_flight.len() < self.claim_capacity()).then(|| fleet.next_claim());
+        }
         let now = Utc::now();
         let earliest = self.schedule.iter().filter(|(n, _)| !self.in_flight.contains_key(*n)).map(|(_, t)| t.unwrap_or(now)).min()?;
         Some(Instant::now() + (earliest - now).to_std().unwrap_or(Duration::ZERO))
@@ -410,6 +452,9 @@ impl Runner {
     fn start_due(&mut self, now: DateTime<Utc>) -> Result<(), RunError> {
         if self.spawn_retry.is_some_and(|at| Instant::now() < at) {
             return Ok(());
+        }
+        if self.fleet.is_some() {
+            return self.start_claimed(now);
         }
         let due: Vec<usize> = (self.config.sources.iter().enumerate())
             .filter(|(_, s)| !self.in_flight.contains_key(&s.name))
@@ -444,10 +489,68 @@ impl Runner {
         }
     }
 
+    /// Sources a fleet worker holds at most: twice its fetch slots, so
+    /// that a slot freed finds the next source already claimed, and no
+    /// worker hoards what another could fetch sooner.
+    fn claim_capacity(&self) -> usize {
+        self.config.fetch.concurrency * 2
+    }
+
+    /// A fleet worker's [`Runner::start_due`]: claims due sources from the
+    /// store up to [`Runner::claim_capacity`] and starts them, plus those
+    /// asked for by `wirefeed fetch`. A host taken over from another
+    /// worker is not asked again before the other's last start plus
+    /// `per_host_gap`.
+    fn start_claimed(&mut self, now: DateTime<Utc>) -> Result<(), RunError> {
+        let forced: Vec<usize> =
+            self.forced.iter().filter(|n| !self.in_flight.contains_key(*n)).filter_map(|n| self.index.get(n).copied()).collect();
+        if !forced.is_empty() {
+            self.spawn(&forced)?;
+        }
+        let free = self.claim_capacity().saturating_sub(self.in_flight.len());
+        let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
+        let claimed = match fleet.claim(now, free) {
+            Ok(claimed) => claimed,
+            Err(e) if e.is_refused_write() => {
+                fleet.back_off(STORE_RETRY);
+                self.refused_write("due sources not claimed", &e);
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (mut indexes, mut inputs) = (Vec::new(), Vec::new());
+        for lease in claimed {
+            let index = self.index.get(&lease.name).copied().filter(|&i| self.config.sources[i].enabled);
+            let Some(index) = index.filter(|_| !self.in_flight.contains_key(&lease.name)) else {
+                // Not this worker's to fetch (its config differs): due
+                // again in an hour, for a worker whose config has it.
+                fleet.pass_over(&lease.name, now + chrono::Duration::hours(1))?;
+                continue;
+            };
+            if let Some(last) = lease.host_last_start {
+                let url = self.config.sources[index].url.parse::<url::Url>();
+                let wait = (last - Utc::now()).to_std().unwrap_or_default() + self.config.fetch.per_host_gap;
+                if let Ok(url) = url {
+                    self.fetcher.hold_off(&url, Instant::now() + wait);
+                }
+            }
+            indexes.push(index);
+            inputs.push(crate::ingest::sources::SourceInput { pk: lease.pk, state: lease.state, scope: lease.scope });
+        }
+        self.spawn_inputs(&indexes, inputs);
+        Ok(())
+    }
+
     /// Starts the sources at `indexes`, each as its own task; a task waits
     /// for one of the `[fetch] concurrency` slots, then takes its turn.
     fn spawn(&mut self, indexes: &[usize]) -> Result<(), StoreError> {
         let inputs = source_inputs(&self.store, indexes.iter().map(|&i| &self.config.sources[i]))?;
+        self.spawn_inputs(indexes, inputs);
+        Ok(())
+    }
+
+    /// [`Runner::spawn`] with the sources' saved states at hand.
+    fn spawn_inputs(&mut self, indexes: &[usize], inputs: Vec<SourceInput>) {
         let limit = turn_limit(&self.config);
         for (&index, input) in indexes.iter().zip(inputs) {
             let name = self.config.sources[index].name.clone();
@@ -472,7 +575,6 @@ impl Runner {
             });
             self.in_flight.insert(name, task.abort_handle());
         }
-        Ok(())
     }
 
     /// Takes a finished source's result into the store, with every other
@@ -484,6 +586,7 @@ impl Runner {
             turns.push(turn);
         }
         let mut results = Vec::with_capacity(turns.len());
+        let finished: Vec<String> = turns.iter().map(|t| t.name.clone()).collect();
         for turn in turns {
             self.in_flight.remove(&turn.name);
             // Removed from the config while in flight: its row is gone too.
@@ -505,7 +608,7 @@ impl Runner {
             results.push(turn.result);
         }
         if results.is_empty() {
-            return Ok(());
+            return self.let_go(&finished);
         }
         let retention = retention(&self.config);
         let metrics = &self.metrics;
@@ -528,7 +631,7 @@ impl Runner {
                 }
                 let what = crate::model::text::count(names.len(), "source", "sources");
                 self.refused_write(&format!("{what} fetched but not stored"), &e);
-                return Ok(());
+                return self.let_go(&finished);
             }
             Err(e) => return Err(e.into()),
         };
@@ -542,6 +645,36 @@ impl Runner {
         self.pending.add(&outcome);
         self.pending.sources.extend(reports);
         self.dirty = true;
+        self.let_go(&finished)
+    }
+
+    /// A fleet worker lets go of the leases of sources whose turn is over
+    /// (stored, or refused and due again).
+    fn let_go(&mut self, names: &[String]) -> Result<(), RunError> {
+        let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
+        match fleet.done(names) {
+            Ok(()) => Ok(()),
+            // The leases expire by themselves: a worker that cannot reach
+            // the store fetches nothing meanwhile (its claims fail too).
+            Err(e) if e.is_refused_write() => {
+                self.refused_write("leases not let go (they expire)", &e);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A fleet worker's renewals and heartbeat, when due; the fleet's
+    /// status into the metrics.
+    fn fleet_tick(&mut self) -> Result<(), RunError> {
+        let in_flight = self.in_flight.len();
+        let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
+        match fleet.tick(in_flight) {
+            Ok(Some(status)) => self.metrics.set_fleet(status.clone()),
+            Ok(None) => {}
+            Err(e) if e.is_refused_write() => self.refused_write("leases not renewed", &e),
+            Err(e) => return Err(e.into()),
+        }
         Ok(())
     }
 

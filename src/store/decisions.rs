@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Transaction, params, params_from_iter};
 
 use super::stories::time;
-use super::{SqliteReader, Result};
+use super::{Result, SqliteReader};
 use crate::model::id::canonical_link;
 
 /// What a tombstone keeps of an entry's link: the xxh3 of its canonical

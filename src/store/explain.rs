@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params, params_from_iter};
 
 use super::stories::{MergedRules, STORY_COLUMNS, StoredStory, VISIBLE, channel_rows, story_from_row, time};
 use super::takedowns::Takedown;
-use super::{SqliteReader, Result};
+use super::{Result, SqliteReader};
 use crate::model::id::canonical_link;
 
 /// A stored story found by [`SqliteReader::find_stories`].

@@ -114,6 +114,17 @@ impl Store {
         }
     }
 
+    /// Opens the store of `config` for one `wirefeed run` worker: on
+    /// PostgreSQL without holding the writer's lock between calls (see
+    /// [`PgStore::open_shared`]), so that any number of workers share it;
+    /// on SQLite as [`Store::open`] (one process at a time).
+    pub fn open_worker(config: &Config) -> Result<Store> {
+        match Location::of(config) {
+            Location::Postgres(url) => PgStore::open_shared(&url).map(|s| Store::Postgres(Box::new(s))),
+            location => Store::open_location(&location, config.store.lock_timeout),
+        }
+    }
+
     /// Opens (or creates) the SQLite store at `path`.
     pub fn open_at(path: &Path, lock_wait: Duration) -> Result<Store> {
         SqliteStore::open_at(path, lock_wait).map(Store::Sqlite)

@@ -75,11 +75,14 @@ impl StoreError {
     /// The filesystem refused the store a write (it is full, read-only, or
     /// failed an I/O): SQLite rolled the transaction back, what was
     /// committed before is intact, and the same write may succeed once the
-    /// disk is fixed. `run` keeps going and tries again.
+    /// disk is fixed. On PostgreSQL: the error is transient
+    /// ([`pg::is_transient`]: a lost connection, a full disk, a server
+    /// shutting down). `run` keeps going and tries again.
     pub fn is_refused_write(&self) -> bool {
         use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
         match self {
             StoreError::Disk { .. } => true,
+            StoreError::Postgres { cause, .. } => pg::is_transient(cause),
             StoreError::Sqlite { cause, .. } => {
                 matches!(cause.sqlite_error_code(), Some(DiskFull | ReadOnly | SystemIoFailure | CannotOpen))
             }

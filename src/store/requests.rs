@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use super::facade::Requester;
 use super::schema;
 use super::{Result, SqliteStore, StoreError};
-pub use super::facade::Requester;
 
 /// A request as the run sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use rusqlite::{Connection, Row};
 use std::collections::{HashMap, HashSet};
 
 use super::stories::opt_time;
-use super::{SqliteReader, Result, SqliteStore};
+use super::{Result, SqliteReader, SqliteStore};
 use crate::ingest::fetch::Validators;
 use crate::ingest::parse::FeedHints;
 

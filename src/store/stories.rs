@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use super::sources::{self, SourceState};
-use super::{SqliteReader, Result, SqliteStore};
+use super::{Result, SqliteReader, SqliteStore};
 use crate::model::id::canonical_link;
 use crate::model::{Image, Origin, Story};
 
@@ -309,8 +309,7 @@ struct Content<'a> {
 }
 
 impl<'a> Content<'a> {
-    const COLUMNS: &'static str =
-        "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, attachments, link, origin, file, sanitized";
+    const COLUMNS: &'static str = "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, attachments, link, origin, file, sanitized";
     const LEN: usize = 14;
 
     fn of(entry: &'a Entry) -> Content<'a> {
@@ -605,7 +604,8 @@ fn apply_batch(
     let tombstones = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
     let decisions = tx.query_row("SELECT EXISTS (SELECT 1 FROM decisions)", [], |r| r.get(0))?;
     let takedowns = tx.query_row("SELECT EXISTS (SELECT 1 FROM takedowns)", [], |r| r.get(0))?;
-    let mut floors = Floors { retention, tombstones, decisions, takedowns, cutoff, known: Default::default(), source_floors: Default::default() };
+    let mut floors =
+        Floors { retention, tombstones, decisions, takedowns, cutoff, known: Default::default(), source_floors: Default::default() };
     let mut written = Vec::new();
     for e in &batch.entries {
         let before = out.new + out.changed;

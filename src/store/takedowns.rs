@@ -13,10 +13,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
+pub use super::facade::Editor;
 use super::schema;
 use super::stories::time;
 use super::{Result, StoreError, configure};
-pub use super::facade::Editor;
 use crate::model::id::canonical_link;
 
 /// One taken-down story.

@@ -321,7 +321,15 @@ impl QuerySetBuilder {
                 }
             })
             .collect();
-        QuerySet { fold: self.fold, used: self.used, automaton, literals, regexes: self.regexes, labels: self.labels, queries: self.queries }
+        QuerySet {
+            fold: self.fold,
+            used: self.used,
+            automaton,
+            literals,
+            regexes: self.regexes,
+            labels: self.labels,
+            queries: self.queries,
+        }
     }
 }
 

@@ -104,7 +104,12 @@ impl Server {
         let data = server.dir.join("data");
         check(
             "initdb",
-            server.command("initdb").arg("-D").arg(&data).args(["-U", "wirefeed", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]).output(),
+            server
+                .command("initdb")
+                .arg("-D")
+                .arg(&data)
+                .args(["-U", "wirefeed", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+                .output(),
         );
         // Durability is not under test here: no fsync.
         let options = format!(
@@ -113,7 +118,14 @@ impl Server {
         );
         check(
             "pg_ctl start",
-            server.command("pg_ctl").arg("-D").arg(&data).arg("-l").arg(server.dir.join("log")).args(["-w", "-o", &options, "start"]).output(),
+            server
+                .command("pg_ctl")
+                .arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(server.dir.join("log"))
+                .args(["-w", "-o", &options, "start"])
+                .output(),
         );
         server
     }

@@ -186,11 +186,20 @@ impl Fetcher {
     }
 
     fn host(&self, url: &Url) -> Arc<Host> {
-        let key = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
+        let key = crate::model::host::politeness_key(url);
         let mut hosts = self.hosts.lock().expect("host map poisoned");
         let new =
             || Arc::new(Host { slots: Arc::new(Semaphore::new(self.config.per_host)), next_start: std::sync::Mutex::new(Instant::now()) });
         hosts.entry(key).or_insert_with(new).clone()
+    }
+
+    /// No request to the host of `url` starts before `at` (a fleet worker
+    /// taking over a host from another: the gap counts from the other's
+    /// last start).
+    pub fn hold_off(&self, url: &Url, at: Instant) {
+        let host = self.host(url);
+        let mut next = host.next_start.lock().expect("host clock poisoned");
+        *next = (*next).max(at);
     }
 
     /// Waits for a free slot on the host of `url`, then for its turn after

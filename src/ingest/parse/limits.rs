@@ -238,73 +238,63 @@ impl Limits {
             }
         };
         note(cut.titles, &|| format!("{} cut to {} bytes (max_title_bytes)", n(cut.titles, "title", "titles"), self.max_title_bytes));
-        note(
-            cut.summaries,
-            &|| format!("{} cut to {} bytes (max_summary_bytes)", n(cut.summaries, "summary", "summaries"), self.max_summary_bytes),
-        );
-        note(
-            cut.contents,
-            &|| format!(
+        note(cut.summaries, &|| {
+            format!("{} cut to {} bytes (max_summary_bytes)", n(cut.summaries, "summary", "summaries"), self.max_summary_bytes)
+        });
+        note(cut.contents, &|| {
+            format!(
                 "{} cut to {} bytes (max_content_bytes)",
                 n(cut.contents, "entry's content", "entries' content"),
                 self.max_content_bytes
-            ),
-        );
-        note(
-            cut.labels,
-            &|| format!(
+            )
+        });
+        note(cut.labels, &|| {
+            format!(
                 "{} (category, author, caption, credit, type) cut to {} bytes (max_label_bytes)",
                 n(cut.labels, "name", "names"),
                 self.max_label_bytes
-            ),
-        );
-        note(
-            cut.urls,
-            &|| format!("{} longer than {} bytes dropped (max_url_bytes)", n(cut.urls, "URL or id", "URLs or ids"), self.max_url_bytes),
-        );
+            )
+        });
+        note(cut.urls, &|| {
+            format!("{} longer than {} bytes dropped (max_url_bytes)", n(cut.urls, "URL or id", "URLs or ids"), self.max_url_bytes)
+        });
         let (max_categories, max_authors, max_attachments) = self.lists();
-        note(
-            cut.categories,
-            &|| format!("{} kept only their first {max_categories} categories (max_categories)", n(cut.categories, "entry", "entries")),
-        );
+        note(cut.categories, &|| {
+            format!("{} kept only their first {max_categories} categories (max_categories)", n(cut.categories, "entry", "entries"))
+        });
         note(cut.authors, &|| format!("{} kept only the first {max_authors} authors (max_authors)", n(cut.authors, "list", "lists")));
-        note(
-            cut.attachments,
-            &|| format!("{} kept only their first {max_attachments} attachments (max_attachments)", n(cut.attachments, "entry", "entries")),
-        );
-        note(
-            xml.too_deep,
-            &|| format!(
+        note(cut.attachments, &|| {
+            format!("{} kept only their first {max_attachments} attachments (max_attachments)", n(cut.attachments, "entry", "entries"))
+        });
+        note(xml.too_deep, &|| {
+            format!(
                 "{} nested deeper than {} levels dropped with their content (max_depth)",
                 n(xml.too_deep, "element", "elements"),
                 self.max_depth
-            ),
-        );
-        note(
-            xml.json_too_deep,
-            &|| format!(
+            )
+        });
+        note(xml.json_too_deep, &|| {
+            format!(
                 "{} nested deeper than {} levels dropped (max_depth; JSON at most {})",
                 n(xml.json_too_deep, "JSON value", "JSON values"),
                 super::json::json_depth_cap(self.max_depth),
                 super::json::JSON_DEPTH_CEILING
-            ),
-        );
-        note(
-            xml.many_attributes,
-            &|| format!(
+            )
+        });
+        note(xml.many_attributes, &|| {
+            format!(
                 "{} with more than {} attributes: the rest ignored (max_attributes)",
                 n(xml.many_attributes, "element", "elements"),
                 self.max_attributes
-            ),
-        );
-        note(
-            xml.long_attributes,
-            &|| format!(
+            )
+        });
+        note(xml.long_attributes, &|| {
+            format!(
                 "{} longer than {} bytes ignored (max_attribute_bytes)",
                 n(xml.long_attributes, "attribute value", "attribute values"),
                 self.max_attribute_bytes
-            ),
-        );
+            )
+        });
     }
 }
 

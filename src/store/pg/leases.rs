@@ -1,21 +1,36 @@
 //! Leases for a fleet of `run` workers on one PostgreSQL store (schema
-//! V2): a due source is claimed by one worker at a time, for `[store]
-//! lease` (default 2 min), with `SELECT … FOR UPDATE SKIP LOCKED` so
-//! workers claiming at the same instant take disjoint sources without
-//! waiting on each other. A worker that dies (even `kill -9`) holds its
-//! sources only until the lease expires; then any worker may claim them.
+//! V2 and V3). A due source is claimed by one worker at a time, for
+//! `[store] lease` (default 2 min, renewed while its fetch goes on), with
+//! `SELECT … FOR UPDATE SKIP LOCKED`, so workers claiming at the same
+//! instant take disjoint sources without waiting on each other. A worker
+//! that dies (even `kill -9`) holds its sources only until the lease
+//! expires; then any worker may claim them.
 //!
-//! This is the primitive only: `wirefeed run` does not use it yet (it
-//! still holds the store's writer lock alone); see README, "State".
+//! Politeness across the fleet: sources are claimed by host
+//! ([`crate::model::host::politeness_key`]). A worker takes a host's
+//! lease before any of its sources, and no other worker claims a source
+//! of that host while the lease lives, so the one worker's fetcher keeps
+//! `[fetch] per_host` and `per_host_gap` for the whole fleet. The host is
+//! let go when the worker holds none of its sources any more; the next
+//! holder is told when the last request there started, and waits out the
+//! gap from it.
+//!
+//! Each worker also keeps a heartbeat row (`workers`), from which
+//! [`fleet_status`] counts the live workers for `/healthz` and `/metrics`.
 
 use chrono::{DateTime, Utc};
-use std::sync::Mutex;
+use postgres::GenericClient;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use super::queries::{SOURCE_COLUMNS, source_at};
 use super::{Conn, Shared};
-use crate::store::Result;
+use crate::model::host::politeness_key_of;
+use crate::store::stories::time;
+use crate::store::{Result, SourceState};
 
-/// A worker's handle for claiming due sources (no writer's lock).
+/// A worker's handle for claiming due sources (its own connection; no
+/// writer's lock).
 pub struct Leases {
     db: Shared,
     /// Who holds the leases taken through this handle (a worker id).
@@ -23,44 +38,84 @@ pub struct Leases {
 }
 
 /// A source claimed until `until`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Lease {
     pub pk: i64,
     pub name: String,
+    /// Its saved state as claimed (validators, errors in a row, hints).
+    pub state: SourceState,
+    /// The name its ids are scoped by (see `Store::source_scope`).
+    pub scope: String,
     pub until: DateTime<Utc>,
+    /// Its host's politeness key.
+    pub host: String,
+    /// When another worker last started a request to this host, if the
+    /// host was just taken over from one (the gap counts from it).
+    pub host_last_start: Option<DateTime<Utc>>,
 }
+
+/// The fleet as the store sees it (`/healthz`, `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FleetStatus {
+    /// Workers whose heartbeat is recent.
+    pub workers_alive: u64,
+    /// Source leases not yet expired.
+    pub leases_held: u64,
+    /// Enabled feed sources due for longer than the grace given, that no
+    /// worker has claimed.
+    pub sources_overdue: u64,
+}
+
+/// Due sources looked at per claim, per source wanted: rows of hosts
+/// that another worker holds are passed over, so more are read.
+const LOOK_AHEAD: i64 = 4;
 
 impl Leases {
     /// Connects to the store at `url` (it must be at this wirefeed's
     /// schema) as worker `owner`.
     pub fn open(url: &str, owner: &str) -> Result<Leases> {
         let conn: Conn = super::open_latest(url)?;
-        Ok(Leases { db: Shared(Mutex::new(conn)), owner: owner.to_owned() })
+        Ok(Leases { db: Shared::new(conn), owner: owner.to_owned() })
+    }
+
+    /// This handle's worker id.
+    pub fn owner(&self) -> &str {
+        &self.owner
     }
 
     /// Claims up to `limit` enabled feed sources due at `now` (next fetch
     /// unset or past) that no live lease holds, oldest due first, for
-    /// `lease`.
+    /// `lease`, together with the leases of their hosts: a source whose
+    /// host another worker holds is passed over.
     pub fn claim_due(&self, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<Lease>> {
-        let (now, until, limit) = (now.timestamp(), now.timestamp() + lease.as_secs() as i64, limit as i64);
         let owner = self.owner.clone();
         self.db.run(move |c| {
-            let rows = c.query(
-                "WITH due AS ( \
-                   SELECT pk FROM sources \
-                   WHERE kind = 'feed' AND disabled IS NULL AND (next_fetch IS NULL OR next_fetch <= $1) \
-                     AND (lease_until IS NULL OR lease_until <= $1) \
-                   ORDER BY next_fetch NULLS FIRST, pk LIMIT $4 FOR UPDATE SKIP LOCKED) \
-                 UPDATE sources s SET lease_owner = $2, lease_until = $3 FROM due WHERE s.pk = due.pk \
-                 RETURNING s.pk, s.name",
-                &[&now, &owner, &until, &limit],
-            )?;
-            Ok(rows.iter().map(|r| Lease { pk: r.get(0), name: r.get(1), until: crate::store::stories::time(until) }).collect())
+            let mut tx = c.transaction()?;
+            let claimed = claim(&mut tx, &owner, now.timestamp(), now.timestamp() + lease.as_secs() as i64, limit as i64)?;
+            tx.commit()?;
+            Ok(claimed)
         })
     }
 
-    /// Extends this worker's leases on `pks` to `now + lease` (a fetch
-    /// that takes longer); returns the sources whose lease it still held.
+    /// Extends every lease this worker holds (sources and hosts) to `now +
+    /// lease`, and its heartbeat; returns how many source leases it still
+    /// held (one that expired and went to another worker is not taken back).
+    pub fn renew_all(&self, now: DateTime<Utc>, lease: Duration) -> Result<u64> {
+        let owner = self.owner.clone();
+        let (now, until) = (now.timestamp(), now.timestamp() + lease.as_secs() as i64);
+        self.db.run(move |c| {
+            let mut tx = c.transaction()?;
+            let n =
+                tx.execute("UPDATE sources SET lease_until = $3 WHERE lease_owner = $1 AND lease_until > $2", &[&owner, &now, &until])?;
+            tx.execute("UPDATE host_leases SET until = $3 WHERE owner = $1 AND until > $2", &[&owner, &now, &until])?;
+            tx.execute("UPDATE workers SET heartbeat = $2 WHERE id = $1", &[&owner, &now])?;
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+
+    /// Extends this worker's leases on `pks` to `now + lease`; returns the
+    /// sources whose lease it still held.
     pub fn renew(&self, pks: &[i64], now: DateTime<Utc>, lease: Duration) -> Result<Vec<i64>> {
         let (owner, pks) = (self.owner.clone(), pks.to_vec());
         let (now, until) = (now.timestamp(), now.timestamp() + lease.as_secs() as i64);
@@ -79,11 +134,204 @@ impl Leases {
     pub fn release(&self, pk: i64, next_fetch: DateTime<Utc>) -> Result<bool> {
         let owner = self.owner.clone();
         self.db.run(move |c| {
-            let n = c.execute(
-                "UPDATE sources SET lease_owner = NULL, lease_until = NULL, next_fetch = $3 WHERE pk = $1 AND lease_owner = $2",
+            let mut tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE sources SET lease_owner = NULL, lease_until = NULL, lease_host = NULL, next_fetch = $3 \
+                 WHERE pk = $1 AND lease_owner = $2",
                 &[&pk, &owner, &next_fetch.timestamp()],
             )?;
+            release_idle_hosts(&mut tx, &owner, Utc::now().timestamp())?;
+            tx.commit()?;
             Ok(n == 1)
         })
     }
+
+    /// Lets go of sources whose fetch is over and whose result (with its
+    /// next due time) is stored, and of the hosts this worker now holds
+    /// no source of, marking `now` as the hosts' last start. Returns how
+    /// many leases were still this worker's.
+    pub fn release_done(&self, pks: &[i64], now: DateTime<Utc>) -> Result<u64> {
+        let (owner, pks) = (self.owner.clone(), pks.to_vec());
+        self.db.run(move |c| {
+            let mut tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE sources SET lease_owner = NULL, lease_until = NULL, lease_host = NULL WHERE pk = ANY($1) AND lease_owner = $2",
+                &[&pks, &owner],
+            )?;
+            release_idle_hosts(&mut tx, &owner, now.timestamp())?;
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+
+    /// Records this worker's heartbeat (joining the fleet on first call):
+    /// its machine, process, start and fetches in flight.
+    pub fn heartbeat(&self, now: DateTime<Utc>, started: DateTime<Utc>, in_flight: usize) -> Result<()> {
+        let owner = self.owner.clone();
+        let machine = machine_name();
+        let (now, started, in_flight, pid) = (now.timestamp(), started.timestamp(), in_flight as i64, i64::from(std::process::id()));
+        self.db.run(move |c| {
+            c.execute(
+                "INSERT INTO workers(id, machine, pid, started, heartbeat, in_flight) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (id) DO UPDATE SET heartbeat = EXCLUDED.heartbeat, in_flight = EXCLUDED.in_flight",
+                &[&owner, &machine, &pid, &started, &now, &in_flight],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Leaves the fleet: every lease this worker holds is let go at once
+    /// (its sources keep their due times, so another worker claims them
+    /// without waiting for the leases to expire), and its heartbeat row
+    /// is deleted.
+    pub fn leave(&self, now: DateTime<Utc>) -> Result<()> {
+        let owner = self.owner.clone();
+        self.db.run(move |c| {
+            let mut tx = c.transaction()?;
+            tx.execute("UPDATE sources SET lease_owner = NULL, lease_until = NULL, lease_host = NULL WHERE lease_owner = $1", &[&owner])?;
+            tx.execute("UPDATE host_leases SET until = 0, last_start = $2 WHERE owner = $1", &[&owner, &now.timestamp()])?;
+            tx.execute("DELETE FROM workers WHERE id = $1", &[&owner])?;
+            // Workers gone for a day (killed, never left) are forgotten.
+            tx.execute("DELETE FROM workers WHERE heartbeat < $1", &[&(now.timestamp() - 86_400)])?;
+            tx.commit()
+        })
+    }
+
+    /// [`fleet_status`] through this handle's connection.
+    pub fn status(&self, now: DateTime<Utc>, alive_within: Duration, overdue_after: Duration) -> Result<FleetStatus> {
+        self.db.run(move |c| fleet_status(c, now, alive_within, overdue_after))
+    }
+}
+
+/// The claim of [`Leases::claim_due`], in the caller's transaction.
+fn claim(tx: &mut impl GenericClient, owner: &str, now: i64, until: i64, limit: i64) -> Result<Vec<Lease>, postgres::Error> {
+    let rows = tx.query(
+        &format!(
+            "SELECT pk, coalesce(scope, name), {SOURCE_COLUMNS} FROM sources \
+             WHERE kind = 'feed' AND disabled IS NULL AND (next_fetch IS NULL OR next_fetch <= $1) \
+               AND (lease_until IS NULL OR lease_until <= $1) \
+             ORDER BY next_fetch NULLS FIRST, pk LIMIT $2 FOR UPDATE SKIP LOCKED"
+        ),
+        &[&now, &(limit * LOOK_AHEAD)],
+    )?;
+    let due: Vec<(i64, String, SourceState, String)> = rows
+        .iter()
+        .map(|r| {
+            let (name, state) = source_at(r, 2);
+            (r.get(0), name, state, r.get(1))
+        })
+        .collect();
+    let host_of =
+        |(_, _, state, _): &(i64, String, SourceState, String)| politeness_key_of(state.moved_to.as_deref().unwrap_or(&state.url));
+    let due: Vec<_> = due
+        .into_iter()
+        .map(|d| {
+            let h = host_of(&d);
+            (d, h)
+        })
+        .collect();
+    // Hosts in the order their first source fell due, as many as the
+    // first `limit` sources of free hosts need.
+    let mut wanted: Vec<&str> = Vec::new();
+    for (_, host) in &due {
+        if !wanted.contains(&host.as_str()) {
+            wanted.push(host);
+        }
+    }
+    // Rows first (in one order for every worker, so two claims never
+    // deadlock), then locked without waiting: a host another claim is
+    // taking right now is passed over like a held one.
+    let mut sorted: Vec<&str> = wanted.clone();
+    sorted.sort_unstable();
+    tx.execute(
+        "INSERT INTO host_leases(host, owner, until) SELECT h, '', 0 FROM unnest($1::TEXT[]) AS h ORDER BY h ON CONFLICT (host) DO NOTHING",
+        &[&sorted],
+    )?;
+    let free: BTreeMap<String, Option<i64>> = tx
+        .query(
+            "SELECT host, last_start, owner FROM host_leases WHERE host = ANY($1) AND (until <= $2 OR owner = $3) \
+             ORDER BY host FOR UPDATE SKIP LOCKED",
+            &[&sorted, &now, &owner],
+        )?
+        .iter()
+        .map(|r| {
+            let mine = r.get::<_, &str>(2) == owner;
+            // Taken over from another worker: its last start matters.
+            (r.get(0), if mine { None } else { r.get(1) })
+        })
+        .collect();
+    let mut taken: Vec<Lease> = Vec::new();
+    let mut hosts: HashSet<&str> = HashSet::new();
+    for ((pk, name, state, scope), host) in &due {
+        if taken.len() as i64 >= limit {
+            break;
+        }
+        let Some(last_start) = free.get(host) else { continue };
+        hosts.insert(host);
+        taken.push(Lease {
+            pk: *pk,
+            name: name.clone(),
+            state: state.clone(),
+            scope: scope.clone(),
+            until: time(until),
+            host: host.clone(),
+            host_last_start: last_start.map(time),
+        });
+    }
+    let hosts: Vec<&str> = hosts.into_iter().collect();
+    tx.execute("UPDATE host_leases SET owner = $2, until = $3 WHERE host = ANY($1)", &[&hosts, &owner, &until])?;
+    let pks: Vec<i64> = taken.iter().map(|l| l.pk).collect();
+    let host_of: Vec<&str> = taken.iter().map(|l| l.host.as_str()).collect();
+    tx.execute(
+        "UPDATE sources s SET lease_owner = $3, lease_until = $4, lease_host = t.host, scope = coalesce(s.scope, s.name) \
+         FROM unnest($1::BIGINT[], $2::TEXT[]) AS t(pk, host) WHERE s.pk = t.pk",
+        &[&pks, &host_of, &owner, &until],
+    )?;
+    Ok(taken)
+}
+
+/// Lets go of the hosts `owner` holds no source of any more, marking
+/// `now` as their last start (a request may have started just before).
+fn release_idle_hosts(tx: &mut impl GenericClient, owner: &str, now: i64) -> Result<(), postgres::Error> {
+    tx.execute(
+        "UPDATE host_leases h SET until = 0, last_start = $2 WHERE h.owner = $1 AND h.until > 0 \
+         AND NOT EXISTS (SELECT 1 FROM sources s WHERE s.lease_owner = $1 AND s.lease_host = h.host)",
+        &[&owner, &now],
+    )
+    .map(drop)
+}
+
+/// The fleet at `now`: workers with a heartbeat within `alive_within`,
+/// live source leases, and enabled feed sources due more than
+/// `overdue_after` ago that no live lease holds.
+pub fn fleet_status(
+    c: &mut impl GenericClient,
+    now: DateTime<Utc>,
+    alive_within: Duration,
+    overdue_after: Duration,
+) -> Result<FleetStatus, postgres::Error> {
+    let now_s = now.timestamp();
+    let row = c.query_one(
+        "SELECT (SELECT count(*) FROM workers WHERE heartbeat >= $2), \
+                (SELECT count(*) FROM sources WHERE lease_until > $1), \
+                (SELECT count(*) FROM sources WHERE kind = 'feed' AND disabled IS NULL AND next_fetch < $3 \
+                   AND (lease_until IS NULL OR lease_until <= $1))",
+        &[&now_s, &(now_s - alive_within.as_secs() as i64), &(now_s - overdue_after.as_secs() as i64)],
+    )?;
+    Ok(FleetStatus {
+        workers_alive: row.get::<_, i64>(0) as u64,
+        leases_held: row.get::<_, i64>(1) as u64,
+        sources_overdue: row.get::<_, i64>(2) as u64,
+    })
+}
+
+/// This machine's name, for the workers table (`/etc/hostname`, else
+/// `$HOSTNAME`, else "unknown").
+pub fn machine_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -65,6 +65,24 @@ pub fn describe(e: &postgres::Error) -> String {
     }
 }
 
+/// Whether `e` may pass if the call is tried again: the connection was
+/// lost (the next call connects again, where the handle may), the server
+/// is shutting down or out of resources (a full disk: SQLSTATE class 53),
+/// or the transaction lost a deadlock or serialization race (40001,
+/// 40P01); or a prepared statement is unknown (26000: the call that
+/// connected again still held statements of the old connection; the next
+/// one prepares them anew). Codes per PostgreSQL's Appendix A, "Error
+/// Codes".
+pub fn is_transient(e: &postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => {
+            let code = code.code();
+            ["08", "53", "57P", "40001", "40P01", "25006", "26000"].iter().any(|p| code.starts_with(p))
+        }
+        None => e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+    }
+}
+
 /// Runs `f` where the sync client may block: in place, or on a scoped
 /// thread when this thread drives a tokio runtime (see the module doc).
 pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
@@ -84,25 +102,54 @@ pub(crate) struct Conn {
     url: String,
     /// What the URL showed in place of a path (`Store::path`).
     shown: PathBuf,
+    /// The URL as given (with its password), to connect again.
+    secret: String,
+    /// Connect again when the connection was lost (see [`Conn::run`]):
+    /// for handles that hold nothing on the session (fleet workers,
+    /// readers, leases); never for a store holding the writer's session
+    /// lock, which a new connection would not hold.
+    reconnect: bool,
+    /// Connections made so far: prepared statements belong to one.
+    generation: u64,
 }
 
 impl Conn {
     fn connect(url: &str) -> Result<Conn> {
         let shown = redact(url);
-        let client = off_runtime(|| Client::connect(url, NoTls))
-            .map_err(|cause| StoreError::Postgres { url: shown.clone(), cause })?;
-        Ok(Conn { client: Some(client), shown: PathBuf::from(&shown), url: shown })
-    }
-
-    fn client(&mut self) -> &mut Client {
-        self.client.as_mut().expect("a connection until dropped")
+        let client = off_runtime(|| Client::connect(url, NoTls)).map_err(|cause| StoreError::Postgres { url: shown.clone(), cause })?;
+        Ok(Conn { client: Some(client), shown: PathBuf::from(&shown), url: shown, secret: url.to_owned(), reconnect: false, generation: 0 })
     }
 
     /// Runs `f` on the client (off any runtime thread), naming the store
     /// in its error.
+    ///
+    /// A connection found closed (the server restarted, the network
+    /// dropped it) is made again first when this handle may reconnect;
+    /// the call that found it lost failed with an error that
+    /// [`StoreError::is_refused_write`] calls transient, so it is retried.
     pub(crate) fn run<T: Send>(&mut self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send) -> Result<T> {
+        if self.reconnect && self.client.as_ref().is_some_and(Client::is_closed) {
+            let secret = &self.secret;
+            let client =
+                off_runtime(|| Client::connect(secret, NoTls)).map_err(|cause| StoreError::Postgres { url: self.url.clone(), cause })?;
+            if let Some(old) = self.client.replace(client) {
+                off_runtime(move || drop(old));
+            }
+            self.generation += 1;
+            tracing::warn!(store = %self.url, "connected to the store again");
+        }
         let client = self.client.as_mut().expect("a connection until dropped");
         off_runtime(move || f(client)).map_err(|cause| StoreError::Postgres { url: self.url.clone(), cause })
+    }
+
+    /// Creates or migrates the schema up to `version`.
+    fn migrate(&mut self, version: u32) -> Result<()> {
+        let client = self.client.as_mut().expect("a connection until dropped");
+        match off_runtime(|| schema::migrate(client, version)) {
+            Ok(()) => Ok(()),
+            Err(schema::PgSchemaError::Postgres(cause)) => Err(StoreError::Postgres { url: self.url.clone(), cause }),
+            Err(schema::PgSchemaError::Schema(cause)) => Err(self.schema_error(cause)),
+        }
     }
 
     fn schema_error(&self, cause: super::schema::SchemaError) -> StoreError {
@@ -123,11 +170,41 @@ impl Drop for Conn {
 
 /// A connection for `&self` methods (the SQLite store's `Connection` is
 /// usable through `&`; this one needs `&mut`).
-pub(crate) struct Shared(Mutex<Conn>);
+pub(crate) struct Shared {
+    conn: Mutex<Conn>,
+    /// A fleet worker's store ([`PgStore::open_shared`]): each call takes
+    /// the writer's lock for its length only, so that the workers' writes
+    /// (and a `build`'s, which holds the lock throughout) take turns.
+    lock_each: bool,
+}
 
 impl Shared {
+    /// A handle that holds nothing on the session: it reconnects.
+    pub(crate) fn new(mut conn: Conn) -> Shared {
+        conn.reconnect = true;
+        Shared { conn: Mutex::new(conn), lock_each: false }
+    }
+
+    /// The connection's generation (see [`Conn::generation`]).
+    pub(crate) fn generation(&self) -> u64 {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner()).generation
+    }
+
     pub(crate) fn run<T: Send>(&self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send) -> Result<T> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).run(f)
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.lock_each {
+            return conn.run(f);
+        }
+        // Session-level rather than inside the call's transaction: the
+        // call may run several transactions (or none), and a lock that
+        // outlived an error would stop the whole fleet, so it is let go
+        // whatever `f` returned; a dead connection lets go of it anyway.
+        conn.run(|c| c.execute("SELECT pg_advisory_lock($1)", &[&WRITER_LOCK]))?;
+        let result = conn.run(f);
+        let unlocked = conn.run(|c| c.execute("SELECT pg_advisory_unlock($1)", &[&WRITER_LOCK]));
+        let value = result?;
+        unlocked?;
+        Ok(value)
     }
 }
 
@@ -140,13 +217,41 @@ pub struct PgStore {
     pub(crate) prune_mark: Option<(i64, i64)>,
     /// The apply path's prepared statements (on `db`'s connection).
     pub(crate) statements: stories::Statements,
+    /// The connection generation `statements` were prepared on.
+    pub(crate) statements_of: u64,
 }
 
 impl PgStore {
+    /// The prepared statements, emptied when the connection was made
+    /// again since they were prepared.
+    pub(crate) fn statements(&mut self) -> &mut stories::Statements {
+        let generation = self.db.generation();
+        if generation != self.statements_of {
+            self.statements.clear();
+            self.statements_of = generation;
+        }
+        &mut self.statements
+    }
+
     /// Connects to `url`, takes the writer's lock (waiting up to
     /// `lock_wait`), and creates or migrates the schema.
     pub fn open(url: &str, lock_wait: Duration) -> Result<PgStore> {
         PgStore::open_version(url, lock_wait, schema::LATEST)
+    }
+
+    /// The store for one worker of a fleet (`wirefeed run` on PostgreSQL):
+    /// connects, creates or migrates the schema, and holds no lock
+    /// between calls: each call takes the writer's lock for its length
+    /// (waiting for a `build` that holds it), so any number of workers
+    /// write in turn while they fetch at once. What keeps two workers
+    /// from fetching the same source is the leases (`pg::leases`).
+    pub fn open_shared(url: &str) -> Result<PgStore> {
+        let mut conn = Conn::connect(url)?;
+        conn.migrate(schema::LATEST)?;
+        let (url, shown) = (url.to_owned(), conn.shown.clone());
+        conn.reconnect = true;
+        let db = Shared { conn: Mutex::new(conn), lock_each: true };
+        Ok(PgStore { db, url, shown, prune_mark: None, statements: Default::default(), statements_of: 0 })
     }
 
     /// [`PgStore::open`], migrating only up to `version`.
@@ -163,14 +268,10 @@ impl PgStore {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let client = conn.client();
-        match off_runtime(|| schema::migrate(client, version)) {
-            Ok(()) => {}
-            Err(schema::PgSchemaError::Postgres(cause)) => return Err(StoreError::Postgres { url: conn.url.clone(), cause }),
-            Err(schema::PgSchemaError::Schema(cause)) => return Err(conn.schema_error(cause)),
-        }
+        conn.migrate(version)?;
         let (url, shown) = (url.to_owned(), conn.shown.clone());
-        Ok(PgStore { db: Shared(Mutex::new(conn)), url, shown, prune_mark: None, statements: Default::default() })
+        let db = Shared { conn: Mutex::new(conn), lock_each: false };
+        Ok(PgStore { db, url, shown, prune_mark: None, statements: Default::default(), statements_of: 0 })
     }
 
     /// The URL without its password (in place of the SQLite file's path).
@@ -191,8 +292,11 @@ impl PgStore {
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.db.run(move |c| {
-            c.execute("INSERT INTO meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", &[&key, &value])
-                .map(drop)
+            c.execute(
+                "INSERT INTO meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&key, &value],
+            )
+            .map(drop)
         })
     }
 
@@ -244,7 +348,7 @@ pub struct PgReader {
 
 impl PgReader {
     pub fn open(url: &str) -> Result<PgReader> {
-        Ok(PgReader { db: Shared(Mutex::new(open_latest(url)?)) })
+        Ok(PgReader { db: Shared::new(open_latest(url)?) })
     }
 
     pub fn last_run(&self) -> Result<Option<RunRecord>> {
@@ -259,7 +363,7 @@ pub struct PgEditor {
 
 impl PgEditor {
     pub fn open(url: &str) -> Result<PgEditor> {
-        Ok(PgEditor { db: Shared(Mutex::new(open_latest(url)?)) })
+        Ok(PgEditor { db: Shared::new(open_latest(url)?) })
     }
 }
 
@@ -270,6 +374,6 @@ pub struct PgRequester {
 
 impl PgRequester {
     pub fn open(url: &str) -> Result<PgRequester> {
-        Ok(PgRequester { db: Shared(Mutex::new(open_latest(url)?)) })
+        Ok(PgRequester { db: Shared::new(open_latest(url)?) })
     }
 }

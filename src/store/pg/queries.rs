@@ -15,17 +15,17 @@ use super::{PgEditor, PgReader, PgRequester, PgStore};
 use crate::ingest::fetch::Validators;
 use crate::ingest::parse::FeedHints;
 use crate::model::id::canonical_link;
+use crate::store::Result;
 use crate::store::decisions::{Decision, RETENTION, Recorded, link_hash};
 use crate::store::explain::Found;
 use crate::store::requests::{FetchAnswer, FetchRequest, RequestState};
 use crate::store::sources::{SourceKind, SourceState, SourceSummary};
 use crate::store::stories::{MergedRules, STORY_COLUMN_COUNT, STORY_COLUMNS, VISIBLE, opt_time, time};
 use crate::store::takedowns::{Takedown, TakedownError};
-use crate::store::Result;
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 
-const SOURCE_COLUMNS: &str = "name, url, etag, last_modified, retry_until, moved_to, discovered, disabled, last_fetch, last_success, \
+pub(super) const SOURCE_COLUMNS: &str = "name, url, etag, last_modified, retry_until, moved_to, discovered, disabled, last_fetch, last_success, \
                               last_status, last_error, consecutive_errors, next_fetch, hint_ttl, hint_period, skip_hours, skip_days, last_notes";
 
 fn secs(n: i64) -> std::time::Duration {
@@ -33,7 +33,7 @@ fn secs(n: i64) -> std::time::Duration {
 }
 
 /// A source's name and state from [`SOURCE_COLUMNS`] at `at`.
-fn source_at(r: &Row, at: usize) -> (String, SourceState) {
+pub(super) fn source_at(r: &Row, at: usize) -> (String, SourceState) {
     let g = |i: usize| at + i;
     let state = SourceState {
         url: r.get(g(1)),
@@ -100,11 +100,10 @@ impl PgStore {
 
     pub fn source_pk(&self, name: &str, kind: SourceKind, url: &str) -> Result<i64> {
         self.db.run(|c| {
-            c.execute("INSERT INTO sources(name, kind, url) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING", &[
-                &name,
-                &kind_str(kind),
-                &url,
-            ])?;
+            c.execute(
+                "INSERT INTO sources(name, kind, url) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                &[&name, &kind_str(kind), &url],
+            )?;
             Ok(c.query_one("SELECT pk FROM sources WHERE name = $1", &[&name])?.get(0))
         })
     }
@@ -185,7 +184,10 @@ impl PgStore {
             let pks: Vec<i64> = rows.iter().map(|(pk, _)| *pk).collect();
             tx.execute("UPDATE requests SET taken = $1 WHERE pk = ANY($2)", &[&now.timestamp(), &pks])?;
             tx.commit()?;
-            Ok(rows.into_iter().map(|(pk, sources)| FetchRequest { pk, sources: serde_json::from_str(&sources).unwrap_or_default() }).collect())
+            Ok(rows
+                .into_iter()
+                .map(|(pk, sources)| FetchRequest { pk, sources: serde_json::from_str(&sources).unwrap_or_default() })
+                .collect())
         })
     }
 
@@ -214,8 +216,10 @@ impl PgReader {
 
     pub fn known_hashes(&self, source_pk: i64) -> Result<HashSet<u64>> {
         self.db.run(move |c| {
-            let rows =
-                c.query("SELECT hash FROM stories WHERE source = $1 UNION ALL SELECT hash FROM tombstones WHERE source = $1", &[&source_pk])?;
+            let rows = c.query(
+                "SELECT hash FROM stories WHERE source = $1 UNION ALL SELECT hash FROM tombstones WHERE source = $1",
+                &[&source_pk],
+            )?;
             Ok(rows.iter().filter_map(|r| r.get::<_, Option<i64>>(0)).map(|h| h as u64).collect())
         })
     }
@@ -441,8 +445,11 @@ impl PgEditor {
         let outcome = self.db.run(|c| {
             let mut tx = c.transaction()?;
             tx.execute("LOCK TABLE takedowns IN SHARE ROW EXCLUSIVE MODE", &[])?;
-            let lifted: Vec<Takedown> =
-                tx.query(&format!("SELECT {TAKEDOWN_COLUMNS} FROM takedowns WHERE {which}"), &[&target, &canonical])?.iter().map(takedown).collect();
+            let lifted: Vec<Takedown> = tx
+                .query(&format!("SELECT {TAKEDOWN_COLUMNS} FROM takedowns WHERE {which}"), &[&target, &canonical])?
+                .iter()
+                .map(takedown)
+                .collect();
             if lifted.is_empty() {
                 return Ok(Outcome::NotHidden);
             }
@@ -471,8 +478,9 @@ impl PgRequester {
     }
 
     pub fn state(&self, pk: i64) -> Result<RequestState> {
-        let row: Option<(Option<i64>, Option<String>)> =
-            self.db.run(move |c| Ok(c.query_opt("SELECT taken, answer FROM requests WHERE pk = $1", &[&pk])?.map(|r| (r.get(0), r.get(1)))))?;
+        let row: Option<(Option<i64>, Option<String>)> = self
+            .db
+            .run(move |c| Ok(c.query_opt("SELECT taken, answer FROM requests WHERE pk = $1", &[&pk])?.map(|r| (r.get(0), r.get(1)))))?;
         Ok(match row {
             None => RequestState::Gone,
             Some((_, Some(answer))) => RequestState::Answered(serde_json::from_str(&answer).unwrap_or_default()),

@@ -18,7 +18,7 @@ use postgres::Client;
 use crate::store::schema::SchemaError;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this wirefeed writes on PostgreSQL.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -164,6 +164,32 @@ ALTER TABLE sources ADD COLUMN lease_until BIGINT;
 CREATE INDEX sources_due ON sources(next_fetch) WHERE disabled IS NULL;
 ";
 
+/// Version 3: the rest of the fleet (`pg::leases`). `host_leases`: which
+/// worker fetches from a host (all of a host's due sources are claimed by
+/// one worker, so `[fetch] per_host` and `per_host_gap` hold across the
+/// fleet), until when, and when it last started a request there (the next
+/// holder waits out the gap from it). `workers`: each live worker's
+/// heartbeat, for `/healthz` and `/metrics`. Neither is copied by `store
+/// copy`.
+const V3: &str = "
+CREATE TABLE host_leases (
+    host TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until BIGINT NOT NULL,
+    last_start BIGINT
+);
+CREATE TABLE workers (
+    id TEXT PRIMARY KEY,
+    machine TEXT NOT NULL,
+    pid BIGINT NOT NULL,
+    started BIGINT NOT NULL,
+    heartbeat BIGINT NOT NULL,
+    in_flight BIGINT NOT NULL DEFAULT 0
+);
+ALTER TABLE sources ADD COLUMN lease_host TEXT;
+CREATE INDEX sources_leased ON sources(lease_owner, lease_host) WHERE lease_owner IS NOT NULL;
+";
+
 /// Why a PostgreSQL store could not be brought to a schema.
 #[derive(Debug)]
 pub enum PgSchemaError {
@@ -193,9 +219,7 @@ pub fn migrate(c: &mut Client, target: u32) -> Result<(), PgSchemaError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])?;
     let marked: bool = tx.query_one("SELECT to_regclass('wirefeed_schema') IS NOT NULL", &[])?.get(0);
     if !marked {
-        let tables: i64 = tx
-            .query_one("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()", &[])?
-            .get(0);
+        let tables: i64 = tx.query_one("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()", &[])?.get(0);
         if tables > 0 {
             return Err(PgSchemaError::Schema(SchemaError::ForeignDatabase));
         }

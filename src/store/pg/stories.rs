@@ -12,13 +12,13 @@ use std::sync::LazyLock;
 use super::PgStore;
 use crate::model::id::canonical_link;
 use crate::model::{Image, Story};
+use crate::store::Result;
 use crate::store::decisions::{Decision, link_hash};
 use crate::store::sources::SourceState;
 use crate::store::stories::{
-    Batch, BatchOutcome, Entry, FileStoryRow, MergedRules, Retention, STORY_COLUMNS, StoredStory, TOMBSTONE_MIN_DAYS, VISIBLE, json,
-    list, opt_time, origin_of_source, time,
+    Batch, BatchOutcome, Entry, FileStoryRow, MergedRules, Retention, STORY_COLUMNS, StoredStory, TOMBSTONE_MIN_DAYS, VISIBLE, json, list,
+    opt_time, origin_of_source, time,
 };
-use crate::store::Result;
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 
@@ -101,9 +101,9 @@ pub(super) fn story_from_row(r: &Row) -> StoredStory {
 pub(super) fn channel(c: &mut impl GenericClient, topic: Option<&str>, limit: usize) -> PgResult<Vec<StoredStory>> {
     let limit = limit as i64;
     let rows = match topic {
-        None => c.query(&format!("SELECT {STORY_COLUMNS} FROM stories s WHERE {VISIBLE} ORDER BY s.published DESC, s.pk LIMIT $1"), &[
-            &limit,
-        ])?,
+        None => {
+            c.query(&format!("SELECT {STORY_COLUMNS} FROM stories s WHERE {VISIBLE} ORDER BY s.published DESC, s.pk LIMIT $1"), &[&limit])?
+        }
         Some(topic) => c.query(
             &format!(
                 "SELECT {STORY_COLUMNS} FROM story_topics t JOIN stories s ON s.pk = t.story \
@@ -127,7 +127,12 @@ pub(super) fn merged_channel(c: &mut impl GenericClient, limit: usize, rules: &M
 }
 
 /// (pk, published) of the stories a channel shows, newest first.
-pub(super) fn channel_rows(c: &mut impl GenericClient, topic: Option<&str>, limit: usize, merged: &MergedRules) -> PgResult<Vec<(i64, i64)>> {
+pub(super) fn channel_rows(
+    c: &mut impl GenericClient,
+    topic: Option<&str>,
+    limit: usize,
+    merged: &MergedRules,
+) -> PgResult<Vec<(i64, i64)>> {
     let pair = |r: &Row| (r.get(0), r.get(1));
     Ok(match topic {
         Some(t) => c
@@ -142,9 +147,10 @@ pub(super) fn channel_rows(c: &mut impl GenericClient, topic: Option<&str>, limi
             .map(pair)
             .collect(),
         None if merged.is_empty() => c
-            .query(&format!("SELECT s.pk, s.published FROM stories s WHERE {VISIBLE} ORDER BY s.published DESC, s.pk LIMIT $1"), &[
-                &(limit.min(i64::MAX as usize) as i64),
-            ])?
+            .query(
+                &format!("SELECT s.pk, s.published FROM stories s WHERE {VISIBLE} ORDER BY s.published DESC, s.pk LIMIT $1"),
+                &[&(limit.min(i64::MAX as usize) as i64)],
+            )?
             .iter()
             .map(pair)
             .collect(),
@@ -201,16 +207,16 @@ fn channel_pks(c: &mut impl GenericClient, retention: &Retention) -> PgResult<BT
 
 fn insert_topics(tx: &mut Tx<'_, '_>, pk: i64, story: &Story, published: i64) -> PgResult<()> {
     for topic in &story.topics {
-        tx.execute("INSERT INTO story_topics(topic, published, story) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", &[
-            topic, &published, &pk,
-        ])?;
+        tx.execute(
+            "INSERT INTO story_topics(topic, published, story) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[topic, &published, &pk],
+        )?;
     }
     Ok(())
 }
 
 /// The columns an edit replaces, in this order, for insert and update.
-const CONTENT: &str =
-    "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, attachments, link, origin, file, sanitized";
+const CONTENT: &str = "title, summary, content, image_url, image_caption, image_credit, authors, categories, topics, attachments, link, origin, file, sanitized";
 const CONTENT_LEN: usize = 14;
 
 /// The values of [`CONTENT`] for an entry, owned.
@@ -225,11 +231,7 @@ impl Content {
         let s = &e.story;
         let image = s.image.as_ref();
         Content {
-            image: [
-                image.and_then(|i| i.url.clone()),
-                image.and_then(|i| i.caption.clone()),
-                image.and_then(|i| i.credit.clone()),
-            ],
+            image: [image.and_then(|i| i.url.clone()), image.and_then(|i| i.caption.clone()), image.and_then(|i| i.credit.clone())],
             lists: [
                 json(&s.authors),
                 json(&s.categories),
@@ -244,7 +246,22 @@ impl Content {
         let s = &e.story;
         let [url, caption, credit] = &self.image;
         let [authors, categories, topics, attachments] = &self.lists;
-        vec![&s.title, &s.summary, &s.content, url, caption, credit, authors, categories, topics, attachments, &s.link, &self.origin, &e.file, &s.sanitized]
+        vec![
+            &s.title,
+            &s.summary,
+            &s.content,
+            url,
+            caption,
+            credit,
+            authors,
+            categories,
+            topics,
+            attachments,
+            &s.link,
+            &self.origin,
+            &e.file,
+            &s.sanitized,
+        ]
     }
 }
 
@@ -360,10 +377,10 @@ impl Floors<'_> {
             Some(f) => *f,
             None => {
                 let f = tx
-                    .query_opt("SELECT published FROM stories WHERE source_name = $1 ORDER BY published DESC LIMIT 1 OFFSET $2", &[
-                        &source,
-                        &(cap.saturating_sub(1) as i64),
-                    ])?
+                    .query_opt(
+                        "SELECT published FROM stories WHERE source_name = $1 ORDER BY published DESC LIMIT 1 OFFSET $2",
+                        &[&source, &(cap.saturating_sub(1) as i64)],
+                    )?
                     .map(|r| r.get(0));
                 self.source_floors.insert(source.to_owned(), f);
                 f
@@ -456,7 +473,13 @@ fn exists(tx: &mut Tx<'_, '_>, table: &str) -> PgResult<bool> {
     Ok(tx.query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[])?.get(0))
 }
 
-fn apply_batch(tx: &mut Tx<'_, '_>, batch: Batch<'_>, retention: &Retention, now: i64, mark: &mut Option<(i64, i64)>) -> PgResult<BatchOutcome> {
+fn apply_batch(
+    tx: &mut Tx<'_, '_>,
+    batch: Batch<'_>,
+    retention: &Retention,
+    now: i64,
+    mark: &mut Option<(i64, i64)>,
+) -> PgResult<BatchOutcome> {
     let mut out = BatchOutcome::default();
     save_state(tx.tx, batch.source_pk, batch.state)?;
     let cutoff = now - i64::from(retention.keep_days) * 86_400;
@@ -569,6 +592,7 @@ impl PgStore {
 
     /// All the batches in one transaction, all or nothing.
     pub fn apply_all(&mut self, batches: Vec<Batch<'_>>, retention: &Retention, now: DateTime<Utc>) -> Result<Vec<BatchOutcome>> {
+        self.statements();
         let mark = &mut self.prune_mark;
         let statements = &mut self.statements;
         let mut working = *mark;
@@ -621,6 +645,7 @@ impl PgStore {
                 changed.push((pk, story));
             }
         }
+        self.statements();
         let statements = &mut self.statements;
         self.db.run(|c| {
             let mut transaction = c.transaction()?;
@@ -672,10 +697,10 @@ impl PgStore {
 
     pub fn set_channel_digest(&self, path: &str, digest: u64) -> Result<()> {
         self.db.run(|c| {
-            c.execute("INSERT INTO channels(path, digest) VALUES ($1, $2) ON CONFLICT (path) DO UPDATE SET digest = EXCLUDED.digest", &[
-                &path,
-                &(digest as i64),
-            ])
+            c.execute(
+                "INSERT INTO channels(path, digest) VALUES ($1, $2) ON CONFLICT (path) DO UPDATE SET digest = EXCLUDED.digest",
+                &[&path, &(digest as i64)],
+            )
             .map(drop)
         })
     }
