@@ -18,7 +18,7 @@ PORT=${PORT:-18081}
 [ -d "$DATA/corpus_typical" ] || python3 "$B/gen_feeds.py" --standard "$DATA"
 chmod a+rx "$DATA" "$DATA/corpus_typical"
 (cd "$ROOT" && cargo build --release --quiet)
-WF=$ROOT/target/release/wirefeed
+WF=${CARGO_TARGET_DIR:-$ROOT/target}/release/wirefeed
 PID=$(URLS_OUT=$W/urls.txt SERVE_MAX_SECONDS=1800 "$B/serve_corpus.sh" "$DATA/corpus_typical" "$PORT")
 trap 'kill $PID 2>/dev/null; rm -rf "$W"' EXIT
 mkdir -p "$W/run"
