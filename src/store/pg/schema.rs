@@ -18,7 +18,7 @@ use postgres::Client;
 use crate::store::schema::SchemaError;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, FILES];
 
 /// The schema version this wirefeed writes on PostgreSQL.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -162,6 +162,23 @@ const V2: &str = "
 ALTER TABLE sources ADD COLUMN lease_owner TEXT;
 ALTER TABLE sources ADD COLUMN lease_until BIGINT;
 CREATE INDEX sources_due ON sources(next_fetch) WHERE disabled IS NULL;
+";
+
+/// The published files of the fleet (`pg::files`): each file's bytes,
+/// its ETag (xxh3-64 of the bytes, 16 hex digits, unquoted), when these
+/// bytes were first published (Unix seconds) and the publish that wrote
+/// them. `published_version` is one row, bumped by every publish that
+/// changed or removed a file, in the same transaction: readers poll it.
+const FILES: &str = "
+CREATE TABLE published_files (
+    path TEXT PRIMARY KEY,
+    body BYTEA NOT NULL,
+    etag TEXT NOT NULL,
+    modified BIGINT NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE TABLE published_version (version BIGINT NOT NULL);
+INSERT INTO published_version VALUES (0);
 ";
 
 /// Why a PostgreSQL store could not be brought to a schema.
