@@ -277,3 +277,40 @@ fn the_publishing_worker_mirrors_the_table_into_its_output_folder() {
         assert_eq!(etag_of(&bytes), etag, "{path}");
     }
 }
+
+/// The bytes of one stored file, as text ("" when there is none).
+fn stored_text(url: &str, path: &str) -> String {
+    let files = PgFiles::open(url).unwrap().read(&[path.to_owned()]).unwrap();
+    files.first().map(|f| String::from_utf8_lossy(&f.body).into_owned()).unwrap_or_default()
+}
+
+#[test]
+fn run_keeps_a_change_made_while_another_worker_publishes_and_publishes_it_after() {
+    let (site, url) = pg_site(&[]);
+    site.write("stories/one.md", "---\ntitle: First local story\ndate: 2026-01-02\n---\nBody.\n");
+    site.write_config(&format!("[run]\nwatch_interval = \"100ms\"\n\n[store]\nurl = {url:?}\n"));
+    let mut runner = wirefeed::operate::run::Runner::new(site.config(), Arc::new(Metrics::new())).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let handle = std::thread::spawn(move || rt.block_on(async move { runner.run(false, rx).await }));
+    let wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !stored_text(&url, "all.rss").contains(needle) {
+            assert!(Instant::now() < deadline, "{needle} never published");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("First local story");
+    // Another worker publishing (for longer than run's publish gap).
+    let mut other = PgFiles::open(&url).unwrap();
+    while !other.try_lock().unwrap() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    site.write("stories/two.md", "---\ntitle: Second local story\ndate: 2026-01-03\n---\nBody.\n");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!stored_text(&url, "all.rss").contains("Second local story"), "published through the other worker's lock");
+    drop(other);
+    wait_for("Second local story");
+    tx.send(true).unwrap();
+    handle.join().unwrap().unwrap();
+}
