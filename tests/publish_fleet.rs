@@ -314,3 +314,20 @@ fn run_keeps_a_change_made_while_another_worker_publishes_and_publishes_it_after
     tx.send(true).unwrap();
     handle.join().unwrap().unwrap();
 }
+
+#[test]
+fn serve_keeps_answering_with_the_last_files_when_the_store_goes_away() {
+    let (site, url) = pg_site(&[SEED]);
+    build(&site);
+    let server = Server::start(&site);
+    let before = server.get("/all.rss", &[]);
+    let (base, name) = url.rsplit_once('/').unwrap();
+    let mut admin = postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls).unwrap();
+    admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+    // Past a few polls (every 500 ms), each failing.
+    std::thread::sleep(Duration::from_secs(2));
+    let after = server.get("/all.rss", &[]);
+    assert_eq!(after.status, StatusCode::OK);
+    assert_eq!(after.body, before.body);
+    assert_eq!(after.header(header::ETAG), before.header(header::ETAG));
+}
