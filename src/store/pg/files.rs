@@ -11,6 +11,11 @@
 //! [`PgFiles::version`]: it is bumped in the same transaction as the
 //! files it describes (a sequence would not do: `nextval` is seen before
 //! the rows it numbers are committed).
+//!
+//! Every method fails only with `StoreError::Postgres` (the server's or
+//! the connection's error, naming the URL without its password), or, in
+//! [`PgFiles::open`], `StoreError::PostgresSchema` for a store at another
+//! schema version.
 
 use std::collections::HashMap;
 
@@ -46,6 +51,7 @@ pub struct StoredFile {
 /// The files as of one version, without bodies older than `since`.
 #[derive(Debug, Default)]
 pub struct Snapshot {
+    /// The [`PgFiles::version`] these files are as of.
     pub version: i64,
     /// Every stored path with the version that wrote it.
     pub paths: HashMap<String, i64>,
