@@ -331,3 +331,48 @@ fn serve_keeps_answering_with_the_last_files_when_the_store_goes_away() {
     assert_eq!(after.body, before.body);
     assert_eq!(after.header(header::ETAG), before.header(header::ETAG));
 }
+
+/// Figures, not a check: `cargo test --features postgres-tests --test
+/// publish_fleet -- --ignored --nocapture publish_figures`. A site of
+/// 300 newsroom stories (river pages of 4 channels), published on
+/// each backend: the first publish, one that finds nothing changed, and
+/// on PostgreSQL the first load of a `serve`.
+#[test]
+#[ignore]
+fn publish_figures() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let fresh = backend.fresh();
+        let site = Site::new(&[]);
+        for i in 0..300 {
+            let body = format!("Paragraph {i} about the Kremlin and the port. ").repeat(40);
+            site.write(
+                &format!("stories/s{i:03}.md"),
+                format!("---\ntitle: Story number {i}\ndate: 2026-01-02T{:02}:{:02}:00Z\n---\n{body}\n", i / 60, i % 60),
+            );
+        }
+        site.write_config(&format!("\n[store]\n{}", Backend::config_line(&fresh.location)));
+        let config = site.config();
+        let started = Instant::now();
+        let files = build(&site).publish.written.len();
+        let first = started.elapsed();
+        let store = Store::open(&config).unwrap();
+        let started = Instant::now();
+        let again = wirefeed::build::publish_from_store(&config, &store).unwrap();
+        let unchanged = started.elapsed();
+        assert!(again.report.written.is_empty());
+        drop(store);
+        eprint!(
+            "{backend:?}: build with first publish {} ms, publish of nothing changed {} ms ({files} files)",
+            first.as_millis(),
+            unchanged.as_millis()
+        );
+        if let Location::Postgres(url) = &fresh.location {
+            let bytes: usize = PgFiles::open(url).unwrap().snapshot(0).unwrap().changed.iter().map(|f| f.body.len()).sum();
+            let started = Instant::now();
+            let server = Server::start(&site);
+            eprint!(", serve's first load {} ms ({} KB in the table)", started.elapsed().as_millis(), bytes / 1024);
+            assert_eq!(server.get("/all.html", &[]).status, StatusCode::OK);
+        }
+        eprintln!();
+    }
+}
