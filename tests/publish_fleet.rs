@@ -376,3 +376,58 @@ fn publish_figures() {
         eprintln!();
     }
 }
+
+/// A `wirefeed serve` process on a free port, killed when dropped.
+struct ServeProcess {
+    child: std::process::Child,
+    base: String,
+}
+
+impl ServeProcess {
+    fn start(site: &Site) -> ServeProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--config"])
+            .arg(site.path("wirefeed.toml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        ServeProcess { child, base: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn two_serve_processes_answer_the_same_bytes_and_etags() {
+    let (site, _) = pg_site(&[SEED]);
+    build(&site);
+    let servers = [ServeProcess::start(&site), ServeProcess::start(&site)];
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = reqwest::Client::builder().no_gzip().no_brotli().no_deflate().no_proxy().build().unwrap();
+    let get = |base: &str, path: &str| {
+        rt.block_on(async {
+            let resp = client.get(format!("{base}{path}")).header("accept-encoding", "gzip").send().await.ok()?;
+            let etag = resp.headers().get(header::ETAG)?.to_str().ok()?.to_owned();
+            Some((resp.status(), etag, resp.bytes().await.ok()?.to_vec()))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for server in &servers {
+        while get(&server.base, "/all.rss").is_none_or(|(status, _, _)| status != StatusCode::OK) {
+            assert!(Instant::now() < deadline, "{} never answered", server.base);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    for path in PATHS {
+        let (a, b) = (get(&servers[0].base, path).unwrap(), get(&servers[1].base, path).unwrap());
+        assert_eq!(a.0, StatusCode::OK, "{path}");
+        assert_eq!(a, b, "{path}");
+    }
+}
