@@ -160,6 +160,12 @@ pub fn build_in(
         aggregate_sources(config, rules, store, &retention, now, &mut report, on_source)?;
     }
     let published = publish_waiting(config, store)?;
+    if published.busy {
+        report.notes.push(format!(
+            "another worker kept publishing for {}: this build's changes are published by the next publish",
+            humantime::format_duration(config.store.lock_timeout)
+        ));
+    }
     report.stories = published.stories;
     report.channels = published.channels;
     report.publish = published.report;

@@ -8,7 +8,7 @@
 //! (it renames a new one into place, so a new version has a new inode),
 //! and never a read or a compression.
 //!
-//! On a PostgreSQL store the files come from the store instead ([`db`]),
+//! On a PostgreSQL store the files come from the store instead (`db.rs`),
 //! with the same entries and headers.
 //!
 //! tower-http's `ServeDir` was not used: it sends no ETag, and its
@@ -50,7 +50,7 @@ pub struct ServeOptions {
     /// Hosts frames may load from (every `[[stories]] allow_embeds`).
     pub embed_hosts: Vec<String>,
     /// A PostgreSQL store's URL: its published files are served (see
-    /// [`db`]), kept current within half a second, and `root` is not read.
+    /// `serve/db.rs`), kept current within half a second, and `root` is not read.
     pub store: Option<String>,
 }
 
