@@ -21,6 +21,9 @@ use crate::store::stories::{Batch, MergedRules, Retention};
 use crate::store::{Entry, RunRecord, SourceState, Store, StoreError};
 use crate::topics::TopicRules;
 
+mod fleet;
+pub use fleet::{Mirrored, export_from, mirror};
+
 /// What a build did; `failures` non-empty means some input was skipped.
 #[derive(Debug, Default)]
 pub struct BuildReport {
@@ -156,7 +159,13 @@ pub fn build_in(
     if !config.sources.is_empty() {
         aggregate_sources(config, rules, store, &retention, now, &mut report, on_source)?;
     }
-    let published = publish_from_store(config, store)?;
+    let published = publish_waiting(config, store)?;
+    if published.busy {
+        report.notes.push(format!(
+            "another worker kept publishing for {}: this build's changes are published by the next publish",
+            humantime::format_duration(config.store.lock_timeout)
+        ));
+    }
     report.stories = published.stories;
     report.channels = published.channels;
     report.publish = published.report;
@@ -165,6 +174,20 @@ pub fn build_in(
         report.notes.push(format!("no longer published: deleted {}", names.join(", ")));
     }
     Ok(report)
+}
+
+/// [`publish_from_store`], waiting (up to `[store] lock_timeout`) while
+/// another worker of a PostgreSQL fleet publishes: `build` publishes
+/// what it stored before it returns.
+fn publish_waiting(config: &Config, store: &Store) -> Result<Published, BuildError> {
+    let start = std::time::Instant::now();
+    loop {
+        let published = publish_from_store(config, store)?;
+        if !published.busy || start.elapsed() >= config.store.lock_timeout {
+            return Ok(published);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 pub fn retention(config: &Config) -> Retention {
@@ -578,21 +601,25 @@ pub struct Published {
     pub report: PublishReport,
     /// Files of topics no longer configured, deleted.
     pub removed: Vec<std::path::PathBuf>,
+    /// On a PostgreSQL store: another worker was publishing, so this one
+    /// rendered nothing (publish again later: that worker may have read
+    /// the channels before this one's last changes).
+    pub busy: bool,
 }
 
 /// Reads every channel's newest stories from the store and renders the
 /// channels whose items (or settings) changed since they were last
 /// written; the index and OPML list are rendered every time (they are
 /// small, and list every channel).
+///
+/// On a PostgreSQL store the files go into the database instead (see
+/// `fleet`), and are mirrored into the output folder.
 pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, BuildError> {
-    remove_stale_temp_files(&config.publish.output_dir);
-    let limits = retention(config);
-    let mut stored = vec![store.merged_channel(limits.limit(None), &limits.merged)?];
-    for t in &config.topics {
-        stored.push(store.channel(Some(&t.slug), limits.limit(Some(&t.slug)))?);
+    if let Store::Postgres(pg) = store {
+        return fleet::publish_to_db(config, store, pg);
     }
-    let settings = settings_fingerprint(config);
-    let digests: Vec<u64> = stored.iter().map(|list| channel_digest(settings, list)).collect();
+    remove_stale_temp_files(&config.publish.output_dir);
+    let (stored, digests) = read_channels(config, store)?;
     let lists = stored.iter().map(|list| list.iter().map(|s| &s.story).collect()).collect();
     let channels = publish::channel_list(config, lists);
     let mut unchanged = HashSet::new();
@@ -621,7 +648,20 @@ pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, B
     let ids: HashSet<&str> = stored.iter().flatten().map(|s| s.story.id.as_str()).collect();
     let counts = channels.iter().map(|c| (c.path(publish::Format::Rss).trim_end_matches(".rss").to_owned(), c.stories.len())).collect();
     removed.extend(remove_unpublished_story_pages(config, store)?);
-    Ok(Published { stories: ids.len(), channels: counts, report, removed })
+    Ok(Published { stories: ids.len(), channels: counts, report, removed, busy: false })
+}
+
+/// Every channel's newest stories (the merged one first, then one per
+/// topic in config order) and the digest of each.
+fn read_channels(config: &Config, store: &Store) -> Result<(Vec<Vec<crate::store::StoredStory>>, Vec<u64>), BuildError> {
+    let limits = retention(config);
+    let mut stored = vec![store.merged_channel(limits.limit(None), &limits.merged)?];
+    for t in &config.topics {
+        stored.push(store.channel(Some(&t.slug), limits.limit(Some(&t.slug)))?);
+    }
+    let settings = settings_fingerprint(config);
+    let digests: Vec<u64> = stored.iter().map(|list| channel_digest(settings, list)).collect();
+    Ok((stored, digests))
 }
 
 /// Whether the output folder holds the index, the OPML list, and every

@@ -156,6 +156,9 @@ enum Command {
     /// Work on a store as a whole (SQLite file or PostgreSQL database).
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Write a PostgreSQL store's published files into DIR (each file
+    /// atomically, only those that differ), for static hosting.
+    Export { dir: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -219,6 +222,7 @@ fn main() -> ExitCode {
         Command::Passwd { name } => passwd(&name),
         Command::Store(StoreCommand::Copy { from, to, replace }) => store_copy(&from, &to, replace, cli.quiet),
         Command::Init { dir } => init(dir.as_deref().unwrap_or(std::path::Path::new("."))),
+        Command::Export { dir } => export(&cli.config, &dir, cli.quiet),
     };
     match result {
         Ok(code) => code,
@@ -234,6 +238,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `export DIR`: on SQLite the files are in `[publish] output_dir`
+/// already, which a static host can take as it is.
+fn export(config_path: &std::path::Path, dir: &std::path::Path, quiet: bool) -> anyhow::Result<ExitCode> {
+    let config = Config::load(config_path)?;
+    let url = match wirefeed::store::Location::of(&config) {
+        wirefeed::store::Location::Postgres(url) => url,
+        wirefeed::store::Location::Sqlite(_) => anyhow::bail!(
+            "export reads a PostgreSQL store's published files; with a SQLite store they are in [publish] output_dir ({}) already",
+            config.publish.output_dir.display()
+        ),
+    };
+    let done = wirefeed::build::export_from(&url, dir).with_context(|| format!("exporting into {}", dir.display()))?;
+    if !quiet {
+        eprintln!("{}: {} written, {} unchanged", dir.display(), done.written.len(), done.unchanged.len());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
@@ -397,7 +419,10 @@ fn serve(config_path: &std::path::Path, addr: Option<std::net::SocketAddr>, quie
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         if !quiet {
-            eprintln!("serving {} on http://{local}/", options.root.display());
+            match &options.store {
+                Some(url) => eprintln!("serving the published files of {} on http://{local}/", wirefeed::store::pg::redact(url)),
+                None => eprintln!("serving {} on http://{local}/", options.root.display()),
+            }
         }
         if let Some(warning) = serve::address_mismatch(&config.publish.base_url, local) {
             eprintln!("warning: {warning}");

@@ -43,7 +43,7 @@ fn serve_site(page_size: usize, extra: &str, max_items: usize) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("out");
     let router = serve::router(
-        ServeOptions { root, max_age: Duration::from_secs(60), access: Default::default(), embed_hosts: vec![] },
+        ServeOptions { root, max_age: Duration::from_secs(60), access: Default::default(), embed_hosts: vec![], store: None },
         std::sync::Arc::new(Metrics::new()),
     );
     let base = format!("http://{}/", common::serve_in_background(router));

@@ -37,7 +37,13 @@ impl Answer {
 impl Server {
     fn start(root: &Path, metrics: Arc<Metrics>) -> Server {
         Server::start_with(
-            ServeOptions { root: root.to_owned(), max_age: Duration::from_secs(300), access: Default::default(), embed_hosts: vec![] },
+            ServeOptions {
+                root: root.to_owned(),
+                max_age: Duration::from_secs(300),
+                access: Default::default(),
+                embed_hosts: vec![],
+                store: None,
+            },
             metrics,
         )
     }

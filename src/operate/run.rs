@@ -798,6 +798,16 @@ impl Runner {
         let abandoned = std::mem::take(&mut self.abandoned);
         self.dirty = false;
         let (ok, summary, written) = match publish_from_store(&self.config, &self.store) {
+            // Another worker of the fleet is publishing and may have read
+            // the channels before this one's changes: kept, tried again
+            // after PUBLISH_GAP (the loop sees `dirty`).
+            Ok(published) if published.busy => {
+                tracing::debug!("another worker is publishing: publishing again shortly");
+                self.pending = report;
+                self.abandoned = abandoned;
+                self.dirty = true;
+                return true;
+            }
             Ok(published) => {
                 report.publish = published.report;
                 report.stories = published.stories;

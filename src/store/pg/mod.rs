@@ -19,6 +19,7 @@
 //! advisory lock stands for SQLite's lock file, and goes with the
 //! connection however the process ends.
 
+pub mod files;
 pub mod leases;
 mod queries;
 pub mod schema;

@@ -8,8 +8,8 @@
 //! at once do not both migrate it.
 //!
 //! Version 1 is the SQLite schema as of its version 8 (version 2 adds
-//! the fleet's leases), in PostgreSQL's
-//! types: `BIGINT` for times (Unix seconds), hashes and counts,
+//! the fleet's leases, 3 its host leases and heartbeats, 4 the published
+//! files), in PostgreSQL's types: `BIGINT` for times (Unix seconds), hashes and counts,
 //! `BOOLEAN` for flags, identity columns for row keys (by default, so
 //! `store copy` can keep them).
 
@@ -18,7 +18,7 @@ use postgres::Client;
 use crate::store::schema::SchemaError;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, FILES];
 
 /// The schema version this wirefeed writes on PostgreSQL.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -188,6 +188,23 @@ CREATE TABLE workers (
 );
 ALTER TABLE sources ADD COLUMN lease_host TEXT;
 CREATE INDEX sources_leased ON sources(lease_owner, lease_host) WHERE lease_owner IS NOT NULL;
+";
+
+/// Version 4: the published files of the fleet (`pg::files`): each file's bytes,
+/// its ETag (xxh3-64 of the bytes, 16 hex digits, unquoted), when these
+/// bytes were first published (Unix seconds) and the publish that wrote
+/// them. `published_version` is one row, bumped by every publish that
+/// changed or removed a file, in the same transaction: readers poll it.
+const FILES: &str = "
+CREATE TABLE published_files (
+    path TEXT PRIMARY KEY,
+    body BYTEA NOT NULL,
+    etag TEXT NOT NULL,
+    modified BIGINT NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE TABLE published_version (version BIGINT NOT NULL);
+INSERT INTO published_version VALUES (0);
 ";
 
 /// Why a PostgreSQL store could not be brought to a schema.

@@ -8,6 +8,9 @@
 //! (it renames a new one into place, so a new version has a new inode),
 //! and never a read or a compression.
 //!
+//! On a PostgreSQL store the files come from the store instead (`db.rs`),
+//! with the same entries and headers.
+//!
 //! tower-http's `ServeDir` was not used: it sends no ETag, and its
 //! compression layer compresses every response again.
 
@@ -23,7 +26,12 @@ use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
+
+mod db;
+mod entry;
+
+use entry::{Entry, Stamp, entry};
 
 use super::auth::{self, Access};
 use super::metrics::Metrics;
@@ -41,6 +49,9 @@ pub struct ServeOptions {
     pub access: Arc<Access>,
     /// Hosts frames may load from (every `[[stories]] allow_embeds`).
     pub embed_hosts: Vec<String>,
+    /// A PostgreSQL store's URL: its published files are served (see
+    /// `serve/db.rs`), kept current within half a second, and `root` is not read.
+    pub store: Option<String>,
 }
 
 impl ServeOptions {
@@ -50,6 +61,10 @@ impl ServeOptions {
             max_age: config.serve.max_age,
             access: Arc::new(Access::from_config(config)),
             embed_hosts: config.stories.iter().flat_map(|s| s.allow_embeds.iter().cloned()).collect(),
+            store: match crate::store::Location::of(config) {
+                crate::store::Location::Postgres(url) => Some(url),
+                crate::store::Location::Sqlite(_) => None,
+            },
         }
     }
 }
@@ -84,7 +99,9 @@ pub fn address_mismatch(base_url: &url::Url, listening: std::net::SocketAddr) ->
 }
 
 /// The server: `/healthz`, `/metrics`, and every other GET or HEAD is a
-/// file of the output folder.
+/// file of the output folder (or of the PostgreSQL store, with
+/// `options.store`: then this waits up to a few seconds for the first
+/// set of files).
 pub fn router(options: ServeOptions, metrics: Arc<Metrics>) -> Router {
     let cache_control = HeaderValue::from_str(&format!("max-age={}", options.max_age.as_secs())).expect("ASCII header");
     let csp = HeaderValue::from_str(&content_security_policy(&options.embed_hosts)).expect("ASCII policy");
@@ -98,6 +115,7 @@ pub fn router(options: ServeOptions, metrics: Arc<Metrics>) -> Router {
         access: options.access,
         cache: RwLock::default(),
         loading: tokio::sync::Mutex::new(()),
+        db: options.store.map(db::DbFiles::start),
     });
     let m = metrics.clone();
     Router::new()
@@ -146,48 +164,8 @@ struct Files {
     /// One load at a time: a file replaced under heavy traffic is read and
     /// compressed once, not once per waiting request.
     loading: tokio::sync::Mutex<()>,
-}
-
-/// Identity of one version of a file: a rename brings a new inode, an
-/// in-place rewrite a new mtime or length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime: SystemTime,
-}
-
-impl Stamp {
-    fn of(meta: &std::fs::Metadata) -> Stamp {
-        #[cfg(unix)]
-        let (dev, ino) = {
-            use std::os::unix::fs::MetadataExt;
-            (meta.dev(), meta.ino())
-        };
-        #[cfg(not(unix))]
-        let (dev, ino) = (0, 0);
-        Stamp { dev, ino, len: meta.len(), mtime: meta.modified().unwrap_or(UNIX_EPOCH) }
-    }
-}
-
-/// One version of a file, ready to send.
-struct Entry {
-    stamp: Stamp,
-    content_type: HeaderValue,
-    last_modified: HeaderValue,
-    /// Whole seconds, as `Last-Modified` says it.
-    modified_secs: u64,
-    identity: Variant,
-    gzip: Option<Variant>,
-    br: Option<Variant>,
-}
-
-struct Variant {
-    body: Bytes,
-    /// Quoted, as sent.
-    etag: HeaderValue,
-    encoding: Option<HeaderValue>,
+    /// On a PostgreSQL store, where the files come from instead.
+    db: Option<Arc<db::DbFiles>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,6 +272,9 @@ impl Files {
     /// The cached entry for `key` if the file on disk is still the one
     /// cached; else loads it again (or forgets it, when gone).
     async fn lookup(&self, key: &str) -> Option<Arc<Entry>> {
+        if let Some(db) = &self.db {
+            return db.get(key);
+        }
         let path = self.root.join(key);
         // A stat is microseconds on a local disk: done in place rather than
         // through the blocking pool, whose hand-off costs more.
@@ -369,16 +350,6 @@ impl Files {
             h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         }
         response
-    }
-}
-
-impl Entry {
-    fn variant(&self, encoding: Encoding) -> Option<&Variant> {
-        match encoding {
-            Encoding::Identity => Some(&self.identity),
-            Encoding::Gzip => self.gzip.as_ref(),
-            Encoding::Br => self.br.as_ref(),
-        }
     }
 }
 
@@ -460,80 +431,6 @@ fn load(root: &Path, path: &Path) -> io::Result<Option<Entry>> {
     // new inode at the next request.
     let stamp = Stamp::of(&meta);
     Ok(Some(entry(&real, Bytes::from(bytes), stamp)))
-}
-
-/// Smaller than this, compression saves less than its headers cost.
-const MIN_COMPRESS: usize = 256;
-
-fn entry(path: &Path, body: Bytes, stamp: Stamp) -> Entry {
-    let (content_type, compressible) = content_type(path);
-    let hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&body));
-    let etag = |suffix: &str| HeaderValue::from_str(&format!("\"{hash}{suffix}\"")).expect("hex ETag");
-    let compressible = compressible && body.len() >= MIN_COMPRESS;
-    // Each encoding has its own ETag: a cache must not answer a gzip
-    // request with a stored brotli body on a 304.
-    let variant = |suffix: &str, name: &'static str, compressed: Vec<u8>| {
-        (compressed.len() < body.len()).then(|| Variant {
-            body: Bytes::from(compressed),
-            etag: etag(suffix),
-            encoding: Some(HeaderValue::from_static(name)),
-        })
-    };
-    let gzip = if compressible { variant("-gz", "gzip", gzip(&body)) } else { None };
-    let br = if compressible { variant("-br", "br", brotli(&body)) } else { None };
-    let modified_secs = stamp.mtime.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    Entry {
-        stamp,
-        content_type: HeaderValue::from_static(content_type),
-        last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(modified_secs)))
-            .expect("ASCII date"),
-        modified_secs,
-        identity: Variant { etag: etag(""), body, encoding: None },
-        gzip,
-        br,
-    }
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 3), flate2::Compression::best());
-    encoder.write_all(bytes).expect("compressing to memory");
-    encoder.finish().expect("compressing to memory")
-}
-
-/// Brotli quality. Measured on the 96.5 KB typical RSS feed: quality 5
-/// takes 2.5 ms for 18.5 KB (gzip -9: 1.7 ms, 19.5 KB); quality 11 saves
-/// 11% more but takes 110 ms, which the first reader after every
-/// republish would wait for (loads are one at a time).
-const BROTLI_QUALITY: u32 = 5;
-
-fn brotli(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() / 3);
-    let params = brotli::enc::BrotliEncoderParams { quality: BROTLI_QUALITY as i32, lgwin: 22, ..Default::default() };
-    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).expect("compressing to memory");
-    out
-}
-
-/// Content type by extension, and whether it is text worth compressing.
-fn content_type(path: &Path) -> (&'static str, bool) {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "rss" => ("application/rss+xml; charset=utf-8", true),
-        "atom" => ("application/atom+xml; charset=utf-8", true),
-        "json" => ("application/feed+json; charset=utf-8", true),
-        "html" | "htm" => ("text/html; charset=utf-8", true),
-        "opml" => ("text/x-opml; charset=utf-8", true),
-        "xml" | "xsl" => ("application/xml", true),
-        "css" => ("text/css; charset=utf-8", true),
-        "txt" => ("text/plain; charset=utf-8", true),
-        "svg" => ("image/svg+xml", true),
-        "png" => ("image/png", false),
-        "jpg" | "jpeg" => ("image/jpeg", false),
-        "gif" => ("image/gif", false),
-        "webp" => ("image/webp", false),
-        "ico" => ("image/x-icon", false),
-        _ => ("application/octet-stream", false),
-    }
 }
 
 #[cfg(test)]
