@@ -206,8 +206,10 @@ fn a_worker_killed_mid_fetch_holds_its_sources_only_until_its_leases_expire_and_
     let mut victim = spawn_run(&victim_config);
     // Killed once every source is in flight and the fast one is stored.
     wait_for(Duration::from_secs(30), "the victim's fetches", || hits_by(host, "victim").len() == 4);
-    wait_for(Duration::from_secs(10), "the fast source's stories", || {
-        db.query_one("SELECT count(*) FROM stories", &[]).unwrap().get::<_, i64>(0) == 3
+    // Its result stored, its lease let go (a moment later).
+    wait_for(Duration::from_secs(10), "the fast source's stories and release", || {
+        let mut count = |sql: &str| db.query_one(sql, &[]).unwrap().get::<_, i64>(0);
+        count("SELECT count(*) FROM stories") == 3 && count("SELECT count(*) FROM sources WHERE lease_owner IS NOT NULL") == 3
     });
     let leases: HashMap<String, i64> = db
         .query("SELECT name, lease_until FROM sources WHERE lease_owner IS NOT NULL", &[])
