@@ -615,8 +615,17 @@ pub struct Published {
 /// On a PostgreSQL store the files go into the database instead (see
 /// `fleet`), and are mirrored into the output folder.
 pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, BuildError> {
+    publish_with(config, store, true)
+}
+
+/// [`publish_from_store`], rendering `sources.html` only when
+/// `sources_page` is true or the page is missing: `run` refreshes it once
+/// a minute rather than on every publish, as listing every source with
+/// its story count is the most expensive page to read for once a
+/// thousand sources are stored.
+pub fn publish_with(config: &Config, store: &Store, sources_page: bool) -> Result<Published, BuildError> {
     if let Store::Postgres(pg) = store {
-        return fleet::publish_to_db(config, store, pg);
+        return fleet::publish_to_db(config, store, pg, sources_page);
     }
     remove_stale_temp_files(&config.publish.output_dir);
     let (stored, digests) = read_channels(config, store)?;
@@ -632,7 +641,9 @@ pub fn publish_from_store(config: &Config, store: &Store) -> Result<Published, B
         }
     }
     let mut files = publish::render(config, &channels, |c| unchanged.contains(&c.path(publish::Format::Rss)));
-    files.push(sources_page(config, store, &channels)?);
+    if sources_page || !config.publish.output_dir.join(publish::pages::SOURCES_PATH).is_file() {
+        files.push(sources_page_file(config, store, &channels)?);
+    }
     let mut report = publish::write_all(config, &files)?;
     // Only once the new files are in: a publish that failed deletes nothing.
     let mut removed = remove_dropped_topics(config, store)?;
@@ -737,7 +748,7 @@ fn remove_dropped_topics(config: &Config, store: &Store) -> Result<Vec<std::path
 
 /// `sources.html`, from the store's view of every source; a source's site
 /// is the one its stories in the channels name.
-fn sources_page(config: &Config, store: &Store, channels: &[publish::Channel<'_>]) -> Result<(String, Vec<u8>), BuildError> {
+fn sources_page_file(config: &Config, store: &Store, channels: &[publish::Channel<'_>]) -> Result<(String, Vec<u8>), BuildError> {
     let summaries = store.source_summaries()?;
     let mut sites = std::collections::HashMap::new();
     for story in channels.iter().flat_map(|c| c.stories.iter()) {

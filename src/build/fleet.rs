@@ -25,7 +25,7 @@ use crate::store::pg::files::{PgFiles, etag_of};
 /// Bodies read from the database per query when mirroring.
 const READ_CHUNK: usize = 200;
 
-pub(super) fn publish_to_db(config: &Config, store: &Store, pg: &PgStore) -> Result<Published, BuildError> {
+pub(super) fn publish_to_db(config: &Config, store: &Store, pg: &PgStore, sources_page: bool) -> Result<Published, BuildError> {
     let mut db = pg.files()?;
     if !db.try_lock()? {
         return Ok(Published { stories: 0, channels: Vec::new(), report: PublishReport::default(), removed: Vec::new(), busy: true });
@@ -44,7 +44,9 @@ pub(super) fn publish_to_db(config: &Config, store: &Store, pg: &PgStore) -> Res
         }
     }
     let mut files = publish::render(config, &channels, |c| unchanged.contains(&c.path(Format::Rss)));
-    files.push(super::sources_page(config, store, &channels)?);
+    if sources_page || !index.contains_key(publish::pages::SOURCES_PATH) {
+        files.push(super::sources_page_file(config, store, &channels)?);
+    }
 
     let (dropped, mut removes) = dropped_topics(config, store, &index)?;
     removes.extend(stale_pages(config, &channels, &unchanged, &index));

@@ -34,7 +34,7 @@ pub use super::mirror::{mirror_store, mirror_store_every};
 use super::repeat::{RepeatedFailure, Say};
 use super::schedule::{LastFetch, SchedulePolicy, jitter_seed, next_due};
 pub use super::signals::shutdown_on_signals;
-use crate::build::{BuildError, BuildReport, StoreSink, files_source_name, ingest_files, publish_from_store, retention, source_inputs};
+use crate::build::{BuildError, BuildReport, StoreSink, files_source_name, ingest_files, publish_with, retention, source_inputs};
 use crate::config::Config;
 use crate::ingest::fetch::Fetcher;
 use crate::ingest::sources::{SourceInput, SourceReport, SourceResult, SourceStatus, source_turn};
@@ -51,6 +51,12 @@ pub const SETTLE: Duration = Duration::from_millis(200);
 
 /// Least time between the starts of two publishes.
 pub const PUBLISH_GAP: Duration = Duration::from_secs(1);
+
+/// How often a publish also refreshes `sources.html` and the stories
+/// count of `/metrics`: both read every source (or story) of the store,
+/// which at tens of thousands costs more than the rest of a publish, and
+/// neither needs to be newer than a minute.
+pub const SLOW_PARTS_EVERY: Duration = Duration::from_secs(60);
 
 /// A source that keeps failing is warned about again after this long (in
 /// between, its failures are logged at info level).
@@ -149,6 +155,10 @@ pub struct Runner {
     /// Each configured source's index, by name (fleet workers map the
     /// claimed names back to their config).
     index: HashMap<String, usize>,
+    /// When a publish next refreshes the parts [`SLOW_PARTS_EVERY`] says.
+    slow_parts_due: std::time::Instant,
+    /// The last publish found another worker publishing.
+    publish_busy: bool,
 }
 
 /// What a pass over the given sources did (see [`Runner::pass`]).
@@ -234,6 +244,8 @@ impl Runner {
             publish_failures: RepeatedFailure::default(),
             fleet,
             index: HashMap::new(),
+            slow_parts_due: std::time::Instant::now(),
+            publish_busy: false,
         };
         runner.load_schedule()?;
         runner.load_source_metrics()?;
@@ -332,6 +344,13 @@ impl Runner {
             next_watch = next_watch.min(Instant::now() + self.config.run.watch_interval);
         }
         if !self.finish_in_flight().await? || self.dirty {
+            self.publish().await;
+        }
+        // A fleet worker's last changes wait for another worker's publish
+        // to end (`--once` and shutdown alike), up to `lock_timeout`.
+        let deadline = Instant::now() + self.config.store.lock_timeout;
+        while self.publish_busy && Instant::now() < deadline {
+            tokio::time::sleep(SETTLE).await;
             self.publish().await;
         }
         if let Some(fleet) = self.fleet.as_mut() {
@@ -797,7 +816,9 @@ impl Runner {
         let mut report = std::mem::take(&mut self.pending);
         let abandoned = std::mem::take(&mut self.abandoned);
         self.dirty = false;
-        let (ok, summary, written) = match publish_from_store(&self.config, &self.store) {
+        let slow_parts = std::time::Instant::now() >= self.slow_parts_due;
+        self.publish_busy = false;
+        let (ok, summary, written) = match publish_with(&self.config, &self.store, slow_parts) {
             // Another worker of the fleet is publishing and may have read
             // the channels before this one's changes: kept, tried again
             // after PUBLISH_GAP (the loop sees `dirty`).
@@ -806,6 +827,7 @@ impl Runner {
                 self.pending = report;
                 self.abandoned = abandoned;
                 self.dirty = true;
+                self.publish_busy = true;
                 return true;
             }
             Ok(published) => {
@@ -841,8 +863,11 @@ impl Runner {
             self.metrics.record_publish(Utc::now());
             self.notify_hub(&written).await;
         }
-        if let Ok(n) = self.store.story_count() {
-            self.metrics.set_stories_stored(n);
+        if slow_parts && !failing {
+            self.slow_parts_due = std::time::Instant::now() + SLOW_PARTS_EVERY;
+            if let Ok(n) = self.store.story_count() {
+                self.metrics.set_stories_stored(n);
+            }
         }
         if !failing {
             tracing::info!(written = written.len(), "{summary}");

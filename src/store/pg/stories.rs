@@ -493,10 +493,22 @@ fn apply_batch(
             written.insert(e.hash);
         }
     }
-    for hash in batch.seen.iter().filter(|h| !written.contains(h)) {
-        let h = *hash as i64;
-        if tx.execute("UPDATE stories SET last_seen = $3 WHERE source = $1 AND hash = $2", &[&batch.source_pk, &h, &now])? == 0 {
-            tx.execute("UPDATE tombstones SET removed = $3 WHERE source = $1 AND hash = $2", &[&batch.source_pk, &h, &now])?;
+    // One statement for all the entries seen, not one each: a fleet
+    // refetching unchanged feeds spends most of its database time here.
+    // A hash no story has is a tombstone's, kept as long as it is seen.
+    let seen: Vec<i64> = batch.seen.iter().filter(|h| !written.contains(*h)).map(|h| *h as i64).collect();
+    if !seen.is_empty() {
+        let stories: HashSet<i64> = tx
+            .query(
+                "UPDATE stories SET last_seen = $3 WHERE source = $1 AND hash = ANY($2) RETURNING hash",
+                &[&batch.source_pk, &seen, &now],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let unstored: Vec<i64> = seen.into_iter().filter(|h| !stories.contains(h)).collect();
+        if !unstored.is_empty() && floors.tombstones {
+            tx.execute("UPDATE tombstones SET removed = $3 WHERE source = $1 AND hash = ANY($2)", &[&batch.source_pk, &unstored, &now])?;
         }
     }
     out.decisions.splice(0..0, batch.dropped);
