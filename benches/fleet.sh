@@ -104,7 +104,8 @@ echo "# fleet: $SOURCES sources on $HOSTS loopback hosts, ${DELAY_MS} ms per ans
 # 1. The cold round.
 start_workers 4
 t0=$(date +%s.%N)
-until [ "$(psql fleet "SELECT count(*) FROM sources WHERE last_fetch IS NOT NULL")" = "$SOURCES" ]; do sleep 0.5; done
+done_sources() { psql fleet "SELECT count(*) FROM sources WHERE last_fetch IS NOT NULL" 2>/dev/null || echo 0; }
+until [ "$(done_sources)" = "$SOURCES" ]; do sleep 0.5; done
 t1=$(date +%s.%N)
 stop_workers
 stories=$(psql fleet "SELECT count(*) FROM stories")

@@ -22,6 +22,9 @@ use crate::store::stories::{
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 
+/// A story's `last_seen` is kept to this many seconds (an hour).
+const LAST_SEEN_GRAIN: i64 = 3600;
+
 /// Prepared statements by SQL text, per connection: a statement prepared
 /// once is one round trip per use instead of two (prepare, execute).
 /// PostgreSQL keeps them across transactions, rolled back or not.
@@ -493,15 +496,20 @@ fn apply_batch(
             written.insert(e.hash);
         }
     }
-    // One statement for all the entries seen, not one each: a fleet
-    // refetching unchanged feeds spends most of its database time here.
-    // A hash no story has is a tombstone's, kept as long as it is seen.
+    // One statement for all the entries seen, not one each, and a story's
+    // row rewritten only when its `last_seen` is over an hour old (nothing
+    // reads it finer; PostgreSQL writes a whole new row version for any
+    // update): a fleet refetching unchanged feeds spent most of its
+    // database time here. A hash no story has is a tombstone's, kept for
+    // as long as feeds list it.
     let seen: Vec<i64> = batch.seen.iter().filter(|h| !written.contains(*h)).map(|h| *h as i64).collect();
     if !seen.is_empty() {
         let stories: HashSet<i64> = tx
             .query(
-                "UPDATE stories SET last_seen = $3 WHERE source = $1 AND hash = ANY($2) RETURNING hash",
-                &[&batch.source_pk, &seen, &now],
+                "WITH listed AS (SELECT pk, hash, last_seen FROM stories WHERE source = $1 AND hash = ANY($2)), \
+                 touched AS (UPDATE stories s SET last_seen = $3 FROM listed WHERE s.pk = listed.pk AND listed.last_seen < $4) \
+                 SELECT hash FROM listed",
+                &[&batch.source_pk, &seen, &now, &(now - LAST_SEEN_GRAIN)],
             )?
             .iter()
             .map(|r| r.get(0))
