@@ -3,7 +3,9 @@
 //! three workers fetch every source once per due time, never more than
 //! `[fetch] per_host` at once to one host across the fleet, nor two starts
 //! closer than `per_host_gap`; a worker killed with SIGKILL holds its
-//! sources only until its leases expire, and nothing it committed is lost.
+//! sources only until its leases expire, and nothing it committed is lost;
+//! a `build` gets the store between the workers' writes (they take its
+//! lock shared) and holds them off while it has it.
 #![cfg(feature = "postgres-tests")]
 
 mod common;
@@ -247,4 +249,43 @@ fn a_worker_killed_mid_fetch_holds_its_sources_only_until_its_leases_expire_and_
     let fast: i64 =
         db.query_one("SELECT count(*) FROM stories s JOIN sources src ON s.source = src.pk WHERE src.name = 'fast'", &[]).unwrap().get(0);
     assert_eq!(fast, 3, "what the killed worker committed is kept");
+}
+
+#[test]
+fn a_build_gets_the_store_between_workers_writes_and_holds_them_off_while_it_has_it() {
+    use wirefeed::store::{Location, Store};
+    let url = common::pg::Server::get().fresh_database();
+    let site = Site::new(&[]);
+    site.write_config(&format!("[store]\nurl = {url:?}\n"));
+    let config = site.config();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Two workers writing as fast as they can (each write takes the lock
+    // shared for its length).
+    let workers: Vec<_> = (0..2)
+        .map(|w| {
+            let (config, stop, writes) = (config.clone(), stop.clone(), writes.clone());
+            std::thread::spawn(move || {
+                let store = Store::open_worker(&config).unwrap();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    store.set_meta(&format!("worker{w}"), &unix_now().to_string()).unwrap();
+                    writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    wait_for(Duration::from_secs(10), "the workers' first writes", || writes.load(std::sync::atomic::Ordering::SeqCst) > 20);
+    let build =
+        Store::open_location(&Location::Postgres(url.clone()), Duration::from_secs(5)).expect("not starved by the workers' shared locks");
+    let during = writes.load(std::sync::atomic::Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(500));
+    // A write or two may have been under way when the lock was granted.
+    assert!(writes.load(std::sync::atomic::Ordering::SeqCst) <= during + 2, "workers wrote while the build held the store");
+    drop(build);
+    let after = writes.load(std::sync::atomic::Ordering::SeqCst);
+    wait_for(Duration::from_secs(10), "the workers' writes to go on", || writes.load(std::sync::atomic::Ordering::SeqCst) > after + 20);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for w in workers {
+        w.join().unwrap();
+    }
 }

@@ -28,7 +28,7 @@ mod stories;
 use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Result, RunRecord, StoreError};
 
@@ -70,7 +70,9 @@ pub fn describe(e: &postgres::Error) -> String {
 /// lost (the next call connects again, where the handle may), the server
 /// is shutting down or out of resources (a full disk: SQLSTATE class 53),
 /// or the transaction lost a deadlock or serialization race (40001,
-/// 40P01); or a prepared statement is unknown (26000: the call that
+/// 40P01), or a race for a unique key (23505: two fleet workers storing
+/// the same new story from two sources; tried again, the second finds it
+/// stored and records a duplicate); or a prepared statement is unknown (26000: the call that
 /// connected again still held statements of the old connection; the next
 /// one prepares them anew). Codes per PostgreSQL's Appendix A, "Error
 /// Codes".
@@ -78,7 +80,7 @@ pub fn is_transient(e: &postgres::Error) -> bool {
     match e.code() {
         Some(code) => {
             let code = code.code();
-            ["08", "53", "57P", "40001", "40P01", "25006", "26000"].iter().any(|p| code.starts_with(p))
+            ["08", "53", "57P", "40001", "40P01", "25006", "26000", "23505"].iter().any(|p| code.starts_with(p))
         }
         None => e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
     }
@@ -174,8 +176,9 @@ impl Drop for Conn {
 pub(crate) struct Shared {
     conn: Mutex<Conn>,
     /// A fleet worker's store ([`PgStore::open_shared`]): each call takes
-    /// the writer's lock for its length only, so that the workers' writes
-    /// (and a `build`'s, which holds the lock throughout) take turns.
+    /// the writer's lock in shared mode for its length, so that workers
+    /// write at once but never while a `build` (or `store copy`) holds it
+    /// exclusively.
     lock_each: bool,
 }
 
@@ -198,11 +201,12 @@ impl Shared {
         }
         // Session-level rather than inside the call's transaction: the
         // call may run several transactions (or none), and a lock that
-        // outlived an error would stop the whole fleet, so it is let go
-        // whatever `f` returned; a dead connection lets go of it anyway.
-        conn.run(|c| c.execute("SELECT pg_advisory_lock($1)", &[&WRITER_LOCK]))?;
+        // outlived an error would hold off a `build` for good, so it is
+        // let go whatever `f` returned; a dead connection lets go of it
+        // anyway.
+        conn.run(|c| c.execute("SELECT pg_advisory_lock_shared($1)", &[&WRITER_LOCK]))?;
         let result = conn.run(f);
-        let unlocked = conn.run(|c| c.execute("SELECT pg_advisory_unlock($1)", &[&WRITER_LOCK]));
+        let unlocked = conn.run(|c| c.execute("SELECT pg_advisory_unlock_shared($1)", &[&WRITER_LOCK]));
         let value = result?;
         unlocked?;
         Ok(value)
@@ -242,10 +246,13 @@ impl PgStore {
 
     /// The store for one worker of a fleet (`wirefeed run` on PostgreSQL):
     /// connects, creates or migrates the schema, and holds no lock
-    /// between calls: each call takes the writer's lock for its length
-    /// (waiting for a `build` that holds it), so any number of workers
-    /// write in turn while they fetch at once. What keeps two workers
-    /// from fetching the same source is the leases (`pg::leases`).
+    /// between calls: each call takes the writer's lock in shared mode
+    /// for its length (waiting for a `build` that holds it exclusively).
+    /// Workers write at once, each in its own transactions, on rows of
+    /// the sources it holds by lease (`pg::leases`); where two meet (the
+    /// same story from two sources, retention), PostgreSQL's row locks
+    /// order them, and a transaction that loses a race (a unique key
+    /// taken meanwhile, a deadlock) fails as transient and is tried again.
     pub fn open_shared(url: &str) -> Result<PgStore> {
         let mut conn = Conn::connect(url)?;
         conn.migrate(schema::LATEST)?;
@@ -258,16 +265,23 @@ impl PgStore {
     /// [`PgStore::open`], migrating only up to `version`.
     pub fn open_version(url: &str, lock_wait: Duration, version: u32) -> Result<PgStore> {
         let mut conn = Conn::connect(url)?;
-        let start = Instant::now();
-        loop {
-            let got: bool = conn.run(|c| c.query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK]).map(|r| r.get(0)))?;
-            if got {
-                break;
-            }
-            if start.elapsed() >= lock_wait {
-                return Err(StoreError::PostgresLocked { url: conn.url.clone(), waited: lock_wait });
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        // Waiting in the server's queue, not retrying: fleet workers take
+        // the lock shared many times a second, so a retried try would
+        // rarely find it free; a waiting exclusive request holds back new
+        // shared ones, and `lock_timeout` bounds the wait.
+        let wait_ms = lock_wait.as_millis().max(1) as i64;
+        let got = conn.run(move |c| {
+            c.batch_execute(&format!("SET lock_timeout = {wait_ms}"))?;
+            let got = match c.execute("SELECT pg_advisory_lock($1)", &[&WRITER_LOCK]) {
+                Ok(_) => true,
+                Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => false,
+                Err(e) => return Err(e),
+            };
+            c.batch_execute("RESET lock_timeout")?;
+            Ok(got)
+        })?;
+        if !got {
+            return Err(StoreError::PostgresLocked { url: conn.url.clone(), waited: lock_wait });
         }
         conn.migrate(version)?;
         let (url, shown) = (url.to_owned(), conn.shown.clone());
