@@ -22,14 +22,15 @@
 #    --parallel` (benches/warm.sh with WIREFEED_STORE_URL), when nginx is
 #    there.
 #
-# Needs: postgresql, curl (and nginx for step 4). Network traffic stays on
+# PG_OPTS adds server settings (e.g. "-c synchronous_commit=off");
+# SKIP_WARM=1 skips step 4. Needs: postgresql, curl (and nginx for step 4). Network traffic stays on
 # 127.0.0.1. Takes about 4 minutes with the default window.
 set -euo pipefail
 WINDOW=${1:-30}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 FARM_PORT=${FARM_PORT:-19100}
-HOSTS=100 PER_HOST=100 DELAY_MS=100
+HOSTS=${HOSTS:-100} PER_HOST=100 DELAY_MS=100
 W=$(mktemp -d /tmp/wirefeed-fleetbench.XXXXXX)
 chmod 755 "$W"
 
@@ -52,7 +53,7 @@ mkdir -p "$W/pg"
 PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_pg "$PGBIN/initdb" -D "$W/pg/data" -U wirefeed --auth=trust -E UTF8 --no-locale >/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$W/pg/data" -l "$W/pg/log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $W/pg -c max_connections=200" start >/dev/null
+  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $W/pg -c max_connections=200 ${PG_OPTS:-}" start >/dev/null
 PG=postgres://wirefeed@127.0.0.1:$PG_PORT
 psql() { "$PGBIN/psql" -qAt "$PG/$1" -c "$2"; }
 psql postgres "CREATE DATABASE fleet" && psql postgres "CREATE DATABASE warm"
@@ -130,7 +131,9 @@ for n in 1 2 4; do
 done
 
 # 3. The all-304 rebuild on PostgreSQL, against curl --parallel.
-if command -v nginx >/dev/null; then
+if [ -n "${SKIP_WARM:-}" ]; then
+  echo "all-304 rebuild on PostgreSQL: skipped (SKIP_WARM)"
+elif command -v nginx >/dev/null; then
   echo
   echo "# all-304 rebuild of 1,000 sources, store on PostgreSQL (benches/warm.sh 5)"
   WIREFEED_STORE_URL="$PG/warm" "$ROOT/benches/warm.sh" 5

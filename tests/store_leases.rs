@@ -181,3 +181,24 @@ fn the_fleet_status_counts_live_workers_held_leases_and_overdue_sources() {
     // are claimed first, so they wait).
     assert_eq!(status.sources_overdue, 2, "{status:?}");
 }
+
+#[test]
+fn a_claim_passes_over_a_held_hosts_many_sources_to_reach_a_free_host() {
+    // 100 sources of one host come first in due order, then 5 of another.
+    let Location::Postgres(url) = Backend::Postgres.fresh().location else { unreachable!() };
+    let store = Store::open_location(&Location::Postgres(url.clone()), StdDuration::from_secs(5)).unwrap();
+    for i in 0..100 {
+        store.source_pk(&format!("big{i:03}"), SourceKind::Feed, &format!("https://big.test/feed{i}")).unwrap();
+    }
+    for i in 0..5 {
+        store.source_pk(&format!("small{i}"), SourceKind::Feed, &format!("https://small.test/feed{i}")).unwrap();
+    }
+    drop(store);
+    let a = Leases::open(&url, "a").unwrap();
+    assert_eq!(a.fill_hosts().unwrap(), 105);
+    assert_eq!(a.claim_due(now(), LEASE, 1).unwrap()[0].host, "big.test:443");
+    let b = Leases::open(&url, "b").unwrap();
+    let got = b.claim_due(now(), LEASE, 5).unwrap();
+    let hosts: Vec<&str> = got.iter().map(|l| l.host.as_str()).collect();
+    assert_eq!(hosts, ["small.test:443"; 5], "the held host's 99 due sources are left out by the query, not read and passed over");
+}

@@ -64,6 +64,12 @@ impl Fleet {
         (self.lease / 4).clamp(Duration::from_secs(1), Duration::from_secs(15))
     }
 
+    /// Gives the store's new sources their hosts (see
+    /// [`Leases::fill_hosts`]); after the config's sources have rows.
+    pub fn fill_hosts(&self) -> Result<(), StoreError> {
+        self.leases.fill_hosts().map(drop)
+    }
+
     /// Claims up to `limit` due sources, unless the last claim found fewer
     /// than it asked for less than [`CLAIM_EVERY`] ago.
     pub fn claim(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Lease>, StoreError> {

@@ -427,6 +427,9 @@ impl Runner {
             for s in self.config.sources.iter().filter(|s| s.enabled && !saved.contains_key(&s.name)) {
                 self.store.source_pk(&s.name, SourceKind::Feed, &s.url)?;
             }
+            if let Some(fleet) = &self.fleet {
+                fleet.fill_hosts()?;
+            }
             self.schedule.clear();
             return Ok(());
         }

@@ -66,9 +66,12 @@ pub struct FleetStatus {
     pub sources_overdue: u64,
 }
 
-/// Due sources looked at per claim, per source wanted: rows of hosts
-/// that another worker holds are passed over, so more are read.
-const LOOK_AHEAD: i64 = 4;
+/// Due sources looked at per claim, per source wanted. Sources of hosts
+/// another worker holds are left out by the query itself (by each
+/// source's `host`, kept when claimed); a few more are read for those
+/// whose host is not known yet or just changed, and for hosts another
+/// claim is taking at this instant.
+const LOOK_AHEAD: i64 = 2;
 
 impl Leases {
     /// Connects to the store at `url` (it must be at this wirefeed's
@@ -164,6 +167,22 @@ impl Leases {
         })
     }
 
+    /// Gives every feed source without one its host's politeness key
+    /// (sources new to the store), so that claims can leave out the
+    /// sources of hosts other workers hold; returns how many it set. A
+    /// claim keeps the key current when a source's URL changes.
+    pub fn fill_hosts(&self) -> Result<u64> {
+        self.db.run(|c| {
+            let rows = c.query("SELECT pk, coalesce(moved_to, url) FROM sources WHERE host IS NULL AND kind = 'feed'", &[])?;
+            let pks: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+            let hosts: Vec<String> = rows.iter().map(|r| politeness_key_of(r.get::<_, &str>(1))).collect();
+            c.execute(
+                "UPDATE sources s SET host = t.host FROM unnest($1::BIGINT[], $2::TEXT[]) AS t(pk, host) WHERE s.pk = t.pk",
+                &[&pks, &hosts],
+            )
+        })
+    }
+
     /// Records this worker's heartbeat (joining the fleet on first call):
     /// its machine, process, start and fetches in flight.
     pub fn heartbeat(&self, now: DateTime<Utc>, started: DateTime<Utc>, in_flight: usize) -> Result<()> {
@@ -207,12 +226,13 @@ impl Leases {
 fn claim(tx: &mut impl GenericClient, owner: &str, now: i64, until: i64, limit: i64) -> Result<Vec<Lease>, postgres::Error> {
     let rows = tx.query(
         &format!(
-            "SELECT pk, coalesce(scope, name), {SOURCE_COLUMNS} FROM sources \
+            "SELECT pk, coalesce(scope, name), {SOURCE_COLUMNS} FROM sources s \
              WHERE kind = 'feed' AND disabled IS NULL AND (next_fetch IS NULL OR next_fetch <= $1) \
                AND (lease_until IS NULL OR lease_until <= $1) \
+               AND NOT EXISTS (SELECT 1 FROM host_leases h WHERE h.host = s.host AND h.until > $1 AND h.owner <> $3) \
              ORDER BY next_fetch NULLS FIRST, pk LIMIT $2 FOR UPDATE SKIP LOCKED"
         ),
-        &[&now, &(limit * LOOK_AHEAD)],
+        &[&now, &(limit * LOOK_AHEAD), &owner],
     )?;
     let due: Vec<(i64, String, SourceState, String)> = rows
         .iter()
@@ -283,7 +303,7 @@ fn claim(tx: &mut impl GenericClient, owner: &str, now: i64, until: i64, limit: 
     let pks: Vec<i64> = taken.iter().map(|l| l.pk).collect();
     let host_of: Vec<&str> = taken.iter().map(|l| l.host.as_str()).collect();
     tx.execute(
-        "UPDATE sources s SET lease_owner = $3, lease_until = $4, lease_host = t.host, scope = coalesce(s.scope, s.name) \
+        "UPDATE sources s SET lease_owner = $3, lease_until = $4, lease_host = t.host, host = t.host, scope = coalesce(s.scope, s.name) \
          FROM unnest($1::BIGINT[], $2::TEXT[]) AS t(pk, host) WHERE s.pk = t.pk",
         &[&pks, &host_of, &owner, &until],
     )?;

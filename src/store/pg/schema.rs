@@ -168,7 +168,8 @@ CREATE INDEX sources_due ON sources(next_fetch) WHERE disabled IS NULL;
 /// worker fetches from a host (all of a host's due sources are claimed by
 /// one worker, so `[fetch] per_host` and `per_host_gap` hold across the
 /// fleet), until when, and when it last started a request there (the next
-/// holder waits out the gap from it). `workers`: each live worker's
+/// holder waits out the gap from it); `sources.host`, each source's host
+/// as last claimed, lets a claim leave out held hosts. `workers`: each live worker's
 /// heartbeat, for `/healthz` and `/metrics`. Neither is copied by `store
 /// copy`.
 const V3: &str = "
@@ -187,6 +188,7 @@ CREATE TABLE workers (
     in_flight BIGINT NOT NULL DEFAULT 0
 );
 ALTER TABLE sources ADD COLUMN lease_host TEXT;
+ALTER TABLE sources ADD COLUMN host TEXT;
 CREATE INDEX sources_leased ON sources(lease_owner, lease_host) WHERE lease_owner IS NOT NULL;
 ";
 
