@@ -323,7 +323,26 @@ mod tests {
         assert!(text.contains("wirefeed_stories_stored 0\n"), "{text}");
         assert!(text.contains("wirefeed_runs_total{result=\"ok\"} 0\n"), "{text}");
         assert!(!text.contains("timestamp_seconds"), "{text}");
-        assert_eq!(m.health(), Health { status: "no run yet", last_run: None, summary: None, last_publish: None, failing_sources: vec![] });
+        assert_eq!(
+            m.health(),
+            Health { status: "no run yet", last_run: None, summary: None, last_publish: None, failing_sources: vec![], fleet: None }
+        );
+        assert!(!text.contains("wirefeed_fleet"), "no fleet on a SQLite store: {text}");
+    }
+
+    #[test]
+    fn a_fleet_is_reported_and_overdue_sources_degrade_the_health() {
+        let m = Metrics::new();
+        m.record_run(DateTime::from_timestamp(1_732_615_200, 0).unwrap(), true, "ok".into());
+        m.set_fleet(FleetStatus { workers_alive: 3, leases_held: 40, sources_overdue: 0 });
+        let text = m.render_prometheus();
+        for line in ["wirefeed_fleet_workers_alive 3\n", "wirefeed_fleet_leases_held 40\n", "wirefeed_fleet_sources_overdue 0\n"] {
+            assert!(text.contains(line), "{line:?} in {text}");
+        }
+        assert_eq!(m.health().status, "ok");
+        assert_eq!(serde_json::to_value(m.health()).unwrap()["fleet"]["workers_alive"], 3);
+        m.set_fleet(FleetStatus { workers_alive: 1, leases_held: 16, sources_overdue: 250 });
+        assert_eq!(m.health().status, "degraded", "sources nobody claims: the fleet is short of workers");
     }
 
     #[test]
