@@ -266,7 +266,7 @@ fn a_build_gets_the_store_between_workers_writes_and_holds_them_off_while_it_has
         .map(|w| {
             let (config, stop, writes) = (config.clone(), stop.clone(), writes.clone());
             std::thread::spawn(move || {
-                let store = Store::open_worker(&config).unwrap();
+                let store = Store::open_worker(&config, Some(&format!("worker{w}"))).unwrap();
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                     store.set_meta(&format!("worker{w}"), &unix_now().to_string()).unwrap();
                     writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

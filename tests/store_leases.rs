@@ -202,3 +202,23 @@ fn a_claim_passes_over_a_held_hosts_many_sources_to_reach_a_free_host() {
     let hosts: Vec<&str> = got.iter().map(|l| l.host.as_str()).collect();
     assert_eq!(hosts, ["small.test:443"; 5], "the held host's 99 due sources are left out by the query, not read and passed over");
 }
+
+#[test]
+fn storing_a_sources_state_lets_go_of_this_workers_lease_and_no_other() {
+    let url = store_with_sources(2, 2);
+    let a = Leases::open(&url, "a").unwrap();
+    let b = Leases::open(&url, "b").unwrap();
+    let mine = a.claim_due(now(), LEASE, 1).unwrap().remove(0);
+    let theirs = b.claim_due(now(), LEASE, 1).unwrap().remove(0);
+    let mut store = wirefeed::store::pg::PgStore::open_shared(&url, Some("a")).unwrap();
+    let next = wirefeed::store::SourceState { next_fetch: Some(now() + Duration::hours(1)), ..mine.state.clone() };
+    store.save_states(&[(mine.pk, &next), (theirs.pk, &theirs.state)]).unwrap();
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let owner = |db: &mut postgres::Client, pk: i64| -> Option<String> {
+        db.query_one("SELECT lease_owner FROM sources WHERE pk = $1", &[&pk]).unwrap().get(0)
+    };
+    assert_eq!(owner(&mut db, mine.pk), None, "a's lease went with the state a stored");
+    assert_eq!(owner(&mut db, theirs.pk).as_deref(), Some("b"), "b's lease stays whoever writes the state");
+    // Stored, let go, due in an hour: not claimed again now.
+    assert!(a.claim_due(now(), LEASE, 10).unwrap().iter().all(|l| l.pk != mine.pk));
+}

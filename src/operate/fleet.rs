@@ -26,6 +26,13 @@ const ALIVE_PERIODS: u32 = 3;
 /// (`/healthz`, `/metrics`).
 pub const OVERDUE_AFTER: Duration = Duration::from_secs(60);
 
+/// A worker id unique to this process: machine, PID and start time in
+/// microseconds (hex), e.g. `news-1:4242:61a2c3d4e5f60`.
+pub fn worker_id() -> String {
+    let machine = crate::store::pg::leases::machine_name();
+    format!("{machine}:{}:{:x}", std::process::id(), Utc::now().timestamp_micros())
+}
+
 /// This worker's leases and heartbeat.
 pub struct Fleet {
     leases: Leases,
@@ -39,13 +46,11 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Joins the fleet on the store at `url` with leases of `lease`: a
-    /// worker id unique to this process (machine, pid, start time), and a
-    /// first heartbeat.
-    pub fn join(url: &str, lease: Duration) -> Result<Fleet, StoreError> {
+    /// Joins the fleet on the store at `url` (at this wirefeed's schema)
+    /// as worker `owner` ([`worker_id`]) with leases of `lease`: a first
+    /// heartbeat.
+    pub fn join(url: &str, owner: String, lease: Duration) -> Result<Fleet, StoreError> {
         let started = Utc::now();
-        let machine = crate::store::pg::leases::machine_name();
-        let owner = format!("{machine}:{}:{:x}", std::process::id(), started.timestamp_micros());
         let leases = Leases::open(url, &owner)?;
         leases.heartbeat(started, started, 0)?;
         tracing::info!(worker = %owner, lease = %humantime::format_duration(lease), "joined the fleet");
@@ -99,11 +104,15 @@ impl Fleet {
         Instant::now() < self.next_claim
     }
 
-    /// Lets go of `names` (their results are stored, or were refused and
-    /// are to be fetched again by whoever claims them next).
-    pub fn done(&mut self, names: &[String]) -> Result<(), StoreError> {
+    /// Forgets `names`, whose turns are over. `stored`: their states are
+    /// stored, which let go of their leases in the same statement (the
+    /// store was opened with this worker's id); their hosts, if idle, are
+    /// let go at the next claim. Otherwise (the store refused the results,
+    /// or the sources left the config) the leases are let go here, so
+    /// that whoever claims next fetches them.
+    pub fn done(&mut self, names: &[String], stored: bool) -> Result<(), StoreError> {
         let pks: Vec<i64> = names.iter().filter_map(|n| self.held.remove(n)).collect();
-        if !pks.is_empty() {
+        if !stored && !pks.is_empty() {
             self.leases.release_done(&pks, Utc::now())?;
         }
         Ok(())

@@ -201,10 +201,13 @@ impl Runner {
     /// process; PostgreSQL: joining the fleet of workers), drops sources
     /// no longer configured, and loads the due times.
     pub fn new(config: Config, metrics: Arc<Metrics>) -> Result<Runner, RunError> {
-        let mut store = Store::open_worker(&config)?;
-        let fleet = match Location::of(&config) {
-            Location::Postgres(url) => Some(Fleet::join(&url, config.store.lease)?),
-            Location::Sqlite(_) => None,
+        // On PostgreSQL: the store first (it creates or migrates the
+        // schema), told which worker this is, then the leases.
+        let worker = matches!(Location::of(&config), Location::Postgres(_)).then(super::fleet::worker_id);
+        let mut store = Store::open_worker(&config, worker.as_deref())?;
+        let fleet = match (Location::of(&config), worker) {
+            (Location::Postgres(url), Some(id)) => Some(Fleet::join(&url, id, config.store.lease)?),
+            _ => None,
         };
         let rules = Arc::new(TopicRules::from_config(&config));
         crate::build::forget_logged(&config, &store)?;
@@ -630,7 +633,7 @@ impl Runner {
             results.push(turn.result);
         }
         if results.is_empty() {
-            return self.let_go(&finished);
+            return self.let_go(&finished, false);
         }
         let retention = retention(&self.config);
         let metrics = &self.metrics;
@@ -653,7 +656,7 @@ impl Runner {
                 }
                 let what = crate::model::text::count(names.len(), "source", "sources");
                 self.refused_write(&format!("{what} fetched but not stored"), &e);
-                return self.let_go(&finished);
+                return self.let_go(&finished, false);
             }
             Err(e) => return Err(e.into()),
         };
@@ -667,14 +670,16 @@ impl Runner {
         self.pending.add(&outcome);
         self.pending.sources.extend(reports);
         self.dirty = true;
-        self.let_go(&finished)
+        self.let_go(&finished, true)
     }
 
-    /// A fleet worker lets go of the leases of sources whose turn is over
-    /// (stored, or refused and due again).
-    fn let_go(&mut self, names: &[String]) -> Result<(), RunError> {
+    /// A fleet worker lets go of the leases of sources whose turn is over:
+    /// `stored`, storing their states let go of them already; else (the
+    /// store refused them, or they left the config) here, so another
+    /// worker may take them at once.
+    fn let_go(&mut self, names: &[String], stored: bool) -> Result<(), RunError> {
         let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
-        match fleet.done(names) {
+        match fleet.done(names, stored) {
             Ok(()) => Ok(()),
             // The leases expire by themselves: a worker that cannot reach
             // the store fetches nothing meanwhile (its claims fail too).

@@ -118,9 +118,12 @@ impl Store {
     /// PostgreSQL without holding the writer's lock between calls (see
     /// [`PgStore::open_shared`]), so that any number of workers share it;
     /// on SQLite as [`Store::open`] (one process at a time).
-    pub fn open_worker(config: &Config) -> Result<Store> {
+    ///
+    /// `lease_owner`: the worker's id in the fleet's leases; storing a
+    /// source's state then lets go of this worker's lease on it.
+    pub fn open_worker(config: &Config, lease_owner: Option<&str>) -> Result<Store> {
         match Location::of(config) {
-            Location::Postgres(url) => PgStore::open_shared(&url).map(|s| Store::Postgres(Box::new(s))),
+            Location::Postgres(url) => PgStore::open_shared(&url, lease_owner).map(|s| Store::Postgres(Box::new(s))),
             location => Store::open_location(&location, config.store.lock_timeout),
         }
     }

@@ -224,6 +224,9 @@ impl Leases {
 
 /// The claim of [`Leases::claim_due`], in the caller's transaction.
 fn claim(tx: &mut impl GenericClient, owner: &str, now: i64, until: i64, limit: i64) -> Result<Vec<Lease>, postgres::Error> {
+    // Hosts whose sources were all stored (which let go of their leases)
+    // since the last claim are let go first.
+    release_idle_hosts(tx, owner, now)?;
     let rows = tx.query(
         &format!(
             "SELECT pk, coalesce(scope, name), {SOURCE_COLUMNS} FROM sources s \

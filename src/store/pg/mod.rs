@@ -224,6 +224,9 @@ pub struct PgStore {
     pub(crate) statements: stories::Statements,
     /// The connection generation `statements` were prepared on.
     pub(crate) statements_of: u64,
+    /// A fleet worker's id: storing a source's state lets go of this
+    /// worker's lease on it in the same statement (`pg::leases`).
+    pub(crate) lease_owner: Option<String>,
 }
 
 impl PgStore {
@@ -253,13 +256,25 @@ impl PgStore {
     /// same story from two sources, retention), PostgreSQL's row locks
     /// order them, and a transaction that loses a race (a unique key
     /// taken meanwhile, a deadlock) fails as transient and is tried again.
-    pub fn open_shared(url: &str) -> Result<PgStore> {
+    ///
+    /// `owner`, the worker's lease id: storing a source's state then also
+    /// lets go of its lease (one statement, one row version, where a
+    /// separate release would write the row twice).
+    pub fn open_shared(url: &str, owner: Option<&str>) -> Result<PgStore> {
         let mut conn = Conn::connect(url)?;
         conn.migrate(schema::LATEST)?;
         let (url, shown) = (url.to_owned(), conn.shown.clone());
         conn.reconnect = true;
         let db = Shared { conn: Mutex::new(conn), lock_each: true };
-        Ok(PgStore { db, url, shown, prune_mark: None, statements: Default::default(), statements_of: 0 })
+        Ok(PgStore {
+            db,
+            url,
+            shown,
+            prune_mark: None,
+            statements: Default::default(),
+            statements_of: 0,
+            lease_owner: owner.map(str::to_owned),
+        })
     }
 
     /// [`PgStore::open`], migrating only up to `version`.
@@ -286,7 +301,7 @@ impl PgStore {
         conn.migrate(version)?;
         let (url, shown) = (url.to_owned(), conn.shown.clone());
         let db = Shared { conn: Mutex::new(conn), lock_each: false };
-        Ok(PgStore { db, url, shown, prune_mark: None, statements: Default::default(), statements_of: 0 })
+        Ok(PgStore { db, url, shown, prune_mark: None, statements: Default::default(), statements_of: 0, lease_owner: None })
     }
 
     /// The URL without its password (in place of the SQLite file's path).

@@ -482,9 +482,11 @@ fn apply_batch(
     retention: &Retention,
     now: i64,
     mark: &mut Option<(i64, i64)>,
+    owner: &Option<String>,
 ) -> PgResult<BatchOutcome> {
     let mut out = BatchOutcome::default();
-    save_state(tx.tx, batch.source_pk, batch.state)?;
+    let state = StateRow::of(batch.state);
+    tx.execute(SAVE_STATE, &state.params(&batch.source_pk, owner))?;
     let cutoff = now - i64::from(retention.keep_days) * 86_400;
     let (tombstones, decisions, takedowns) = (exists(tx, "tombstones")?, exists(tx, "decisions")?, exists(tx, "takedowns")?);
     let mut floors = Floors { retention, tombstones, decisions, takedowns, cutoff, known: HashMap::new(), source_floors: HashMap::new() };
@@ -573,35 +575,68 @@ fn prune(tx: &mut Tx<'_, '_>, retention: &Retention, now: i64, mark: &mut Option
 }
 
 /// Writes a source's state (inside the caller's transaction).
-pub(super) fn save_state(tx: &mut impl GenericClient, pk: i64, s: &SourceState) -> PgResult<()> {
-    let ts = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp());
-    tx.execute(
-        "UPDATE sources SET url = $2, etag = $3, last_modified = $4, retry_until = $5, moved_to = $6, discovered = $7, disabled = $8, \
-         last_fetch = $9, last_success = $10, last_status = $11, last_error = $12, consecutive_errors = $13, next_fetch = $14, \
-         hint_ttl = $15, hint_period = $16, skip_hours = $17, skip_days = $18, last_notes = $19 WHERE pk = $1",
-        &[
-            &pk,
+/// A source's saved state as stored: `$1` the row, `$20` the fleet
+/// worker whose lease on the source this write lets go (NULL: none; a
+/// lease that is another worker's is left alone). In one statement, as
+/// a fleet stores a state per fetch and every update is a new row version.
+const SAVE_STATE: &str = "UPDATE sources SET url = $2, etag = $3, last_modified = $4, retry_until = $5, moved_to = $6, discovered = $7, \
+     disabled = $8, last_fetch = $9, last_success = $10, last_status = $11, last_error = $12, consecutive_errors = $13, next_fetch = $14, \
+     hint_ttl = $15, hint_period = $16, skip_hours = $17, skip_days = $18, last_notes = $19, \
+     lease_owner = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_owner END, \
+     lease_until = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_until END, \
+     lease_host = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_host END \
+     WHERE pk = $1";
+
+/// [`SAVE_STATE`]'s values for a state.
+struct StateRow<'a> {
+    s: &'a SourceState,
+    times: [Option<i64>; 5],
+    hints: [Option<i64>; 2],
+    counts: [i64; 3],
+}
+
+impl<'a> StateRow<'a> {
+    fn of(s: &'a SourceState) -> StateRow<'a> {
+        let ts = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp());
+        StateRow {
+            s,
+            times: [ts(s.retry_until), ts(s.last_fetch), ts(s.last_success), ts(s.next_fetch), None],
+            hints: [s.hints.ttl.map(|d| d.as_secs() as i64), s.hints.update_period.map(|d| d.as_secs() as i64)],
+            counts: [i64::from(s.consecutive_errors), i64::from(s.hints.skip_hours), i64::from(s.hints.skip_days)],
+        }
+    }
+
+    fn params<'p>(&'p self, pk: &'p i64, owner: &'p Option<String>) -> [&'p (dyn ToSql + Sync); 20] {
+        let s = self.s;
+        [
+            pk,
             &s.url,
             &s.validators.etag,
             &s.validators.last_modified,
-            &ts(s.retry_until),
+            &self.times[0],
             &s.moved_to,
             &s.discovered,
             &s.disabled,
-            &ts(s.last_fetch),
-            &ts(s.last_success),
+            &self.times[1],
+            &self.times[2],
             &s.last_status,
             &s.last_error,
-            &i64::from(s.consecutive_errors),
-            &ts(s.next_fetch),
-            &s.hints.ttl.map(|d| d.as_secs() as i64),
-            &s.hints.update_period.map(|d| d.as_secs() as i64),
-            &i64::from(s.hints.skip_hours),
-            &i64::from(s.hints.skip_days),
+            &self.counts[0],
+            &self.times[3],
+            &self.hints[0],
+            &self.hints[1],
+            &self.counts[1],
+            &self.counts[2],
             &s.last_notes,
-        ],
-    )?;
-    Ok(())
+            owner,
+        ]
+    }
+}
+
+/// Saves a source's state (see [`SAVE_STATE`]).
+pub(super) fn save_state(tx: &mut impl GenericClient, pk: i64, s: &SourceState, owner: &Option<String>) -> PgResult<()> {
+    let row = StateRow::of(s);
+    tx.execute(SAVE_STATE, &row.params(&pk, owner)).map(drop)
 }
 
 impl PgStore {
@@ -615,6 +650,7 @@ impl PgStore {
         self.statements();
         let mark = &mut self.prune_mark;
         let statements = &mut self.statements;
+        let owner = &self.lease_owner;
         let mut working = *mark;
         let outcomes = self.db.run(|c| {
             let mut tx = c.transaction()?;
@@ -622,7 +658,7 @@ impl PgStore {
             {
                 let mut tx = Tx { tx: &mut tx, statements };
                 for batch in batches {
-                    outcomes.push(apply_batch(&mut tx, batch, retention, now.timestamp(), &mut working)?);
+                    outcomes.push(apply_batch(&mut tx, batch, retention, now.timestamp(), &mut working, owner)?);
                 }
             }
             tx.commit()?;
@@ -634,11 +670,12 @@ impl PgStore {
     }
 
     pub fn save_states(&mut self, states: &[(i64, &SourceState)]) -> Result<Vec<usize>> {
+        let owner = &self.lease_owner;
         self.db.run(|c| {
             let mut tx = c.transaction()?;
             let mut totals = Vec::with_capacity(states.len());
             for (pk, state) in states {
-                save_state(&mut tx, *pk, state)?;
+                save_state(&mut tx, *pk, state, owner)?;
                 totals.push(tx.query_one("SELECT count(*) FROM stories WHERE source = $1", &[pk])?.get::<_, i64>(0) as usize);
             }
             tx.commit()?;
