@@ -176,14 +176,17 @@ pub fn build_in(
     Ok(report)
 }
 
-/// [`publish_from_store`], waiting (up to `[store] lock_timeout`) while
-/// another worker of a PostgreSQL fleet publishes: `build` publishes
-/// what it stored before it returns.
+/// [`publish_from_store`], once: when a worker of a PostgreSQL fleet is
+/// publishing, `build` does not wait for it. The build holds the store's
+/// writer lock, which that worker's publish needs to go on: waiting would
+/// stall both, and every worker with them, until `lock_timeout`. The
+/// fleet publishes the build's changes with its next publish.
 fn publish_waiting(config: &Config, store: &Store) -> Result<Published, BuildError> {
     let start = std::time::Instant::now();
     loop {
         let published = publish_from_store(config, store)?;
-        if !published.busy || start.elapsed() >= config.store.lock_timeout {
+        let fleet = matches!(store, Store::Postgres(_));
+        if !published.busy || fleet || start.elapsed() >= config.store.lock_timeout {
             return Ok(published);
         }
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -13,14 +13,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::store::StoreError;
-use crate::store::pg::leases::{FleetStatus, Lease, Leases};
+use crate::store::pg::leases::{ALIVE_WITHIN, FleetStatus, Lease, Leases};
 
 /// How often a worker with free fetch slots looks for due sources.
 pub const CLAIM_EVERY: Duration = Duration::from_secs(1);
-
-/// A worker whose heartbeat is older than this many renewal periods is
-/// counted as gone.
-const ALIVE_PERIODS: u32 = 3;
 
 /// A source due this long without a worker claiming it counts as overdue
 /// (`/healthz`, `/metrics`).
@@ -148,7 +144,7 @@ impl Fleet {
             tracing::warn!(held = self.held.len(), renewed = still, "some leases expired before they could be renewed");
         }
         self.leases.heartbeat(now, self.started, in_flight)?;
-        self.status = self.leases.status(now, self.renew_every() * ALIVE_PERIODS, OVERDUE_AFTER)?;
+        self.status = self.leases.status(now, ALIVE_WITHIN, OVERDUE_AFTER)?;
         Ok(Some(&self.status))
     }
 

@@ -38,6 +38,9 @@ pub async fn mirror_store_every(store: impl Into<Location>, metrics: Arc<Metrics
             if let Ok(n) = reader.story_count() {
                 metrics.set_stories_stored(n);
             }
+            if let Ok(Some(fleet)) = reader.fleet_status(super::fleet::OVERDUE_AFTER) {
+                metrics.set_fleet(fleet);
+            }
         }
         tokio::time::sleep(every).await;
     }

@@ -356,7 +356,7 @@ impl Runner {
             tokio::time::sleep(SETTLE).await;
             self.publish().await;
         }
-        if let Some(fleet) = self.fleet.as_mut() {
+        if let Some(mut fleet) = self.fleet.take() {
             fleet.leave();
         }
         Ok(self.outcome.clone())
@@ -611,6 +611,9 @@ impl Runner {
             turns.push(turn);
         }
         let mut results = Vec::with_capacity(turns.len());
+        // Each source's errors in a row, for its log line: written once
+        // its result is stored, when the report has its story counts.
+        let mut errors = Vec::with_capacity(turns.len());
         let finished: Vec<String> = turns.iter().map(|t| t.name.clone()).collect();
         for turn in turns {
             self.in_flight.remove(&turn.name);
@@ -628,8 +631,7 @@ impl Runner {
                 }
             }
             self.metrics.set_source(&turn.name, source_health(SourceKind::Feed, state));
-            let errors = state.consecutive_errors;
-            self.log_turn(&turn.result.report, errors);
+            errors.push(state.consecutive_errors);
             results.push(turn.result);
         }
         if results.is_empty() {
@@ -638,6 +640,7 @@ impl Runner {
         let retention = retention(&self.config);
         let metrics = &self.metrics;
         let names: Vec<String> = results.iter().map(|r| r.report.name.clone()).collect();
+        let unstored: Vec<SourceReport> = results.iter().map(|r| r.report.clone()).collect();
         let on_source = |r: &SourceReport| metrics.record_fetch(metric_label(&r.status));
         let mut sink = StoreSink::new(&mut self.store, &retention, Utc::now(), results.len(), &on_source);
         for (i, result) in results.into_iter().enumerate() {
@@ -646,6 +649,9 @@ impl Runner {
         let (reports, outcome) = match sink.finish() {
             Ok(done) => done,
             Err(e) if e.is_refused_write() => {
+                for (report, errors) in unstored.iter().zip(&errors) {
+                    self.log_turn(report, *errors);
+                }
                 // Not stored (the transaction rolled back): fetched again
                 // soon, with the validators the store still holds.
                 let retry = Utc::now() + chrono::Duration::from_std(PUBLISH_RETRY).unwrap_or_default();
@@ -661,6 +667,9 @@ impl Runner {
             Err(e) => return Err(e.into()),
         };
         self.store_accepts();
+        for (report, errors) in reports.iter().zip(errors) {
+            self.log_turn(report, errors);
+        }
         for report in &reports {
             if matches!(report.status, SourceStatus::Failed(_)) && !self.outcome.failed_sources.contains(&report.name) {
                 self.outcome.failed_sources.push(report.name.clone());
@@ -926,6 +935,16 @@ impl Runner {
     pub(super) fn set_fetch(&mut self, fetcher: Fetcher) {
         self.fetcher = Arc::new(fetcher);
         self.slots = Arc::new(Semaphore::new(self.config.fetch.concurrency));
+    }
+}
+
+impl Drop for Runner {
+    /// A worker that ends any other way than through [`Runner::run`]'s
+    /// end (a `wirefeed fetch` pass, an error) leaves the fleet too.
+    fn drop(&mut self) {
+        if let Some(mut fleet) = self.fleet.take() {
+            fleet.leave();
+        }
     }
 }
 

@@ -315,6 +315,16 @@ impl Reader {
         dispatch!(self, r => r.last_run())
     }
 
+    /// On PostgreSQL, the fleet of `run` workers: live workers, leases
+    /// held, sources due over `overdue_after` that none has claimed;
+    /// `None` on SQLite (one process, no fleet).
+    pub fn fleet_status(&self, overdue_after: Duration) -> Result<Option<super::pg::leases::FleetStatus>> {
+        match self {
+            Self::Sqlite(_) => Ok(None),
+            Self::Postgres(r) => r.fleet_status(overdue_after).map(Some),
+        }
+    }
+
     pub fn source_summaries(&self) -> Result<Vec<SourceSummary>> {
         dispatch!(self, r => r.source_summaries())
     }

@@ -66,6 +66,14 @@ pub struct FleetStatus {
     pub sources_overdue: u64,
 }
 
+/// A worker is counted alive while its last heartbeat is at most this old
+/// (workers beat every quarter lease, at most every 15 s).
+pub const ALIVE_WITHIN: Duration = Duration::from_secs(60);
+
+/// A worker's row is deleted once its heartbeat is this old (a worker
+/// killed, or a `wirefeed fetch` that joined for one pass).
+const FORGET_AFTER: i64 = 600;
+
 /// Due sources looked at per claim, per source wanted. Sources of hosts
 /// another worker holds are left out by the query itself (by each
 /// source's `host`, kept when claimed); a few more are read for those
@@ -210,15 +218,19 @@ impl Leases {
             tx.execute("UPDATE sources SET lease_owner = NULL, lease_until = NULL, lease_host = NULL WHERE lease_owner = $1", &[&owner])?;
             tx.execute("UPDATE host_leases SET until = 0, last_start = $2 WHERE owner = $1", &[&owner, &now.timestamp()])?;
             tx.execute("DELETE FROM workers WHERE id = $1", &[&owner])?;
-            // Workers gone for a day (killed, never left) are forgotten.
-            tx.execute("DELETE FROM workers WHERE heartbeat < $1", &[&(now.timestamp() - 86_400)])?;
+            // Workers silent for long (killed, never left) are forgotten.
+            tx.execute("DELETE FROM workers WHERE heartbeat < $1", &[&(now.timestamp() - FORGET_AFTER)])?;
             tx.commit()
         })
     }
 
-    /// [`fleet_status`] through this handle's connection.
+    /// [`fleet_status`] through this handle's connection; workers silent
+    /// for ten minutes are forgotten first.
     pub fn status(&self, now: DateTime<Utc>, alive_within: Duration, overdue_after: Duration) -> Result<FleetStatus> {
-        self.db.run(move |c| fleet_status(c, now, alive_within, overdue_after))
+        self.db.run(move |c| {
+            c.execute("DELETE FROM workers WHERE heartbeat < $1", &[&(now.timestamp() - FORGET_AFTER)])?;
+            fleet_status(c, now, alive_within, overdue_after)
+        })
     }
 }
 

@@ -384,6 +384,11 @@ impl PgReader {
     pub fn last_run(&self) -> Result<Option<RunRecord>> {
         self.db.run(last_run)
     }
+
+    /// The fleet of `run` workers (see [`leases::fleet_status`]).
+    pub fn fleet_status(&self, overdue_after: Duration) -> Result<leases::FleetStatus> {
+        self.db.run(move |c| leases::fleet_status(c, chrono::Utc::now(), leases::ALIVE_WITHIN, overdue_after))
+    }
 }
 
 /// The store opened for takedowns (no writer's lock).
