@@ -1033,3 +1033,22 @@ fn store_copy_sqlite_to_postgres_and_back_keeps_ids_dates_and_tombstones() {
     assert!(pg.last_summary().starts_with("0 new, 0 updated"), "{}", pg.last_summary());
     assert_eq!(pg.stored(), rows);
 }
+
+/// What a reader (`serve`, `sources`, `hide`) says of a PostgreSQL
+/// database that is not at its schema: empty (nothing created it yet),
+/// and newer than it knows, in PostgreSQL's own version numbers.
+#[cfg(feature = "postgres-tests")]
+#[test]
+fn a_reader_names_an_empty_or_newer_postgres_store_in_its_own_versions() {
+    use wirefeed::store::{Location, Reader};
+    let url = common::pg::Server::get().fresh_database();
+    let location = Location::Postgres(url.clone());
+    let empty = Reader::open_location(&location).err().expect("an empty database is no store").to_string();
+    assert!(empty.contains("is empty") && empty.contains("wirefeed run"), "{empty}");
+    drop(wirefeed::store::Store::open_location(&location, std::time::Duration::from_secs(5)).unwrap());
+    let mut db = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    db.execute("UPDATE wirefeed_schema SET version = version + 1", &[]).unwrap();
+    let newer = Reader::open_location(&location).err().expect("a newer schema is refused").to_string();
+    let want = format!("PostgreSQL schema version {}", wirefeed::store::pg::schema::LATEST + 1);
+    assert!(newer.contains(&want) && newer.contains("upgrade wirefeed"), "{newer}");
+}

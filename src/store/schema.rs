@@ -206,6 +206,21 @@ pub enum SchemaError {
     Old { found: u32 },
     #[error("not a wirefeed store (application id {0:#x})")]
     Foreign(i32),
+    /// A PostgreSQL database with no wirefeed tables yet.
+    #[error("is empty: `wirefeed run` or `wirefeed build` creates the store")]
+    Empty,
+    /// A PostgreSQL store at an older version of its own schema.
+    #[error(
+        "made by an older wirefeed (PostgreSQL schema version {found}; this one reads {}): run `wirefeed build` or `run` once to migrate it",
+        crate::store::pg::schema::LATEST
+    )]
+    OldPostgres { found: u32 },
+    /// A PostgreSQL store at a newer version of its own schema.
+    #[error(
+        "written by a newer wirefeed (PostgreSQL schema version {found}; this one knows up to {}): upgrade wirefeed",
+        crate::store::pg::schema::LATEST
+    )]
+    TooNewPostgres { found: u32 },
     /// A PostgreSQL database with tables but no `wirefeed_schema` record.
     #[error("not a wirefeed store (the database has tables, but no wirefeed_schema table)")]
     ForeignDatabase,

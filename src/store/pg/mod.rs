@@ -364,9 +364,9 @@ fn open_latest(url: &str) -> Result<Conn> {
     let mut conn = Conn::connect(url)?;
     match conn.run(|c| Ok(schema::version(c)))? {
         Ok(Some(v)) if v == schema::LATEST => Ok(conn),
-        Ok(Some(v)) if v > schema::LATEST => Err(conn.schema_error(super::schema::SchemaError::TooNew { found: v })),
-        Ok(Some(v)) => Err(conn.schema_error(super::schema::SchemaError::Old { found: v })),
-        Ok(None) => Err(conn.schema_error(super::schema::SchemaError::Old { found: 0 })),
+        Ok(Some(v)) if v > schema::LATEST => Err(conn.schema_error(super::schema::SchemaError::TooNewPostgres { found: v })),
+        Ok(Some(v)) => Err(conn.schema_error(super::schema::SchemaError::OldPostgres { found: v })),
+        Ok(None) => Err(conn.schema_error(super::schema::SchemaError::Empty)),
         Err(cause) => Err(StoreError::Postgres { url: conn.url.clone(), cause }),
     }
 }

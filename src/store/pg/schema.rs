@@ -247,7 +247,7 @@ pub fn migrate(c: &mut Client, target: u32) -> Result<(), PgSchemaError> {
     let found: i32 = tx.query_one("SELECT version FROM wirefeed_schema", &[])?.get(0);
     let found = found as u32;
     if found > LATEST {
-        return Err(PgSchemaError::Schema(SchemaError::TooNew { found }));
+        return Err(PgSchemaError::Schema(SchemaError::TooNewPostgres { found }));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().take(target as usize).skip(found as usize) {
         tx.batch_execute(sql)?;
