@@ -6,12 +6,17 @@
 //! renewed while fetches go on, with a heartbeat; a worker that stops
 //! cleanly lets go of everything at once, one that dies is waited for
 //! only until its leases expire.
+//!
+//! [`Fleet`] is the worker's handle on the store's leases; the `impl
+//! Runner` block below is the `run` loop's fleet branch (claiming and
+//! starting, letting go, renewing), kept here so `run.rs` is the loop.
 
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
 
+use super::run::{RunError, Runner, STORE_RETRY};
 use crate::store::StoreError;
 use crate::store::pg::leases::{ALIVE_WITHIN, FleetStatus, Lease, Leases};
 
@@ -158,5 +163,102 @@ impl Fleet {
             }
         }
         self.held.clear();
+    }
+}
+
+/// The fleet side of the `run` loop: claiming, letting go, renewing.
+impl Runner {
+    /// Sources a fleet worker holds at most: twice its fetch slots, so
+    /// that a slot freed finds the next source already claimed, and no
+    /// worker hoards what another could fetch sooner.
+    pub(super) fn claim_capacity(&self) -> usize {
+        self.config.fetch.concurrency * 2
+    }
+
+    /// A fleet worker's [`Runner::start_due`]: claims due sources from the
+    /// store up to [`Runner::claim_capacity`] and starts them, plus those
+    /// asked for by `wirefeed fetch`. A host taken over from another
+    /// worker is not asked again before the other's last start plus
+    /// `per_host_gap`.
+    pub(super) fn start_claimed(&mut self, now: DateTime<Utc>) -> Result<(), RunError> {
+        let forced: Vec<usize> =
+            self.forced.iter().filter(|n| !self.in_flight.contains_key(*n)).filter_map(|n| self.index.get(n).copied()).collect();
+        if !forced.is_empty() {
+            self.spawn(&forced)?;
+        }
+        let free = self.claim_capacity().saturating_sub(self.in_flight.len());
+        let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
+        let claimed = match fleet.claim(now, free) {
+            Ok(claimed) => claimed,
+            Err(e) if e.is_refused_write() => {
+                fleet.back_off(STORE_RETRY);
+                self.refused_write("due sources not claimed", &e);
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (mut indexes, mut inputs) = (Vec::new(), Vec::new());
+        for lease in claimed {
+            let index = self.index.get(&lease.name).copied().filter(|&i| self.config.sources[i].enabled);
+            let Some(index) = index.filter(|_| !self.in_flight.contains_key(&lease.name)) else {
+                // Not this worker's to fetch (its config differs): due
+                // again in an hour, for a worker whose config has it.
+                fleet.pass_over(&lease.name, now + chrono::Duration::hours(1))?;
+                continue;
+            };
+            if let Some(last) = lease.host_last_start {
+                let url = self.config.sources[index].url.parse::<url::Url>();
+                let wait = (last - Utc::now()).to_std().unwrap_or_default() + self.config.fetch.per_host_gap;
+                if let Ok(url) = url {
+                    self.fetcher.hold_off(&url, Instant::now() + wait);
+                }
+            }
+            indexes.push(index);
+            inputs.push(crate::ingest::sources::SourceInput { pk: lease.pk, state: lease.state, scope: lease.scope });
+        }
+        self.spawn_inputs(&indexes, inputs);
+        Ok(())
+    }
+
+    /// A fleet worker lets go of the leases of sources whose turn is over:
+    /// `stored`, storing their states let go of them already; else (the
+    /// store refused them, or they left the config) here, so another
+    /// worker may take them at once.
+    pub(super) fn let_go(&mut self, names: &[String], stored: bool) -> Result<(), RunError> {
+        let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
+        match fleet.done(names, stored) {
+            Ok(()) => Ok(()),
+            // The leases expire by themselves: a worker that cannot reach
+            // the store fetches nothing meanwhile (its claims fail too).
+            Err(e) if e.is_refused_write() => {
+                self.refused_write("leases not let go (they expire)", &e);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A fleet worker's renewals and heartbeat, when due; the fleet's
+    /// status into the metrics.
+    pub(super) fn fleet_tick(&mut self) -> Result<(), RunError> {
+        let in_flight = self.in_flight.len();
+        let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
+        match fleet.tick(in_flight) {
+            Ok(Some(status)) => self.metrics.set_fleet(status.clone()),
+            Ok(None) => {}
+            Err(e) if e.is_refused_write() => self.refused_write("leases not renewed", &e),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Runner {
+    /// A worker that ends any other way than through [`Runner::run`]'s
+    /// end (a `wirefeed fetch` pass, an error) leaves the fleet too.
+    fn drop(&mut self) {
+        if let Some(mut fleet) = self.fleet.take() {
+            fleet.leave();
+        }
     }
 }

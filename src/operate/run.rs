@@ -124,7 +124,7 @@ pub struct Runner {
     pub(super) schedule: HashMap<String, Option<DateTime<Utc>>>,
     /// Sources asked for by `wirefeed fetch`, fetched whether due or not.
     pub(super) forced: Vec<String>,
-    in_flight: HashMap<String, tokio::task::AbortHandle>,
+    pub(super) in_flight: HashMap<String, tokio::task::AbortHandle>,
     turns_tx: mpsc::UnboundedSender<Turn>,
     turns_rx: mpsc::UnboundedReceiver<Turn>,
     /// What happened since the last publish.
@@ -154,7 +154,7 @@ pub struct Runner {
     pub(super) fleet: Option<Fleet>,
     /// Each configured source's index, by name (fleet workers map the
     /// claimed names back to their config).
-    index: HashMap<String, usize>,
+    pub(super) index: HashMap<String, usize>,
     /// When a publish next refreshes the parts [`SLOW_PARTS_EVERY`] says.
     slow_parts_due: std::time::Instant,
     /// The last publish found another worker publishing.
@@ -514,68 +514,16 @@ impl Runner {
         }
     }
 
-    /// Sources a fleet worker holds at most: twice its fetch slots, so
-    /// that a slot freed finds the next source already claimed, and no
-    /// worker hoards what another could fetch sooner.
-    fn claim_capacity(&self) -> usize {
-        self.config.fetch.concurrency * 2
-    }
-
-    /// A fleet worker's [`Runner::start_due`]: claims due sources from the
-    /// store up to [`Runner::claim_capacity`] and starts them, plus those
-    /// asked for by `wirefeed fetch`. A host taken over from another
-    /// worker is not asked again before the other's last start plus
-    /// `per_host_gap`.
-    fn start_claimed(&mut self, now: DateTime<Utc>) -> Result<(), RunError> {
-        let forced: Vec<usize> =
-            self.forced.iter().filter(|n| !self.in_flight.contains_key(*n)).filter_map(|n| self.index.get(n).copied()).collect();
-        if !forced.is_empty() {
-            self.spawn(&forced)?;
-        }
-        let free = self.claim_capacity().saturating_sub(self.in_flight.len());
-        let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
-        let claimed = match fleet.claim(now, free) {
-            Ok(claimed) => claimed,
-            Err(e) if e.is_refused_write() => {
-                fleet.back_off(STORE_RETRY);
-                self.refused_write("due sources not claimed", &e);
-                return Ok(());
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let (mut indexes, mut inputs) = (Vec::new(), Vec::new());
-        for lease in claimed {
-            let index = self.index.get(&lease.name).copied().filter(|&i| self.config.sources[i].enabled);
-            let Some(index) = index.filter(|_| !self.in_flight.contains_key(&lease.name)) else {
-                // Not this worker's to fetch (its config differs): due
-                // again in an hour, for a worker whose config has it.
-                fleet.pass_over(&lease.name, now + chrono::Duration::hours(1))?;
-                continue;
-            };
-            if let Some(last) = lease.host_last_start {
-                let url = self.config.sources[index].url.parse::<url::Url>();
-                let wait = (last - Utc::now()).to_std().unwrap_or_default() + self.config.fetch.per_host_gap;
-                if let Ok(url) = url {
-                    self.fetcher.hold_off(&url, Instant::now() + wait);
-                }
-            }
-            indexes.push(index);
-            inputs.push(crate::ingest::sources::SourceInput { pk: lease.pk, state: lease.state, scope: lease.scope });
-        }
-        self.spawn_inputs(&indexes, inputs);
-        Ok(())
-    }
-
     /// Starts the sources at `indexes`, each as its own task; a task waits
     /// for one of the `[fetch] concurrency` slots, then takes its turn.
-    fn spawn(&mut self, indexes: &[usize]) -> Result<(), StoreError> {
+    pub(super) fn spawn(&mut self, indexes: &[usize]) -> Result<(), StoreError> {
         let inputs = source_inputs(&self.store, indexes.iter().map(|&i| &self.config.sources[i]))?;
         self.spawn_inputs(indexes, inputs);
         Ok(())
     }
 
     /// [`Runner::spawn`] with the sources' saved states at hand.
-    fn spawn_inputs(&mut self, indexes: &[usize], inputs: Vec<SourceInput>) {
+    pub(super) fn spawn_inputs(&mut self, indexes: &[usize], inputs: Vec<SourceInput>) {
         let limit = turn_limit(&self.config);
         for (&index, input) in indexes.iter().zip(inputs) {
             let name = self.config.sources[index].name.clone();
@@ -680,38 +628,6 @@ impl Runner {
         self.pending.sources.extend(reports);
         self.dirty = true;
         self.let_go(&finished, true)
-    }
-
-    /// A fleet worker lets go of the leases of sources whose turn is over:
-    /// `stored`, storing their states let go of them already; else (the
-    /// store refused them, or they left the config) here, so another
-    /// worker may take them at once.
-    fn let_go(&mut self, names: &[String], stored: bool) -> Result<(), RunError> {
-        let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
-        match fleet.done(names, stored) {
-            Ok(()) => Ok(()),
-            // The leases expire by themselves: a worker that cannot reach
-            // the store fetches nothing meanwhile (its claims fail too).
-            Err(e) if e.is_refused_write() => {
-                self.refused_write("leases not let go (they expire)", &e);
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// A fleet worker's renewals and heartbeat, when due; the fleet's
-    /// status into the metrics.
-    fn fleet_tick(&mut self) -> Result<(), RunError> {
-        let in_flight = self.in_flight.len();
-        let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
-        match fleet.tick(in_flight) {
-            Ok(Some(status)) => self.metrics.set_fleet(status.clone()),
-            Ok(None) => {}
-            Err(e) if e.is_refused_write() => self.refused_write("leases not renewed", &e),
-            Err(e) => return Err(e.into()),
-        }
-        Ok(())
     }
 
     /// One line per fetch; failures at WARN, but a source that keeps
@@ -935,16 +851,6 @@ impl Runner {
     pub(super) fn set_fetch(&mut self, fetcher: Fetcher) {
         self.fetcher = Arc::new(fetcher);
         self.slots = Arc::new(Semaphore::new(self.config.fetch.concurrency));
-    }
-}
-
-impl Drop for Runner {
-    /// A worker that ends any other way than through [`Runner::run`]'s
-    /// end (a `wirefeed fetch` pass, an error) leaves the fleet too.
-    fn drop(&mut self) {
-        if let Some(mut fleet) = self.fleet.take() {
-            fleet.leave();
-        }
     }
 }
 
