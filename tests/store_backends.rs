@@ -29,6 +29,7 @@ on_each_backend!(
     a_second_writer_waits_and_then_fails,
     explain_finds_stories_by_id_link_and_title_words_with_their_rank,
     a_copy_to_an_empty_store_keeps_everything_and_refuses_a_full_one,
+    a_turn_with_nothing_to_store_saves_the_state_and_counts_the_stories,
 );
 
 const WAIT: StdDuration = StdDuration::from_secs(2);
@@ -70,6 +71,40 @@ fn apply(store: &mut Store, pk: i64, entries: Vec<Entry>, now: DateTime<Utc>) ->
     store.apply(batch, &retention(), now).expect("the batch applies")
 }
 
+/// A 304 or an unchanged body: no entries, nothing seen or dropped. Before
+/// and after the store's first (full) turn, the state is saved whole and
+/// the outcome counts the source's stories.
+fn a_turn_with_nothing_to_store_saves_the_state_and_counts_the_stories(backend: Backend) {
+    let fresh = backend.fresh();
+    let now = at(3, 12);
+    let mut store = open(&fresh.location);
+    let wire = store.source_pk("wire", SourceKind::Feed, "https://wire.test/feed").unwrap();
+    let other = store.source_pk("other", SourceKind::Feed, "https://other.test/feed").unwrap();
+    let first = store.apply(empty(&SourceState::default(), other), &retention(), now).unwrap();
+    assert_eq!(first.total, 0, "the first turn, done in full");
+    let stories = ["a", "b"].map(|g| entry(story("wire", g, &format!("Story {g}"), "Text.", at(3, 9), &[])));
+    assert_eq!(apply(&mut store, wire, stories.to_vec(), now).new, 2);
+    for (turn, when) in [("an hour later", at(3, 13)), ("a day later", at(4, 13))] {
+        let state = SourceState {
+            url: "https://wire.test/feed".into(),
+            last_fetch: Some(when),
+            last_status: Some("not modified".into()),
+            next_fetch: Some(when + Duration::minutes(30)),
+            body_hash: Some(42),
+            body_read: Some(at(3, 12)),
+            ..Default::default()
+        };
+        let out = store.apply(empty(&state, wire), &retention(), when).unwrap();
+        assert_eq!((out.new, out.changed, out.pruned, out.total), (0, 0, 0, 2), "{turn}");
+        assert_eq!(store.sources().unwrap()["wire"], (wire, state), "{turn}: the state, whole");
+    }
+    assert_eq!(store.channel(None, 10).unwrap().len(), 2, "nothing stored went");
+}
+
+fn empty(state: &SourceState, pk: i64) -> Batch<'_> {
+    Batch { source_pk: pk, state, entries: vec![], seen: &[], retract_unseen: false, dropped: vec![] }
+}
+
 fn ids(stories: &[wirefeed::store::StoredStory]) -> Vec<String> {
     stories.iter().map(|s| s.story.id.clone()).collect()
 }
@@ -96,6 +131,8 @@ fn a_source_state_reads_back_as_it_was_saved(backend: Backend) {
         last_notes: Some("cut 3 entries".into()),
         consecutive_errors: 4,
         next_fetch: Some(at(3, 11)),
+        body_hash: Some(u64::MAX - 7),
+        body_read: Some(at(3, 10)),
         ..Default::default()
     };
     state.hints.ttl = Some(StdDuration::from_secs(3600));

@@ -224,11 +224,17 @@ async fn run_source(
         Some(SourceLocation::Http(url)) => fetch_http(fetcher, source, &mut state, url, &mut report, &mut cache).await,
         None => Err(format!("{:?} is neither a URL nor a path", source.url)),
     };
+    let body = body.map(|b| b.map(|b| (body_fingerprint(config, source, scope, &b), b)));
     let mut parsed = None;
     let notes_before = report.notes.len();
     report.status = match body {
         Ok(None) => SourceStatus::NotModified { total: 0 },
-        Ok(Some(fetched)) => match reader.known_hashes(pk) {
+        Ok(Some((fingerprint, fetched))) if read_lately(&state, fingerprint, now) => {
+            // The validators may be new even though the bytes are not.
+            state.validators = fetched.validators;
+            SourceStatus::NotModified { total: 0 }
+        }
+        Ok(Some((fingerprint, fetched))) => match reader.known_hashes(pk) {
             Err(e) => SourceStatus::Failed(e.to_string()),
             Ok(known) => match ingest_body(
                 config,
@@ -243,6 +249,8 @@ async fn run_source(
             ) {
                 Ok((p, hints)) => {
                     state.hints = hints;
+                    state.body_hash = Some(fingerprint);
+                    state.body_read = Some(now);
                     let notes = &report.notes[notes_before..];
                     state.last_notes = (!notes.is_empty()).then(|| notes.join("; "));
                     // Only a body that parsed earns validators: otherwise a 304
@@ -269,6 +277,41 @@ async fn run_source(
     let last = LastFetch { consecutive_errors: state.consecutive_errors, hints: state.hints, cache, retry_until: state.retry_until };
     state.next_fetch = Some(next_due(now, &policy, &last, jitter_seed(&source.name, now)));
     (state, report, parsed)
+}
+
+/// How long a body identical to the last one read in full counts as not
+/// modified. Once this old, an identical body is read again, which
+/// refreshes what only a full read does: the stories' `last_seen`, the
+/// tombstones of entries the feed still lists (they last 30 days past
+/// that), and the reasons recorded for entries left out.
+pub const BODY_RECHECK: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Whether `fingerprint` is the body last read in full, within
+/// [`BODY_RECHECK`]: then it is not read again, as after a 304. Many feeds
+/// send no validators, or ones that change on every request; a fleet
+/// polling them spent most of its time storing what it already had.
+fn read_lately(state: &SourceState, fingerprint: u64, now: DateTime<Utc>) -> bool {
+    state.body_hash == Some(fingerprint) && state.body_read.is_some_and(|at| at <= now && now - at < BODY_RECHECK)
+}
+
+/// The xxh3-64 of a body and of everything its reading depends on besides
+/// the bytes: the Content-Type and base URL it came with, the source's
+/// config (filters, topics, scope), the parser's caps, the future-date
+/// tolerance and this wirefeed's version. Any of them changing makes the
+/// next body read in full.
+fn body_fingerprint(config: &Config, source: &SourceConfig, scope: &str, body: &Body) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&body.body);
+    let context = format!(
+        "\u{0}{:?}\u{0}{:?}\u{0}{source:?}\u{0}{scope}\u{0}{:?}\u{0}{:?}\u{0}{}",
+        body.content_type,
+        body.base.as_ref().map(Url::as_str),
+        config.limits,
+        config.fetch.future_tolerance,
+        env!("CARGO_PKG_VERSION"),
+    );
+    h.update(context.as_bytes());
+    h.digest()
 }
 
 /// A local feed file, under the same cap as an HTTP body (`[fetch]

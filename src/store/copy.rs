@@ -54,6 +54,8 @@ const TABLES: &[Table] = &[
             "skip_days",
             "scope",
             "last_notes",
+            "body_hash",
+            "body_read",
         ],
     },
     Table {

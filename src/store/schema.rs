@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub const APPLICATION_ID: i32 = 0x7766_6431;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The schema version this wirefeed writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -162,6 +162,14 @@ ALTER TABLE stories ADD COLUMN sanitized TEXT;
 /// (`wirefeed sources` shows it).
 const V8: &str = "
 ALTER TABLE sources ADD COLUMN last_notes TEXT;
+";
+
+/// Version 9: the fingerprint of a source's last body read in full, and
+/// when (`SourceState::body_hash`): an identical body is not read again
+/// within the hour.
+const V9: &str = "
+ALTER TABLE sources ADD COLUMN body_hash INTEGER;
+ALTER TABLE sources ADD COLUMN body_read INTEGER;
 ";
 
 /// Version 5: stories an editor took down (`wirefeed hide`).

@@ -37,6 +37,12 @@ pub struct SourceState {
     pub next_fetch: Option<DateTime<Utc>>,
     /// The feed's scheduling hints, from its last body.
     pub hints: FeedHints,
+    /// The fingerprint (xxh3-64) of the last body read in full, with what
+    /// it was read under (see `ingest::sources::body_fingerprint`), and
+    /// when: a body with the same fingerprint within the hour after counts
+    /// as not modified, as a 304 would.
+    pub body_hash: Option<u64>,
+    pub body_read: Option<DateTime<Utc>>,
 }
 
 /// Whether a source row stands for an external feed or a folder of the
@@ -57,7 +63,8 @@ impl SourceKind {
 }
 
 const COLUMNS: &str = "name, url, etag, last_modified, retry_until, moved_to, discovered, disabled, last_fetch, last_success, \
-                       last_status, last_error, consecutive_errors, next_fetch, hint_ttl, hint_period, skip_hours, skip_days, last_notes";
+                       last_status, last_error, consecutive_errors, next_fetch, hint_ttl, hint_period, skip_hours, skip_days, last_notes, \
+                       body_hash, body_read";
 
 /// A source as `wirefeed sources` shows it.
 #[derive(Debug, Clone)]
@@ -223,6 +230,8 @@ fn from_row_at(r: &Row<'_>, offset: usize) -> rusqlite::Result<(String, SourceSt
                 skip_days: r.get(g(17))?,
             },
             last_notes: r.get(g(18))?,
+            body_hash: r.get::<_, Option<i64>>(g(19))?.map(|h| h as u64),
+            body_read: opt_time(r.get(g(20))?),
         },
     ))
 }
@@ -237,7 +246,8 @@ pub(super) fn save(conn: &Connection, pk: i64, s: &SourceState) -> rusqlite::Res
     let mut stmt = conn.prepare_cached(
         "UPDATE sources SET url = ?2, etag = ?3, last_modified = ?4, retry_until = ?5, moved_to = ?6, discovered = ?7, disabled = ?8, \
          last_fetch = ?9, last_success = ?10, last_status = ?11, last_error = ?12, consecutive_errors = ?13, next_fetch = ?14, \
-         hint_ttl = ?15, hint_period = ?16, skip_hours = ?17, skip_days = ?18, last_notes = ?19 WHERE pk = ?1",
+         hint_ttl = ?15, hint_period = ?16, skip_hours = ?17, skip_days = ?18, last_notes = ?19, \
+         body_hash = ?20, body_read = ?21 WHERE pk = ?1",
     )?;
     stmt.execute(rusqlite::params![
         pk,
@@ -259,6 +269,8 @@ pub(super) fn save(conn: &Connection, pk: i64, s: &SourceState) -> rusqlite::Res
         s.hints.skip_hours,
         s.hints.skip_days,
         s.last_notes,
+        s.body_hash.map(|h| h as i64),
+        ts(s.body_read),
     ])?;
     Ok(())
 }

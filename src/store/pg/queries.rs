@@ -26,7 +26,8 @@ use crate::store::takedowns::{Takedown, TakedownError};
 type PgResult<T> = std::result::Result<T, postgres::Error>;
 
 pub(super) const SOURCE_COLUMNS: &str = "name, url, etag, last_modified, retry_until, moved_to, discovered, disabled, last_fetch, last_success, \
-                              last_status, last_error, consecutive_errors, next_fetch, hint_ttl, hint_period, skip_hours, skip_days, last_notes";
+                              last_status, last_error, consecutive_errors, next_fetch, hint_ttl, hint_period, skip_hours, skip_days, last_notes, \
+                              body_hash, body_read";
 
 fn secs(n: i64) -> std::time::Duration {
     std::time::Duration::from_secs(n.max(0) as u64)
@@ -55,6 +56,8 @@ pub(super) fn source_at(r: &Row, at: usize) -> (String, SourceState) {
             skip_days: r.get::<_, i64>(g(17)) as u8,
         },
         last_notes: r.get(g(18)),
+        body_hash: r.get::<_, Option<i64>>(g(19)).map(|h| h as u64),
+        body_read: opt_time(r.get(g(20))),
     };
     (r.get(g(0)), state)
 }

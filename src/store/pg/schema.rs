@@ -18,7 +18,7 @@ use postgres::Client;
 use crate::store::schema::SchemaError;
 
 /// Each entry takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, FILES];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, FILES, V5];
 
 /// The schema version this wirefeed writes on PostgreSQL.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -207,6 +207,13 @@ CREATE TABLE published_files (
 );
 CREATE TABLE published_version (version BIGINT NOT NULL);
 INSERT INTO published_version VALUES (0);
+";
+
+/// Version 5: the fingerprint of a source's last body read in full, and
+/// when (as the SQLite store's version 9).
+const V5: &str = "
+ALTER TABLE sources ADD COLUMN body_hash BIGINT;
+ALTER TABLE sources ADD COLUMN body_read BIGINT;
 ";
 
 /// Why a PostgreSQL store could not be brought to a schema.

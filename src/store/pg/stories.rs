@@ -486,6 +486,12 @@ fn apply_batch(
 ) -> PgResult<BatchOutcome> {
     let mut out = BatchOutcome::default();
     let state = StateRow::of(batch.state);
+    // After the store's first turn has pruned (see `prune`'s mark).
+    if batch.has_nothing_to_store() && mark.is_some() {
+        let total: i64 = tx.query_one(SAVE_STATE_COUNTING, &state.params(&batch.source_pk, owner))?.get(0);
+        out.total = total as usize;
+        return Ok(out);
+    }
     tx.execute(SAVE_STATE, &state.params(&batch.source_pk, owner))?;
     let cutoff = now - i64::from(retention.keep_days) * 86_400;
     let (tombstones, decisions, takedowns) = (exists(tx, "tombstones")?, exists(tx, "decisions")?, exists(tx, "takedowns")?);
@@ -574,23 +580,32 @@ fn prune(tx: &mut Tx<'_, '_>, retention: &Retention, now: i64, mark: &mut Option
     Ok(pruned)
 }
 
-/// Writes a source's state (inside the caller's transaction).
 /// A source's saved state as stored: `$1` the row, `$20` the fleet
 /// worker whose lease on the source this write lets go (NULL: none; a
 /// lease that is another worker's is left alone). In one statement, as
 /// a fleet stores a state per fetch and every update is a new row version.
-const SAVE_STATE: &str = "UPDATE sources SET url = $2, etag = $3, last_modified = $4, retry_until = $5, moved_to = $6, discovered = $7, \
-     disabled = $8, last_fetch = $9, last_success = $10, last_status = $11, last_error = $12, consecutive_errors = $13, next_fetch = $14, \
-     hint_ttl = $15, hint_period = $16, skip_hours = $17, skip_days = $18, last_notes = $19, \
-     lease_owner = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_owner END, \
-     lease_until = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_until END, \
-     lease_host = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_host END \
-     WHERE pk = $1";
+macro_rules! save_state_sql {
+    () => {
+        "UPDATE sources SET url = $2, etag = $3, last_modified = $4, retry_until = $5, moved_to = $6, discovered = $7, \
+         disabled = $8, last_fetch = $9, last_success = $10, last_status = $11, last_error = $12, consecutive_errors = $13, \
+         next_fetch = $14, hint_ttl = $15, hint_period = $16, skip_hours = $17, skip_days = $18, last_notes = $19, \
+         body_hash = $21, body_read = $22, \
+         lease_owner = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_owner END, \
+         lease_until = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_until END, \
+         lease_host = CASE WHEN lease_owner = $20 THEN NULL ELSE lease_host END \
+         WHERE pk = $1"
+    };
+}
+const SAVE_STATE: &str = save_state_sql!();
+/// [`SAVE_STATE`] answering the source's story count: a turn with nothing
+/// to store (304, an unchanged body, a failure) is this one round trip.
+const SAVE_STATE_COUNTING: &str = concat!(save_state_sql!(), " RETURNING (SELECT count(*) FROM stories WHERE source = $1)");
 
 /// [`SAVE_STATE`]'s values for a state.
 struct StateRow<'a> {
     s: &'a SourceState,
-    times: [Option<i64>; 5],
+    times: [Option<i64>; 6],
+    body_hash: Option<i64>,
     hints: [Option<i64>; 2],
     counts: [i64; 3],
 }
@@ -600,13 +615,14 @@ impl<'a> StateRow<'a> {
         let ts = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp());
         StateRow {
             s,
-            times: [ts(s.retry_until), ts(s.last_fetch), ts(s.last_success), ts(s.next_fetch), None],
+            times: [ts(s.retry_until), ts(s.last_fetch), ts(s.last_success), ts(s.next_fetch), None, ts(s.body_read)],
+            body_hash: s.body_hash.map(|h| h as i64),
             hints: [s.hints.ttl.map(|d| d.as_secs() as i64), s.hints.update_period.map(|d| d.as_secs() as i64)],
             counts: [i64::from(s.consecutive_errors), i64::from(s.hints.skip_hours), i64::from(s.hints.skip_days)],
         }
     }
 
-    fn params<'p>(&'p self, pk: &'p i64, owner: &'p Option<String>) -> [&'p (dyn ToSql + Sync); 20] {
+    fn params<'p>(&'p self, pk: &'p i64, owner: &'p Option<String>) -> [&'p (dyn ToSql + Sync); 22] {
         let s = self.s;
         [
             pk,
@@ -629,6 +645,8 @@ impl<'a> StateRow<'a> {
             &self.counts[2],
             &s.last_notes,
             owner,
+            &self.body_hash,
+            &self.times[5],
         ]
     }
 }
