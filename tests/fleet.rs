@@ -289,3 +289,52 @@ fn a_build_gets_the_store_between_workers_writes_and_holds_them_off_while_it_has
         w.join().unwrap();
     }
 }
+
+/// A `build` holds the store for three leases while a worker has fetches
+/// in flight and stories to publish: the worker's loop waits, but its
+/// leases are renewed all along (on their own connection and thread),
+/// so no other worker could take its sources.
+#[test]
+fn a_long_build_never_lets_a_workers_leases_lapse() {
+    use wirefeed::store::{Location, Store};
+    let hosts = hosts(1, Duration::from_secs(12));
+    let (base, host) = &hosts[0];
+    let url = common::pg::Server::get().fresh_database();
+    let site = Site::new(&[]);
+    let sources: String =
+        ["fast", "slow1", "slow2"].iter().map(|n| format!("[[sources]]\nname = \"{n}\"\nurl = \"{base}/{n}\"\n")).collect();
+    site.write_config(&format!(
+        "[store]\nurl = {url:?}\nlease = \"3s\"\n[run]\ninterval = \"1s\"\njitter = 0\n[fetch]\nper_host = 4\nuser_agent = \"worker\"\n{sources}"
+    ));
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut worker = spawn_run(&site.path("wirefeed.toml"));
+    wait_for(Duration::from_secs(30), "the slow fetches under way and the fast one stored", || {
+        let slow = hits_by(host, "worker").iter().filter(|h| h.path.starts_with("/slow")).count();
+        // The table exists once the worker has made the store.
+        let stored: i64 = db.query_one("SELECT count(*) FROM stories", &[]).map(|r| r.get(0)).unwrap_or(0);
+        slow == 2 && stored >= 3
+    });
+    let build = Store::open_location(&Location::Postgres(url.clone()), Duration::from_secs(10)).expect("the build gets the store");
+    let held_from = unix_now();
+    // Three leases long. The worker's loop waits for the store (its
+    // publish of the fast source's stories, then the fast source's next
+    // result), and with it anything else it would do.
+    while unix_now() < held_from + 9.0 {
+        let now = unix_now() as i64;
+        for row in db.query("SELECT name, lease_owner, lease_until FROM sources WHERE name LIKE 'slow%'", &[]).unwrap() {
+            let (name, owner, until): (String, Option<String>, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+            assert!(owner.is_some(), "{name}: let go while its fetch is in flight");
+            let until = until.unwrap();
+            assert!(until > now, "{name}: lease lapsed {} s into the build (until {until}, now {now})", now as f64 - held_from);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    drop(build);
+    wait_for(Duration::from_secs(20), "the slow sources' stories", || {
+        db.query_one("SELECT count(*) FROM stories", &[]).unwrap().get::<_, i64>(0) == 9
+    });
+    let _ = std::process::Command::new("kill").args(["-TERM", &worker.id().to_string()]).status();
+    worker.wait().unwrap();
+    let slow_hits = hits_by(host, "worker").iter().filter(|h| h.path.starts_with("/slow")).count();
+    assert_eq!(slow_hits, 2, "each slow source fetched once");
+}

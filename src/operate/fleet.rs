@@ -3,7 +3,8 @@
 //! claims due sources from the store with leases
 //! ([`crate::store::pg::leases`]), fetches them, and lets go of them once
 //! their results (with their next due times) are stored. Leases are
-//! renewed while fetches go on, with a heartbeat; a worker that stops
+//! renewed while fetches go on, with a heartbeat, by a thread of their own
+//! ([`super::renewer`]); a worker that stops
 //! cleanly lets go of everything at once, one that dies is waited for
 //! only until its leases expire.
 //!
@@ -16,16 +17,20 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
 
+use super::renewer::Renewer;
+pub use super::renewer::OVERDUE_AFTER;
 use super::run::{RunError, Runner, STORE_RETRY};
 use crate::store::StoreError;
-use crate::store::pg::leases::{ALIVE_WITHIN, FleetStatus, Lease, Leases};
+use crate::store::pg::leases::{FleetStatus, Lease, Leases};
 
 /// How often a worker with free fetch slots looks for due sources.
 pub const CLAIM_EVERY: Duration = Duration::from_secs(1);
 
-/// A source due this long without a worker claiming it counts as overdue
-/// (`/healthz`, `/metrics`).
-pub const OVERDUE_AFTER: Duration = Duration::from_secs(60);
+/// Renewal period: a quarter of the lease (so three renewals can fail
+/// before it lapses), between 1 and 15 seconds.
+fn renew_every(lease: Duration) -> Duration {
+    (lease / 4).clamp(Duration::from_secs(1), Duration::from_secs(15))
+}
 
 /// A worker id unique to this process: machine, PID and start time in
 /// microseconds (hex), e.g. `news-1:4242:61a2c3d4e5f60`.
@@ -36,12 +41,15 @@ pub fn worker_id() -> String {
 
 /// This worker's leases and heartbeat.
 pub struct Fleet {
+    /// For claims and letting go, from the loop.
     leases: Leases,
+    /// Renewals, heartbeat and status, on a connection of its own.
+    renewer: Renewer,
     lease: Duration,
-    started: DateTime<Utc>,
     /// The sources this worker holds, by name, with their row keys.
     held: HashMap<String, i64>,
-    next_renew: Instant,
+    /// When [`Fleet::tick`] looks for a new fleet status next.
+    next_tick: Instant,
     next_claim: Instant,
     status: FleetStatus,
 }
@@ -50,24 +58,19 @@ impl Fleet {
     /// Joins the fleet on the store at `url` (at this wirefeed's schema)
     /// as worker `owner` ([`worker_id`]) with leases of `lease`: a first
     /// heartbeat.
-    pub fn join(url: &str, owner: String, lease: Duration) -> Result<Fleet, StoreError> {
+    pub fn join(url: &str, owner: String, lease: Duration) -> Result<Fleet, RunError> {
         let started = Utc::now();
         let leases = Leases::open(url, &owner)?;
         leases.heartbeat(started, started, 0)?;
+        let renewer = Renewer::start(Leases::open(url, &owner)?, lease, started, renew_every(lease)).map_err(RunError::Renewer)?;
         tracing::info!(worker = %owner, lease = %humantime::format_duration(lease), "joined the fleet");
         let now = Instant::now();
-        Ok(Fleet { leases, lease, started, held: HashMap::new(), next_renew: now, next_claim: now, status: FleetStatus::default() })
+        Ok(Fleet { leases, renewer, lease, held: HashMap::new(), next_tick: now, next_claim: now, status: FleetStatus::default() })
     }
 
     /// This worker's id, as the store's leases name it.
     pub fn id(&self) -> &str {
         self.leases.owner()
-    }
-
-    /// Renewal period: a quarter of the lease (so three renewals can fail
-    /// before it lapses), between 1 and 15 seconds.
-    fn renew_every(&self) -> Duration {
-        (self.lease / 4).clamp(Duration::from_secs(1), Duration::from_secs(15))
     }
 
     /// Gives the store's new sources their hosts (see
@@ -130,32 +133,26 @@ impl Fleet {
 
     /// When [`Fleet::tick`] has work next.
     pub fn next_tick(&self) -> Instant {
-        self.next_renew
+        self.next_tick
     }
 
-    /// Renews the leases and the heartbeat, and reads the fleet's status,
-    /// once per renewal period; returns the status when read.
-    pub fn tick(&mut self, in_flight: usize) -> Result<Option<&FleetStatus>, StoreError> {
-        if Instant::now() < self.next_renew {
-            return Ok(None);
+    /// Once per renewal period: tells the renewer how many fetches are in
+    /// flight (for the heartbeat) and returns the fleet's status it read
+    /// since, if any. The renewing itself is the renewer's, off the loop.
+    pub fn tick(&mut self, in_flight: usize) -> Option<&FleetStatus> {
+        if Instant::now() < self.next_tick {
+            return None;
         }
-        self.next_renew = Instant::now() + self.renew_every();
-        let now = Utc::now();
-        let still = self.leases.renew_all(now, self.lease)?;
-        if (still as usize) < self.held.len() {
-            // Expired (the store was unreachable longer than a lease) and
-            // perhaps claimed by another worker: both may fetch; the
-            // later result is stored over the earlier.
-            tracing::warn!(held = self.held.len(), renewed = still, "some leases expired before they could be renewed");
-        }
-        self.leases.heartbeat(now, self.started, in_flight)?;
-        self.status = self.leases.status(now, ALIVE_WITHIN, OVERDUE_AFTER)?;
-        Ok(Some(&self.status))
+        self.next_tick = Instant::now() + renew_every(self.lease);
+        self.status = self.renewer.report(in_flight)?;
+        Some(&self.status)
     }
 
-    /// Leaves the fleet (see [`Leases::leave`]); logged, not returned, as
-    /// it runs at shutdown: leases left behind expire anyway.
+    /// Leaves the fleet (see [`Leases::leave`]), once the renewals have
+    /// stopped; logged, not returned, as it runs at shutdown: leases left
+    /// behind expire anyway.
     pub fn leave(&mut self) {
+        self.renewer.stop();
         match self.leases.leave(Utc::now()) {
             Ok(()) => tracing::info!(worker = %self.id(), "left the fleet"),
             Err(e) => {
@@ -243,11 +240,8 @@ impl Runner {
     pub(super) fn fleet_tick(&mut self) -> Result<(), RunError> {
         let in_flight = self.in_flight.len();
         let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
-        match fleet.tick(in_flight) {
-            Ok(Some(status)) => self.metrics.set_fleet(status.clone()),
-            Ok(None) => {}
-            Err(e) if e.is_refused_write() => self.refused_write("leases not renewed", &e),
-            Err(e) => return Err(e.into()),
+        if let Some(status) = fleet.tick(in_flight) {
+            self.metrics.set_fleet(status.clone());
         }
         Ok(())
     }

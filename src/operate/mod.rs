@@ -8,6 +8,7 @@ pub mod fleet;
 pub mod init;
 pub mod metrics;
 pub mod mirror;
+pub mod renewer;
 pub mod repeat;
 pub mod run;
 pub mod schedule;

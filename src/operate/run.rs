@@ -80,6 +80,9 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("cannot start the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    /// A fleet worker's lease renewals run on a thread of their own.
+    #[error("cannot start the lease renewal thread: {0}")]
+    Renewer(std::io::Error),
 }
 
 impl RunError {
