@@ -516,6 +516,13 @@ fn fetch(config_path: &std::path::Path, names: &[String], all: bool, quiet: bool
         anyhow::bail!("name the sources to fetch (`wirefeed sources` lists them), or give --all");
     }
     let config = Config::load(config_path)?;
+    // A name no source has is a mistake in the command, not a failed
+    // fetch (exit 2): said before anything is fetched, exit 1.
+    let (_, unknown) = wirefeed::operate::control::resolve(&config, names);
+    if !unknown.is_empty() {
+        let statuses: Vec<&str> = unknown.iter().map(|a| a.status.trim_start_matches("error: ")).collect();
+        anyhow::bail!("{} (`wirefeed sources` lists them)", statuses.join("; "));
+    }
     let metrics = std::sync::Arc::new(wirefeed::operate::metrics::Metrics::new());
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let answers = runtime.block_on(wirefeed::operate::control::fetch_now(config, names, metrics))?;

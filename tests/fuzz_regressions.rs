@@ -219,3 +219,36 @@ fn a_date_past_the_year_9999_is_no_date() {
     let parsed = parse_feed(&raw[1..], &ctx("application/rss+xml")).unwrap();
     assert_eq!(parsed.entries[0].published, None, "the fuzzer's input: undated");
 }
+
+/// fuzz/regressions/config/deep-query-groups: a topic `query` of 60,000
+/// `(` overflowed the stack (the process died with SIGSEGV, no message):
+/// the query parser recursed once per group, and so would the matcher.
+/// Nesting past 64 levels is now a config error naming the topic. Each
+/// case runs on a thread with a 2 MB stack (as a small one would be), so
+/// a recursion that came back fails here too.
+#[test]
+fn a_query_nested_past_the_cap_is_a_config_error_not_a_stack_overflow() {
+    use wirefeed::config::Config;
+    let path = std::path::Path::new("/x/wirefeed.toml");
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/regressions/config/deep-query-groups")).unwrap();
+    let cases = [
+        ("the fuzzer's input", file),
+        ("NOT 50,000 times", "[publish]\ntitle = \"T\"\nbase_url = \"https://x.example/\"\n[[topics]]\nslug = \"deep\"\ntitle = \"Deep\"\nquery = '".to_owned() + &"NOT ".repeat(50_000) + "a'\n"),
+        (
+            "a source's exclude",
+            "[publish]\ntitle = \"T\"\nbase_url = \"https://x.example/\"\n[[sources]]\nname = \"s\"\nurl = \"https://s.example/f\"\nexclude = '".to_owned()
+                + &"(".repeat(50_000)
+                + "a'\n",
+        ),
+    ];
+    for (case, text) in cases {
+        let outcome = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || Config::from_toml(&text, path).map(drop).map_err(|e| e.to_string()))
+            .unwrap()
+            .join()
+            .unwrap_or_else(|_| panic!("{case}: panicked"));
+        let message = outcome.expect_err(case);
+        assert!(message.contains("nested too deeply"), "{case}: {message}");
+    }
+}

@@ -512,7 +512,8 @@ fn fetch_command_without_a_running_run_fetches_itself() {
     assert!(stdout.lines().any(|l| l.starts_with("b: error:") && l.contains("500")), "{stdout}");
     assert_eq!(hits(&server, "/a"), 2);
     for (args, code, says) in [
-        (vec!["fetch", "nope"], 2, "no source named \"nope\""),
+        (vec!["fetch", "nope"], 1, "no source named \"nope\""),
+        (vec!["fetch", "a", "nope"], 1, "no source named \"nope\""),
         (vec!["fetch"], 1, "--all"),
         (vec!["fetch", "a", "--all"], 1, "cannot be used with"),
     ] {

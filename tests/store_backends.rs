@@ -71,9 +71,10 @@ fn apply(store: &mut Store, pk: i64, entries: Vec<Entry>, now: DateTime<Utc>) ->
     store.apply(batch, &retention(), now).expect("the batch applies")
 }
 
-/// A 304 or an unchanged body: no entries, nothing seen or dropped. Before
-/// and after the store's first (full) turn, the state is saved whole and
-/// the outcome counts the source's stories.
+/// A 304 or an unchanged body: no entries, nothing seen or dropped, so
+/// only the state is saved (`save_states`, as `build` and `run` do for
+/// such turns), whole, with the source's story count; an empty turn
+/// through `apply` counts the same. A source gone meanwhile counts 0.
 fn a_turn_with_nothing_to_store_saves_the_state_and_counts_the_stories(backend: Backend) {
     let fresh = backend.fresh();
     let now = at(3, 12);
@@ -81,7 +82,7 @@ fn a_turn_with_nothing_to_store_saves_the_state_and_counts_the_stories(backend: 
     let wire = store.source_pk("wire", SourceKind::Feed, "https://wire.test/feed").unwrap();
     let other = store.source_pk("other", SourceKind::Feed, "https://other.test/feed").unwrap();
     let first = store.apply(empty(&SourceState::default(), other), &retention(), now).unwrap();
-    assert_eq!(first.total, 0, "the first turn, done in full");
+    assert_eq!(first.total, 0, "an empty turn through apply");
     let stories = ["a", "b"].map(|g| entry(story("wire", g, &format!("Story {g}"), "Text.", at(3, 9), &[])));
     assert_eq!(apply(&mut store, wire, stories.to_vec(), now).new, 2);
     for (turn, when) in [("an hour later", at(3, 13)), ("a day later", at(4, 13))] {
@@ -94,9 +95,12 @@ fn a_turn_with_nothing_to_store_saves_the_state_and_counts_the_stories(backend: 
             body_read: Some(at(3, 12)),
             ..Default::default()
         };
+        let gone = wire + other + 1000;
+        let totals = store.save_states(&[(wire, &state), (gone, &state)]).unwrap();
+        assert_eq!(totals, vec![2, 0], "{turn}: the source's stories; none for a source gone");
+        assert_eq!(store.sources().unwrap()["wire"], (wire, state.clone()), "{turn}: the state, whole");
         let out = store.apply(empty(&state, wire), &retention(), when).unwrap();
-        assert_eq!((out.new, out.changed, out.pruned, out.total), (0, 0, 0, 2), "{turn}");
-        assert_eq!(store.sources().unwrap()["wire"], (wire, state), "{turn}: the state, whole");
+        assert_eq!((out.new, out.changed, out.pruned, out.total), (0, 0, 0, 2), "{turn}, through apply");
     }
     assert_eq!(store.channel(None, 10).unwrap().len(), 2, "nothing stored went");
 }

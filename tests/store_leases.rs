@@ -222,3 +222,46 @@ fn storing_a_sources_state_lets_go_of_this_workers_lease_and_no_other() {
     // Stored, let go, due in an hour: not claimed again now.
     assert!(a.claim_due(now(), LEASE, 10).unwrap().iter().all(|l| l.pk != mine.pk));
 }
+
+/// Source leases of `owner` still live now (wall clock).
+fn live_leases(url: &str, owner: &str) -> i64 {
+    let mut db = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let now = Utc::now().timestamp();
+    db.query_one("SELECT count(*) FROM sources WHERE lease_owner = $1 AND lease_until > $2", &[&owner, &now]).unwrap().get(0)
+}
+
+/// The renewal thread (`operate::renewer`) keeps a worker's leases alive
+/// while its loop reports, however long between store writes; lets them
+/// lapse once the loop has been silent for the stuck limit; and stops at
+/// once when told.
+#[test]
+fn renewals_go_on_while_the_loop_reports_and_stop_when_it_is_stuck() {
+    use wirefeed::operate::renewer::Renewer;
+    let url = store_with_sources(3, 1);
+    let lease = StdDuration::from_secs(2);
+    let leases = Leases::open(&url, "w").unwrap();
+    let start = Utc::now();
+    leases.heartbeat(start, start, 0).unwrap();
+    assert_eq!(leases.claim_due(start, lease, 3).unwrap().len(), 3);
+    let own = Leases::open(&url, "w").unwrap();
+    let mut renewer = Renewer::start_with(own, lease, StdDuration::from_millis(200), StdDuration::from_secs(3)).unwrap();
+    // Reporting for two leases: never lapsed.
+    let reporting = std::time::Instant::now();
+    while reporting.elapsed() < 2 * lease {
+        renewer.report(3).expect("the thread runs");
+        assert_eq!(live_leases(&url, "w"), 3, "{:?} into the reports", reporting.elapsed());
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    // Silent: renewed until the stuck limit (3 s), then left to lapse.
+    let silent = std::time::Instant::now();
+    std::thread::sleep(StdDuration::from_millis(2500));
+    assert_eq!(live_leases(&url, "w"), 3, "still renewed 2.5 s into the silence");
+    while live_leases(&url, "w") > 0 {
+        assert!(silent.elapsed() < StdDuration::from_secs(8), "leases still live {:?} into the silence", silent.elapsed());
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    assert!(silent.elapsed() >= StdDuration::from_secs(3), "lapsed before the stuck limit: {:?}", silent.elapsed());
+    let stopping = std::time::Instant::now();
+    renewer.stop();
+    assert!(stopping.elapsed() < StdDuration::from_secs(2), "stop took {:?}", stopping.elapsed());
+}

@@ -234,19 +234,10 @@ async fn run_source(
             state.validators = fetched.validators;
             SourceStatus::NotModified { total: 0 }
         }
-        Ok(Some((fingerprint, fetched))) => match reader.known_hashes(pk) {
-            Err(e) => SourceStatus::Failed(e.to_string()),
-            Ok(known) => match ingest_body(
-                config,
-                source,
-                scope,
-                &known,
-                &fetched.body,
-                fetched.content_type,
-                fetched.base.clone(),
-                now,
-                &mut report.notes,
-            ) {
+        Ok(Some((fingerprint, fetched))) => {
+            let known = known_or_none(reader, pk, &source.name);
+            match ingest_body(config, source, scope, &known, &fetched.body, fetched.content_type, fetched.base.clone(), now, &mut report.notes)
+            {
                 Ok((p, hints)) => {
                     state.hints = hints;
                     state.body_hash = Some(fingerprint);
@@ -260,8 +251,8 @@ async fn run_source(
                     SourceStatus::Updated { new: 0, changed: 0, total: 0 }
                 }
                 Err(e) => SourceStatus::Failed(e),
-            },
-        },
+            }
+        }
         Err(e) => SourceStatus::Failed(e),
     };
     if let SourceStatus::Failed(e) = &report.status {
@@ -277,6 +268,19 @@ async fn run_source(
     let last = LastFetch { consecutive_errors: state.consecutive_errors, hints: state.hints, cache, retry_until: state.retry_until };
     state.next_fetch = Some(next_due(now, &policy, &last, jitter_seed(&source.name, now)));
     (state, report, parsed)
+}
+
+/// The hashes of the entries the store has for the source (stories and
+/// tombstones), so that only new or changed entries are normalized. An
+/// optimization only: the store tells stored entries apart itself. So a
+/// store out of reach (a PostgreSQL outage) costs normalizing every entry,
+/// not a failure charged to the source, which did nothing wrong; storing
+/// the result then waits for the store like any write.
+fn known_or_none(reader: &Reader, pk: i64, name: &str) -> HashSet<u64> {
+    reader.known_hashes(pk).unwrap_or_else(|e| {
+        tracing::debug!(source = %name, "stored entries not read, all entries normalized: {e}");
+        HashSet::new()
+    })
 }
 
 /// How long a body identical to the last one read in full counts as not
@@ -296,16 +300,20 @@ fn read_lately(state: &SourceState, fingerprint: u64, now: DateTime<Utc>) -> boo
 
 /// The xxh3-64 of a body and of everything its reading depends on besides
 /// the bytes: the Content-Type and base URL it came with, the source's
-/// config (filters, topics, scope), the parser's caps, the future-date
-/// tolerance and this wirefeed's version. Any of them changing makes the
-/// next body read in full.
+/// config (filters, topics, scope), what the filters' queries read
+/// (`[matching]`, the default language and the story folders'), the
+/// parser's caps, the future-date tolerance and this wirefeed's version.
+/// Any of them changing makes the next body read in full.
 fn body_fingerprint(config: &Config, source: &SourceConfig, scope: &str, body: &Body) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&body.body);
+    let languages: Vec<_> = config.stories.iter().map(|s| (&s.source, &s.language)).collect();
     let context = format!(
-        "\u{0}{:?}\u{0}{:?}\u{0}{source:?}\u{0}{scope}\u{0}{:?}\u{0}{:?}\u{0}{}",
+        "\u{0}{:?}\u{0}{:?}\u{0}{source:?}\u{0}{scope}\u{0}{:?}|{}|{languages:?}\u{0}{:?}\u{0}{:?}\u{0}{}",
         body.content_type,
         body.base.as_ref().map(Url::as_str),
+        config.matching,
+        config.publish.language,
         config.limits,
         config.fetch.future_tolerance,
         env!("CARGO_PKG_VERSION"),

@@ -62,7 +62,15 @@ impl Fleet {
         let started = Utc::now();
         let leases = Leases::open(url, &owner)?;
         leases.heartbeat(started, started, 0)?;
-        let renewer = Renewer::start(Leases::open(url, &owner)?, lease, started, renew_every(lease)).map_err(RunError::Renewer)?;
+        let renewer = match Leases::open(url, &owner).map_err(RunError::from) {
+            Ok(own) => Renewer::start(own, lease, renew_every(lease))
+                .map_err(|e| RunError::Renewer(std::io::Error::other(format!("cannot start their thread: {e}")))),
+            Err(e) => Err(e),
+        };
+        let renewer = renewer.inspect_err(|_| {
+            // Not left behind as a live worker.
+            let _ = leases.leave(Utc::now());
+        })?;
         tracing::info!(worker = %owner, lease = %humantime::format_duration(lease), "joined the fleet");
         let now = Instant::now();
         Ok(Fleet { leases, renewer, lease, held: HashMap::new(), next_tick: now, next_claim: now, status: FleetStatus::default() })
@@ -136,16 +144,19 @@ impl Fleet {
         self.next_tick
     }
 
-    /// Once per renewal period: tells the renewer how many fetches are in
-    /// flight (for the heartbeat) and returns the fleet's status it read
-    /// since, if any. The renewing itself is the renewer's, off the loop.
-    pub fn tick(&mut self, in_flight: usize) -> Option<&FleetStatus> {
-        if Instant::now() < self.next_tick {
-            return None;
-        }
+    /// At every turn of the loop: tells the renewer that the loop moves
+    /// and how many fetches are in flight (for the heartbeat), and returns
+    /// the fleet's status it read since, if any. The renewing itself is
+    /// the renewer's, off the loop. An error when the renewer died.
+    pub fn tick(&mut self, in_flight: usize) -> Result<Option<&FleetStatus>, RunError> {
         self.next_tick = Instant::now() + renew_every(self.lease);
-        self.status = self.renewer.report(in_flight)?;
-        Some(&self.status)
+        match self.renewer.report(in_flight).map_err(RunError::Renewer)? {
+            Some(status) => {
+                self.status = status;
+                Ok(Some(&self.status))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Leaves the fleet (see [`Leases::leave`]), once the renewals have
@@ -240,7 +251,7 @@ impl Runner {
     pub(super) fn fleet_tick(&mut self) -> Result<(), RunError> {
         let in_flight = self.in_flight.len();
         let Some(fleet) = self.fleet.as_mut() else { return Ok(()) };
-        if let Some(status) = fleet.tick(in_flight) {
+        if let Some(status) = fleet.tick(in_flight)? {
             self.metrics.set_fleet(status.clone());
         }
         Ok(())

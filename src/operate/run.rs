@@ -80,8 +80,9 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("cannot start the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
-    /// A fleet worker's lease renewals run on a thread of their own.
-    #[error("cannot start the lease renewal thread: {0}")]
+    /// A fleet worker's lease renewals, on a thread of their own, could not
+    /// start or have stopped.
+    #[error("lease renewals: {0}")]
     Renewer(std::io::Error),
 }
 
@@ -134,6 +135,9 @@ pub struct Runner {
     pending: BuildReport,
     abandoned: bool,
     pub(super) dirty: bool,
+    /// This run has published once: from then on a file missing from the
+    /// output folder was deleted, not yet to be written.
+    published: bool,
     /// The store's takedowns counter when last looked at: `wirefeed hide`
     /// and `unhide` from another process change it.
     takedowns: Option<String>,
@@ -143,9 +147,12 @@ pub struct Runner {
     pub(super) control: super::control::Control,
     /// The writes the store refused (a full or read-only disk) since it
     /// last took one, as logged: each is logged at error level once, its
-    /// retries at info, however the retries of different writes
+    /// retries at debug, however the retries of different writes
     /// interleave (new stories every tick, new sources every 5 s).
     refused: Vec<String>,
+    /// When the refusals were last logged above debug level: a reminder
+    /// comes a minute after.
+    refused_reminded: Option<std::time::Instant>,
     /// Sources could not be started (the store refused their new rows):
     /// none is started before this.
     spawn_retry: Option<Instant>,
@@ -241,11 +248,13 @@ impl Runner {
             pending: BuildReport::default(),
             abandoned: false,
             dirty: false,
+            published: false,
             warned: HashMap::new(),
             outcome: RunOutcome::default(),
             control,
             takedowns,
             refused: Vec::new(),
+            refused_reminded: None,
             spawn_retry: None,
             publish_failures: RepeatedFailure::default(),
             fleet,
@@ -289,7 +298,9 @@ impl Runner {
                     Err(e) if e.is_refused_write() => self.refused_write("takedowns not read", &e),
                     Err(e) => return Err(e.into()),
                 }
-                if !self.dirty && started && !crate::build::output_complete(&self.config) {
+                // A fleet worker's folder holds only what it published
+                // itself (the files' home is the store): not checked.
+                if !self.dirty && self.published && self.fleet.is_none() && !crate::build::output_complete(&self.config) {
                     let out = self.config.publish.output_dir.display();
                     tracing::warn!("{out}: published files are missing (the folder was deleted?): publishing them again");
                     self.dirty = true;
@@ -722,10 +733,19 @@ impl Runner {
     /// loop goes on and the write is tried again.
     pub(super) fn refused_write(&mut self, what: &str, e: &StoreError) {
         let message = format!("{what}: {e}");
+        let now = std::time::Instant::now();
         if self.refused.contains(&message) {
-            tracing::info!("{message} (again)");
+            // Retried every half second while the store is out of reach:
+            // a reminder a minute, the rest at debug level.
+            if self.refused_reminded.is_none_or(|t| now >= t + super::repeat::FIRST_REMINDER) {
+                tracing::warn!("{message}; still trying");
+                self.refused_reminded = Some(now);
+            } else {
+                tracing::debug!("{message} (again)");
+            }
         } else {
             tracing::error!("{message}; trying again");
+            self.refused_reminded.get_or_insert(now);
             // A handful of distinct writes at most (sources, stories,
             // requests); bounded all the same.
             if self.refused.len() == 64 {
@@ -740,6 +760,7 @@ impl Runner {
     /// A write went through after the store refused some.
     pub(super) fn store_accepts(&mut self) {
         self.outcome.store_error = None;
+        self.refused_reminded = None;
         if !std::mem::take(&mut self.refused).is_empty() {
             tracing::warn!(store = %self.store.path().display(), "the store takes writes again");
         }
@@ -767,6 +788,7 @@ impl Runner {
                 return true;
             }
             Ok(published) => {
+                self.published = true;
                 report.publish = published.report;
                 report.stories = published.stories;
                 report.channels = published.channels;

@@ -3,8 +3,9 @@
 //! dates, tombstones, source HTTP state, channel digests, decisions,
 //! takedowns, requests, runs and meta.
 //!
-//! Both backends keep the same tables and column names (PostgreSQL's
-//! schema V1 is SQLite's V8), so a row is copied as its values: integers,
+//! Both backends keep the same tables and column names for what is copied
+//! (PostgreSQL's schema V5 is SQLite's V9; the fleet's own tables and
+//! columns are not copied), so a row is copied as its values: integers,
 //! text and NULL (SQLite's 0/1 flags become PostgreSQL booleans and
 //! back). The source is read whole first, then written in one destination
 //! transaction: a failed copy leaves the destination as it was. (So the

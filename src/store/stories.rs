@@ -104,16 +104,6 @@ pub struct Batch<'a> {
     pub dropped: Vec<super::decisions::Decision>,
 }
 
-impl Batch<'_> {
-    /// A turn with no entries, seen or dropped, and nothing to retract (a
-    /// 304, an unchanged body, a failure): only the state is written. The
-    /// store's upkeep (pruning, old decisions) waits for a turn with
-    /// something in it, which every changed feed is (the store's first
-    /// turn does it anyway).
-    pub fn has_nothing_to_store(&self) -> bool {
-        self.entries.is_empty() && self.seen.is_empty() && self.dropped.is_empty() && !self.retract_unseen
-    }
-}
 
 /// What retention keeps: stories younger than `keep_days`, and what each
 /// channel shows (its `max_items` newest, less what it leaves out).
@@ -611,11 +601,6 @@ fn apply_batch(
 ) -> rusqlite::Result<BatchOutcome> {
     let mut out = BatchOutcome::default();
     sources::save(tx, batch.source_pk, batch.state)?;
-    // After the store's first turn has pruned (see `prune`'s mark).
-    if batch.has_nothing_to_store() && prune_mark.is_some() {
-        out.total = tx.query_row("SELECT count(*) FROM stories WHERE source = ?1", [batch.source_pk], |r| r.get::<_, i64>(0))? as usize;
-        return Ok(out);
-    }
     let cutoff = now_ts - i64::from(retention.keep_days) * 86_400;
     let tombstones = tx.query_row("SELECT EXISTS (SELECT 1 FROM tombstones)", [], |r| r.get(0))?;
     let decisions = tx.query_row("SELECT EXISTS (SELECT 1 FROM decisions)", [], |r| r.get(0))?;

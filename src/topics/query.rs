@@ -310,9 +310,17 @@ fn delimited(chars: &[char], start: usize) -> Result<(String, usize), QueryError
     err(chars.len() + 1, format!("unterminated {what}: expected a closing '{delim}' for the one at column {}", start + 1))
 }
 
+/// Deepest nesting of groups and `NOT`/`-` a query may have. The parser,
+/// the matcher and printing all recurse once per level: without a cap,
+/// a config's `((((…` (found by fuzzing the config) overflowed the stack.
+/// Real queries nest a few levels.
+pub const MAX_DEPTH: usize = 64;
+
 struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
+    /// Groups and negations open around the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -322,6 +330,16 @@ impl Parser {
 
     fn column(&self) -> usize {
         self.toks[self.pos].1
+    }
+
+    /// Enters one more level of nesting at `column`, or fails past
+    /// [`MAX_DEPTH`].
+    fn deeper(&mut self, column: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return err(column, format!("nested too deeply: at most {MAX_DEPTH} levels of '(' and NOT"));
+        }
+        Ok(())
     }
 
     fn next(&mut self) -> (Tok, usize) {
@@ -359,8 +377,11 @@ impl Parser {
     fn unary(&mut self, field: Field) -> Result<Query, QueryError> {
         match self.peek() {
             Tok::Not | Tok::Minus => {
-                self.next();
-                Ok(Query::Not(Box::new(self.unary(field)?)))
+                let (_, column) = self.next();
+                self.deeper(column)?;
+                let inner = self.unary(field)?;
+                self.depth -= 1;
+                Ok(Query::Not(Box::new(inner)))
             }
             Tok::Field(f) => {
                 let f = *f;
@@ -381,7 +402,9 @@ impl Parser {
                 if *self.peek() == Tok::Close {
                     return err(self.column(), "empty group: expected a term after '('");
                 }
+                self.deeper(column)?;
                 let inner = self.or(field)?;
+                self.depth -= 1;
                 return match self.next() {
                     (Tok::Close, _) => Ok(inner),
                     (t, c) => err(c, format!("expected ')' to close the '(' at column {column}, found {}", t.describe())),
@@ -413,7 +436,7 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
     if text.trim().is_empty() {
         return err(1, "empty query: expected a term");
     }
-    let mut parser = Parser { toks: lex(text)?, pos: 0 };
+    let mut parser = Parser { toks: lex(text)?, pos: 0, depth: 0 };
     let query = parser.or(Field::Text)?;
     match parser.next() {
         (Tok::End, _) => Ok(query),

@@ -119,7 +119,18 @@ mod query_language {
     }
 
     #[test]
+    fn nesting_up_to_the_cap_parses() {
+        use super::super::query::MAX_DEPTH;
+        let groups = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert_eq!(parse(&groups).unwrap().to_string(), "a", "{MAX_DEPTH} groups");
+        let nots = format!("{}a", "NOT ".repeat(MAX_DEPTH));
+        assert!(parse(&nots).is_ok(), "{MAX_DEPTH} NOTs");
+    }
+
+    #[test]
     fn parser_errors_name_the_column_and_what_was_expected() {
+        let (groups, nots) = (format!("{}a", "(".repeat(100)), format!("{}a", "NOT ".repeat(100)));
+        let (many, mixed) = ("(".repeat(100_000), format!("{}a", "(NOT ".repeat(40)));
         // (case, query, column, part of the message)
         let cases = [
             ("empty", "", 1, "empty query"),
@@ -140,6 +151,10 @@ mod query_language {
             ("lone minus", "a - b", 4, "after '-'"),
             ("lone star", "*", 1, "before '*'"),
             ("columns count characters", "東京 OR", 6, "expected a term"),
+            ("groups past the cap", groups.as_str(), 65, "nested too deeply"),
+            ("NOTs past the cap", nots.as_str(), 257, "nested too deeply"),
+            ("a config's worth of groups", many.as_str(), 65, "nested too deeply"),
+            ("groups and NOTs together", mixed.as_str(), 161, "nested too deeply"),
         ];
         for (case, text, column, message) in cases {
             match parse(text) {

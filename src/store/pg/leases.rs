@@ -109,17 +109,31 @@ impl Leases {
     }
 
     /// Extends every lease this worker holds (sources and hosts) to `now +
-    /// lease`, and its heartbeat; returns how many source leases it still
-    /// held (one that expired and went to another worker is not taken back).
-    pub fn renew_all(&self, now: DateTime<Utc>, lease: Duration) -> Result<u64> {
-        let owner = self.owner.clone();
+    /// lease`, and its heartbeat with `in_flight` fetches (an existing row
+    /// only: a worker that left is not brought back); returns how many source leases it renewed
+    /// (one that expired and went to another worker is not taken back).
+    ///
+    /// Rows another transaction has locked are skipped, not waited for:
+    /// the worker's own store writes lock its sources' rows one by one in
+    /// their own order (storing a state lets go of the lease anyway), and
+    /// a claim locks host rows; waiting could deadlock with either. What
+    /// is skipped is renewed at the next round, well inside the lease.
+    pub fn renew_all(&self, now: DateTime<Utc>, lease: Duration, in_flight: usize) -> Result<u64> {
+        let (owner, in_flight) = (self.owner.clone(), in_flight as i64);
         let (now, until) = (now.timestamp(), now.timestamp() + lease.as_secs() as i64);
         self.db.run(move |c| {
             let mut tx = c.transaction()?;
-            let n =
-                tx.execute("UPDATE sources SET lease_until = $3 WHERE lease_owner = $1 AND lease_until > $2", &[&owner, &now, &until])?;
-            tx.execute("UPDATE host_leases SET until = $3 WHERE owner = $1 AND until > $2", &[&owner, &now, &until])?;
-            tx.execute("UPDATE workers SET heartbeat = $2 WHERE id = $1", &[&owner, &now])?;
+            let n = tx.execute(
+                "UPDATE sources SET lease_until = $3 WHERE pk IN \
+                 (SELECT pk FROM sources WHERE lease_owner = $1 AND lease_until > $2 FOR UPDATE SKIP LOCKED)",
+                &[&owner, &now, &until],
+            )?;
+            tx.execute(
+                "UPDATE host_leases SET until = $3 WHERE host IN \
+                 (SELECT host FROM host_leases WHERE owner = $1 AND until > $2 FOR UPDATE SKIP LOCKED)",
+                &[&owner, &now, &until],
+            )?;
+            tx.execute("UPDATE workers SET heartbeat = $2, in_flight = $3 WHERE id = $1", &[&owner, &now, &in_flight])?;
             tx.commit()?;
             Ok(n)
         })

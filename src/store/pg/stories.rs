@@ -486,12 +486,6 @@ fn apply_batch(
 ) -> PgResult<BatchOutcome> {
     let mut out = BatchOutcome::default();
     let state = StateRow::of(batch.state);
-    // After the store's first turn has pruned (see `prune`'s mark).
-    if batch.has_nothing_to_store() && mark.is_some() {
-        let total: i64 = tx.query_one(SAVE_STATE_COUNTING, &state.params(&batch.source_pk, owner))?.get(0);
-        out.total = total as usize;
-        return Ok(out);
-    }
     tx.execute(SAVE_STATE, &state.params(&batch.source_pk, owner))?;
     let cutoff = now - i64::from(retention.keep_days) * 86_400;
     let (tombstones, decisions, takedowns) = (exists(tx, "tombstones")?, exists(tx, "decisions")?, exists(tx, "takedowns")?);
@@ -598,7 +592,8 @@ macro_rules! save_state_sql {
 }
 const SAVE_STATE: &str = save_state_sql!();
 /// [`SAVE_STATE`] answering the source's story count: a turn with nothing
-/// to store (304, an unchanged body, a failure) is this one round trip.
+/// to store (304, an unchanged body, a failure; see `save_states`) is this
+/// one round trip. No row if the source is gone.
 const SAVE_STATE_COUNTING: &str = concat!(save_state_sql!(), " RETURNING (SELECT count(*) FROM stories WHERE source = $1)");
 
 /// [`SAVE_STATE`]'s values for a state.
@@ -651,12 +646,6 @@ impl<'a> StateRow<'a> {
     }
 }
 
-/// Saves a source's state (see [`SAVE_STATE`]).
-pub(super) fn save_state(tx: &mut impl GenericClient, pk: i64, s: &SourceState, owner: &Option<String>) -> PgResult<()> {
-    let row = StateRow::of(s);
-    tx.execute(SAVE_STATE, &row.params(&pk, owner)).map(drop)
-}
-
 impl PgStore {
     pub fn apply(&mut self, batch: Batch<'_>, retention: &Retention, now: DateTime<Utc>) -> Result<BatchOutcome> {
         let mut outcomes = self.apply_all(vec![batch], retention, now)?;
@@ -693,8 +682,9 @@ impl PgStore {
             let mut tx = c.transaction()?;
             let mut totals = Vec::with_capacity(states.len());
             for (pk, state) in states {
-                save_state(&mut tx, *pk, state, owner)?;
-                totals.push(tx.query_one("SELECT count(*) FROM stories WHERE source = $1", &[pk])?.get::<_, i64>(0) as usize);
+                let row = StateRow::of(state);
+                let total = tx.query_opt(SAVE_STATE_COUNTING, &row.params(pk, owner))?.map_or(0, |r| r.get::<_, i64>(0));
+                totals.push(total as usize);
             }
             tx.commit()?;
             Ok(totals)
